@@ -1,0 +1,38 @@
+/* Names shared by calculate-jabberd and its clients: one place, so a path or an option key
+ * can never differ between the two sides. */
+#pragma once
+
+#define CJ_BUS_NAME            "org.calculate.Jabber"
+#define CJ_MANAGER_PATH        "/org/calculate/Jabber"
+#define CJ_SERVER_PATH         "/org/calculate/Jabber/Server"
+#define CJ_USERS_PATH          "/org/calculate/Jabber/Users"
+#define CJ_GROUPS_PATH         "/org/calculate/Jabber/Groups"
+#define CJ_NO_OBJECT           "/"
+
+#define CJ_IFACE_MANAGER       "org.calculate.Jabber.Manager"
+#define CJ_IFACE_SERVER        "org.calculate.Jabber.Server"
+#define CJ_IFACE_USER          "org.calculate.Jabber.User"
+#define CJ_IFACE_GROUP         "org.calculate.Jabber.Group"
+
+/* Keys of the a{sv} option dictionaries (see dbus-interfaces/ XML files). */
+#define CJ_OPT_PASSWORD        "password"
+#define CJ_OPT_GROUP           "group"
+#define CJ_OPT_PHOTO           "photo"
+#define CJ_OPT_MEMBERS         "members"
+#define CJ_OPT_ADMIN_PASSWORD  "admin-password"
+#define CJ_OPT_PRIMARY_HOST    "primary-host"
+#define CJ_OPT_HOSTS           "hosts"
+#define CJ_OPT_HISTORY         "history"
+#define CJ_OPT_LISTEN          "listen"
+#define CJ_OPT_CERTIFICATE     "certificate"
+
+/* polkit actions (polkit/org.calculate.jabber.policy.in). */
+#define CJ_ACTION_SETUP        "org.calculate.jabber.setup"
+#define CJ_ACTION_USERS        "org.calculate.jabber.manage-users"
+#define CJ_ACTION_GROUPS       "org.calculate.jabber.manage-groups"
+
+/* Input limits, checked by the daemon (and early by the CLI for friendlier messages). */
+#define CJ_MAX_NAME_BYTES      64
+#define CJ_MAX_NICKNAME_CHARS  128
+#define CJ_MAX_GROUP_CHARS     128
+#define CJ_MAX_PASSWORD_BYTES  256

@@ -1,0 +1,40 @@
+#include "config.h"
+#include "cj-audit.h"
+
+#include <syslog.h>
+
+#include "cj-gate.h"
+
+void
+cj_audit_open (void)
+{
+  openlog ("calculate-jabberd", LOG_PID, LOG_AUTHPRIV);
+}
+
+void
+cj_audit_finish (GDBusMethodInvocation *invocation, const char *target, const GError *error)
+{
+  const CjCaller *caller = cj_gate_get_caller (invocation);
+  g_autofree char *safe_target =
+    g_strescape (target != NULL ? target : g_dbus_method_invocation_get_object_path (invocation), NULL);
+  g_autofree char *result = NULL;
+  g_autofree char *line = NULL;
+
+  if (error == NULL)
+    result = g_strdup ("ok");
+  else
+    {
+      g_autofree char *safe_message = g_strescape (error->message, NULL);
+      result = g_strdup_printf ("failed: %s", safe_message);
+    }
+
+  line = g_strdup_printf ("request by uid=%d pid=%u: %s %s.%s target=\"%s\": %s",
+                          caller != NULL && caller->uid != G_MAXUINT32 ? (int) caller->uid : -1,
+                          caller != NULL ? caller->pid : 0,
+                          caller != NULL && caller->action != NULL ? caller->action : "-",
+                          g_dbus_method_invocation_get_interface_name (invocation),
+                          g_dbus_method_invocation_get_method_name (invocation),
+                          safe_target, result);
+  syslog (error == NULL ? LOG_NOTICE : LOG_WARNING, "%s", line);
+  g_debug ("audit: %s", line);
+}

@@ -1,0 +1,216 @@
+#include "config.h"
+#include "cj-config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cj-error.h"
+
+/* A bind password file is a few bytes; anything larger is not one. */
+#define MAX_SECRET_BYTES 4096
+
+static char *
+get_string (GKeyFile *file, const char *group, const char *key, const char *fallback)
+{
+  g_autofree char *value = g_key_file_get_string (file, group, key, NULL);
+
+  if (value != NULL)
+    g_strstrip (value);
+  if (value == NULL || *value == '\0')
+    return g_strdup (fallback);
+  return g_steal_pointer (&value);
+}
+
+static guint
+get_seconds (GKeyFile *file, const char *group, const char *key, guint fallback, GError **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  gint value = g_key_file_get_integer (file, group, key, &local_error);
+
+  if (local_error != NULL)
+    {
+      if (g_error_matches (local_error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE))
+        {
+          g_set_error (error, CJ_ERROR, CJ_ERROR_INVALID_ARGUMENT,
+                       _("[%s] %s must be a number of seconds"), group, key);
+          return 0;
+        }
+      return fallback;
+    }
+  if (value <= 0 || value > 3600)
+    {
+      g_set_error (error, CJ_ERROR, CJ_ERROR_INVALID_ARGUMENT,
+                   _("[%s] %s must be between 1 and 3600 seconds"), group, key);
+      return 0;
+    }
+  return (guint) value;
+}
+
+static char **
+get_argv (GKeyFile *file, const char *group, const char *key, const char *fallback, GError **error)
+{
+  g_autofree char *value = get_string (file, group, key, fallback);
+  char **argv = NULL;
+
+  if (value == NULL)
+    return NULL;
+  if (!g_shell_parse_argv (value, NULL, &argv, NULL))
+    {
+      g_set_error (error, CJ_ERROR, CJ_ERROR_INVALID_ARGUMENT,
+                   _("[%s] %s is not a valid command line"), group, key);
+      return NULL;
+    }
+  return argv;
+}
+
+static void
+warn_unknown_keys (GKeyFile *file, const char *path)
+{
+  static const char *const known[] = {
+    "Directory/Uri", "Directory/BaseDn", "Directory/BindDn", "Directory/BindPasswordFile",
+    "Directory/Timeout", "Ejabberd/ConfigFile", "Ejabberd/StateDirectory",
+    "Ejabberd/HistoryDirectory", "Ejabberd/ServiceManager", "Ejabberd/RestartCommand",
+    "Ejabberd/ControlCommand", "Authorization/Timeout", NULL
+  };
+  g_auto(GStrv) groups = g_key_file_get_groups (file, NULL);
+
+  for (gsize i = 0; groups[i] != NULL; i++)
+    {
+      g_auto(GStrv) keys = g_key_file_get_keys (file, groups[i], NULL, NULL);
+
+      for (gsize j = 0; keys != NULL && keys[j] != NULL; j++)
+        {
+          g_autofree char *full = g_strdup_printf ("%s/%s", groups[i], keys[j]);
+          if (!g_strv_contains (known, full))
+            g_warning ("%s: unknown key [%s] %s ignored", path, groups[i], keys[j]);
+        }
+    }
+}
+
+CjConfig *
+cj_config_load (const char *path, GError **error)
+{
+  g_autoptr(GKeyFile) file = g_key_file_new ();
+  g_autoptr(CjConfig) config = g_new0 (CjConfig, 1);
+  g_autoptr(GError) local_error = NULL;
+
+  config->path = g_strdup (path);
+  if (!g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, &local_error))
+    {
+      /* A missing file means "all defaults": the daemon must start on a fresh install. */
+      if (!g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        {
+          g_set_error (error, CJ_ERROR, CJ_ERROR_INVALID_ARGUMENT,
+                       _("Cannot read configuration %s: %s"), path, local_error->message);
+          return NULL;
+        }
+      g_clear_error (&local_error);
+    }
+  else
+    warn_unknown_keys (file, path);
+
+  config->ldap_uri = get_string (file, "Directory", "Uri", "ldapi:///");
+  config->base_dn = get_string (file, "Directory", "BaseDn", "dc=example,dc=org");
+  config->bind_dn = get_string (file, "Directory", "BindDn", NULL);
+  config->bind_password_file = get_string (file, "Directory", "BindPasswordFile", NULL);
+  config->ejabberd_config = get_string (file, "Ejabberd", "ConfigFile", "/etc/ejabberd/ejabberd.yml");
+  config->state_dir = get_string (file, "Ejabberd", "StateDirectory", LOCALSTATEDIR "/lib/calculate-jabber");
+  config->history_dir = get_string (file, "Ejabberd", "HistoryDirectory", LOCALSTATEDIR "/log/jabber");
+  config->service_manager = get_string (file, "Ejabberd", "ServiceManager", "auto");
+
+  if ((config->ldap_timeout = get_seconds (file, "Directory", "Timeout", 5, error)) == 0 ||
+      (config->auth_timeout = get_seconds (file, "Authorization", "Timeout", 25, error)) == 0)
+    return NULL;
+
+  config->restart_command = get_argv (file, "Ejabberd", "RestartCommand", NULL, &local_error);
+  if (local_error == NULL)
+    config->control_command = get_argv (file, "Ejabberd", "ControlCommand", "ejabberdctl", &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+
+  if (!g_str_has_prefix (config->ldap_uri, "ldap://") &&
+      !g_str_has_prefix (config->ldap_uri, "ldaps://") &&
+      !g_str_has_prefix (config->ldap_uri, "ldapi://"))
+    {
+      g_set_error (error, CJ_ERROR, CJ_ERROR_INVALID_ARGUMENT,
+                   _("[Directory] Uri must start with ldap://, ldaps:// or ldapi://"));
+      return NULL;
+    }
+
+  return g_steal_pointer (&config);
+}
+
+void
+cj_config_free (CjConfig *config)
+{
+  if (config == NULL)
+    return;
+  g_free (config->path);
+  g_free (config->ldap_uri);
+  g_free (config->base_dn);
+  g_free (config->bind_dn);
+  g_free (config->bind_password_file);
+  g_free (config->ejabberd_config);
+  g_free (config->state_dir);
+  g_free (config->history_dir);
+  g_free (config->service_manager);
+  g_strfreev (config->restart_command);
+  g_strfreev (config->control_command);
+  g_free (config);
+}
+
+char *
+cj_config_read_bind_password (const CjConfig *config, GError **error)
+{
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+  struct stat st;
+  int fd;
+
+  if (config->bind_password_file == NULL)
+    return NULL;
+
+  fd = open (config->bind_password_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0 || fstat (fd, &st) < 0)
+    {
+      int saved = errno;
+      if (fd >= 0)
+        close (fd);
+      g_set_error (error, CJ_ERROR, CJ_ERROR_FAILED, _("Cannot read the LDAP password file %s: %s"),
+                   config->bind_password_file, g_strerror (saved));
+      return NULL;
+    }
+  if (!S_ISREG (st.st_mode) || st.st_size > MAX_SECRET_BYTES)
+    {
+      close (fd);
+      g_set_error (error, CJ_ERROR, CJ_ERROR_FAILED,
+                   _("The LDAP password file %s is not a small regular file"), config->bind_password_file);
+      return NULL;
+    }
+  if ((st.st_mode & 0077) != 0)
+    g_warning ("%s is readable by others than its owner: chmod 600 it", config->bind_password_file);
+
+  contents = g_malloc0 ((gsize) st.st_size + 1);
+  while (length < (gsize) st.st_size)
+    {
+      gssize n = read (fd, contents + length, (gsize) st.st_size - length);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      length += (gsize) n;
+    }
+  close (fd);
+  contents[length] = '\0';
+  /* One trailing newline is how editors save files, not part of the password. */
+  if (length > 0 && contents[length - 1] == '\n')
+    contents[--length] = '\0';
+  return g_steal_pointer (&contents);
+}

@@ -1,0 +1,55 @@
+/* calculate-jabberd's configuration: a GKeyFile, /etc/calculate-jabber/calculate-jabberd.conf
+ * by default (--config overrides). Every key has a default; an unknown key is ignored
+ * with a warning so that an old daemon can read a newer file.
+ *
+ *   [Directory]
+ *   Uri=ldapi:///                   LDAP URI (ldap://, ldaps://, ldapi://)
+ *   BaseDn=dc=example,dc=org        the directory's base DN
+ *   BindDn=cn=admin,dc=example,dc=org   simple bind DN; empty: SASL EXTERNAL (ldapi as root)
+ *   BindPasswordFile=/etc/calculate-jabber/ldap.secret   root-only file holding the password
+ *   Timeout=5                       seconds before an unanswered LDAP operation fails
+ *
+ *   [Ejabberd]
+ *   ConfigFile=/etc/ejabberd/ejabberd.yml
+ *   StateDirectory=/var/lib/calculate-jabber
+ *   HistoryDirectory=/var/log/jabber
+ *   ServiceManager=auto             auto | systemd | openrc | command
+ *   RestartCommand=                 argv for ServiceManager=command (no shell)
+ *   ControlCommand=ejabberdctl      argv prefix for ejabberdctl-style commands
+ *
+ *   [Authorization]
+ *   Timeout=25                      seconds to wait for polkitd (interactive: 5 minutes)
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct {
+  char  *path;                 /* the file it was read from */
+
+  char  *ldap_uri;
+  char  *base_dn;
+  char  *bind_dn;              /* NULL: SASL EXTERNAL */
+  char  *bind_password_file;   /* NULL: none */
+  guint  ldap_timeout;         /* seconds */
+
+  char  *ejabberd_config;
+  char  *state_dir;
+  char  *history_dir;
+  char  *service_manager;
+  char **restart_command;      /* NULL-terminated, may be NULL */
+  char **control_command;      /* NULL-terminated */
+
+  guint  auth_timeout;         /* seconds */
+} CjConfig;
+
+CjConfig *cj_config_load (const char *path, GError **error);
+void      cj_config_free (CjConfig *config);
+/* Reads the bind password; never logged. NULL with no error when there is no file. */
+char     *cj_config_read_bind_password (const CjConfig *config, GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CjConfig, cj_config_free)
+
+G_END_DECLS

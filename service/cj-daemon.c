@@ -1,0 +1,338 @@
+#include "config.h"
+#include "cj-daemon.h"
+
+#include <glib-unix.h>
+#include <glib/gi18n.h>
+
+#include "cj-audit.h"
+#include "cj-common.h"
+#include "cj-error.h"
+
+/* Errors ---------------------------------------------------------------------------- */
+
+/* Clients only ever see the registered domain: anything else becomes Failed, with its
+ * message kept. */
+static GError *
+map_error (GError *error)
+{
+  if (error->domain == CJ_ERROR)
+    return error;
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      GError *mapped = g_error_new_literal (CJ_ERROR, CJ_ERROR_CANCELLED, error->message);
+      g_error_free (error);
+      return mapped;
+    }
+  {
+    GError *mapped = g_error_new_literal (CJ_ERROR, CJ_ERROR_FAILED, error->message);
+    g_error_free (error);
+    return mapped;
+  }
+}
+
+gboolean
+cj_daemon_fail (GDBusMethodInvocation *invocation, const char *target, GError *error)
+{
+  g_autoptr(GError) mapped = map_error (error);
+
+  if (cj_gate_get_caller (invocation) != NULL)
+    cj_audit_finish (invocation, target, mapped);
+  g_dbus_method_invocation_return_gerror (invocation, mapped);
+  return TRUE;   /* handled, for the handle-* signal */
+}
+
+/* Running a change ------------------------------------------------------------------- */
+
+typedef struct {
+  CjDaemon              *daemon;
+  GDBusMethodInvocation *invocation;
+  char                  *target;
+  CjReplyFunc            reply;
+} StoreCall;
+
+static void
+on_stored (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  StoreCall *call = user_data;
+  CjDaemon *daemon = call->daemon;
+  GError *error = NULL;
+  g_autoptr(CjChanges) changes = cj_store_run_finish (daemon->directory, result, &error);
+
+  if (changes == NULL)
+    cj_daemon_fail (call->invocation, call->target, error);
+  else
+    {
+      /* Published before the reply: a client that gets the answer finds the objects and
+       * properties changed already (the follower will report the same change later; it
+       * applies as a no-op). */
+      for (guint i = 0; i < changes->changed->len; i++)
+        cj_registry_apply (daemon->registry, changes->changed->pdata[i]);
+      for (guint i = 0; i < changes->removed->len; i++)
+        cj_registry_remove (daemon->registry, changes->removed->pdata[i]);
+      cj_audit_finish (call->invocation, call->target, NULL);
+      call->reply (daemon, call->invocation, changes);
+    }
+  g_free (call->target);
+  g_free (call);
+}
+
+void
+cj_daemon_store (CjDaemon *daemon, GDBusMethodInvocation *invocation, const char *target,
+                 CjStoreRequest *request, CjReplyFunc reply)
+{
+  StoreCall *call = g_new0 (StoreCall, 1);
+
+  call->daemon = daemon;
+  call->invocation = invocation;
+  call->target = g_strdup (target);
+  call->reply = reply;
+  cj_store_run_async (daemon->directory, request, NULL, on_stored, call);
+}
+
+void
+cj_reply_nothing (CjDaemon *daemon, GDBusMethodInvocation *invocation, CjChanges *changes)
+{
+  g_dbus_method_invocation_return_value (invocation, NULL);
+}
+
+void
+cj_reply_subject_path (CjDaemon *daemon, GDBusMethodInvocation *invocation, CjChanges *changes)
+{
+  const char *path = changes->subject != NULL
+                     ? cj_registry_path_of (daemon->registry, changes->subject->uuid) : NULL;
+
+  g_dbus_method_invocation_return_value (invocation,
+                                         g_variant_new ("(o)", path != NULL ? path : CJ_NO_OBJECT));
+}
+
+CjEntry *
+cj_daemon_lookup_self (CjDaemon *daemon, GDBusMethodInvocation *invocation, GError **error)
+{
+  CjEntry *entry = cj_registry_get (daemon->registry, g_dbus_method_invocation_get_object_path (invocation));
+
+  if (entry == NULL)
+    g_set_error (error, CJ_ERROR, CJ_ERROR_NOT_FOUND, _("The object no longer exists"));
+  return entry;
+}
+
+/* Object paths of users to their names, all or nothing. */
+char **
+cj_daemon_user_names (CjDaemon *daemon, const char *const *paths, GError **error)
+{
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) unknown = g_ptr_array_new ();
+
+  for (const char *const *p = paths; p != NULL && *p != NULL; p++)
+    {
+      CjEntry *user = cj_registry_get (daemon->registry, *p);
+
+      if (user == NULL || user->kind != CJ_ENTRY_USER)
+        g_ptr_array_add (unknown, (gpointer) *p);
+      else if (!g_ptr_array_find_with_equal_func (names, user->name, g_str_equal, NULL))
+        g_ptr_array_add (names, g_strdup (user->name));
+    }
+  if (unknown->len > 0)
+    {
+      g_autofree char *list = NULL;
+
+      g_ptr_array_add (unknown, NULL);
+      list = g_strjoinv (", ", (char **) unknown->pdata);
+      g_set_error (error, CJ_ERROR, CJ_ERROR_NOT_FOUND, _("No such users: %s"), list);
+      return NULL;
+    }
+  g_ptr_array_add (names, NULL);
+  return (char **) g_ptr_array_free (g_steal_pointer (&names), FALSE);
+}
+
+/* The view follows the directory ------------------------------------------------------ */
+
+static void
+on_user_created (CjUser *user, gpointer data)
+{
+  CjDaemon *daemon = data;
+
+  cj_user_object_init (daemon, user);
+  cj_gate_attach (daemon->gate, G_DBUS_INTERFACE_SKELETON (user));
+}
+
+static void
+on_group_created (CjGroup *group, gpointer data)
+{
+  CjDaemon *daemon = data;
+
+  cj_group_object_init (daemon, group);
+  cj_gate_attach (daemon->gate, G_DBUS_INTERFACE_SKELETON (group));
+}
+
+static void
+on_counts_changed (guint users, guint groups, gpointer data)
+{
+  CjDaemon *daemon = data;
+
+  if (cj_server_get_user_count (daemon->server) != users)
+    cj_server_set_user_count (daemon->server, users);
+  if (cj_server_get_group_count (daemon->server) != groups)
+    cj_server_set_group_count (daemon->server, groups);
+}
+
+static void own_name (CjDaemon *daemon);
+
+static void
+on_loaded (GPtrArray *entries, gpointer data)
+{
+  CjDaemon *daemon = data;
+
+  cj_registry_replace_all (daemon->registry, entries);
+  if (!daemon->loaded)
+    {
+      daemon->loaded = TRUE;
+      g_debug ("loaded %u users and %u groups", cj_registry_count_users (daemon->registry),
+               cj_registry_count_groups (daemon->registry));
+      own_name (daemon);
+    }
+}
+
+static void
+on_changed (CjEntry *entry, gpointer data)
+{
+  CjDaemon *daemon = data;
+
+  cj_registry_apply (daemon->registry, entry);
+}
+
+static void
+on_removed (const char *uuid, gpointer data)
+{
+  CjDaemon *daemon = data;
+
+  cj_registry_remove (daemon->registry, uuid);
+}
+
+static void
+on_status (gboolean connected, gboolean configured, const char *problem, gpointer data)
+{
+  CjDaemon *daemon = data;
+
+  cj_server_object_set_directory_state (daemon, connected, configured);
+  /* Without a directory the daemon still serves (setup, status): it must not wait for
+   * LDAP before owning its name. */
+  if (!connected && !daemon->loaded)
+    {
+      daemon->loaded = TRUE;
+      own_name (daemon);
+    }
+}
+
+/* The bus name ------------------------------------------------------------------------ */
+
+static void
+on_name_acquired (GDBusConnection *connection, const char *name, gpointer data)
+{
+  g_debug ("owning %s", name);
+}
+
+static void
+on_name_lost (GDBusConnection *connection, const char *name, gpointer data)
+{
+  CjDaemon *daemon = data;
+
+  g_printerr ("calculate-jabberd: %s\n",
+              connection == NULL ? _("lost the connection to the system bus")
+                                 : _("cannot own org.calculate.Jabber (already running, or not allowed by the bus policy)"));
+  daemon->exit_status = 1;
+  g_main_loop_quit (daemon->loop);
+}
+
+/* Every object is exported (the tree is connected to the bus) before the name is owned:
+ * a client never sees a half-loaded tree. */
+static void
+own_name (CjDaemon *daemon)
+{
+  GBusNameOwnerFlags flags = G_BUS_NAME_OWNER_FLAGS_DO_NOT_QUEUE | G_BUS_NAME_OWNER_FLAGS_ALLOW_REPLACEMENT;
+
+  g_dbus_object_manager_server_set_connection (daemon->object_manager, daemon->connection);
+  if (daemon->replace)
+    flags |= G_BUS_NAME_OWNER_FLAGS_REPLACE;
+  daemon->owner_id = g_bus_own_name_on_connection (daemon->connection, CJ_BUS_NAME, flags,
+                                                   on_name_acquired, on_name_lost, daemon, NULL);
+}
+
+static gboolean
+on_signal (gpointer data)
+{
+  CjDaemon *daemon = data;
+
+  g_main_loop_quit (daemon->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+CjDaemon *
+cj_daemon_new (CjConfig *config, gboolean replace, GError **error)
+{
+  g_autoptr(CjDaemon) daemon = g_new0 (CjDaemon, 1);
+  CjRegistryHooks registry_hooks = { on_user_created, on_group_created, on_counts_changed, NULL };
+  CjFollowerHooks follower_hooks = { on_loaded, on_changed, on_removed, on_status, NULL };
+
+  daemon->config = config;
+  daemon->replace = replace;
+  daemon->loop = g_main_loop_new (NULL, FALSE);
+  daemon->connection = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, error);
+  if (daemon->connection == NULL)
+    return NULL;
+  g_dbus_connection_set_exit_on_close (daemon->connection, FALSE);
+
+  daemon->gate = cj_gate_new (config->auth_timeout);
+  daemon->directory = cj_directory_new (config);
+  daemon->object_manager = g_dbus_object_manager_server_new (CJ_MANAGER_PATH);
+
+  registry_hooks.data = daemon;
+  daemon->registry = cj_registry_new (daemon->object_manager, &registry_hooks);
+
+  cj_server_object_init (daemon);
+  if (!cj_server_object_load_state (daemon, error))
+    return NULL;
+  cj_manager_object_init (daemon);
+  if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (daemon->manager),
+                                         daemon->connection, CJ_MANAGER_PATH, error))
+    return NULL;
+
+  follower_hooks.data = daemon;
+  daemon->follower = cj_follower_new (daemon->directory, &follower_hooks);
+  return g_steal_pointer (&daemon);
+}
+
+int
+cj_daemon_run (CjDaemon *daemon)
+{
+  guint sigterm = g_unix_signal_add (SIGTERM, on_signal, daemon);
+  guint sigint = g_unix_signal_add (SIGINT, on_signal, daemon);
+
+  cj_follower_start (daemon->follower);
+  g_main_loop_run (daemon->loop);
+  g_source_remove (sigterm);
+  g_source_remove (sigint);
+  return daemon->exit_status;
+}
+
+void
+cj_daemon_free (CjDaemon *daemon)
+{
+  if (daemon == NULL)
+    return;
+  /* The follower first: it posts into the registry. */
+  g_clear_pointer (&daemon->follower, cj_follower_free);
+  if (daemon->owner_id != 0)
+    g_bus_unown_name (daemon->owner_id);
+  if (daemon->manager != NULL)
+    g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (daemon->manager));
+  g_clear_pointer (&daemon->registry, cj_registry_free);
+  g_clear_object (&daemon->server);
+  g_clear_object (&daemon->server_object);
+  g_clear_object (&daemon->manager);
+  g_clear_object (&daemon->object_manager);
+  g_clear_pointer (&daemon->directory, cj_directory_free);
+  g_clear_pointer (&daemon->gate, cj_gate_free);
+  g_clear_object (&daemon->connection);
+  g_clear_pointer (&daemon->loop, g_main_loop_unref);
+  g_free (daemon);
+}

@@ -1,0 +1,277 @@
+#include "config.h"
+#include "cj-directory.h"
+
+#include <glib/gi18n.h>
+#include <string.h>
+
+#include "cj-error.h"
+
+struct _CjDirectory {
+  CjConfig *config;           /* a private copy of what we need */
+  char     *jabber_dn;
+  char     *users_dn;
+  char     *groups_dn;
+
+  GMutex    lock;             /* serializes operations; protects ld */
+  LDAP     *ld;
+};
+
+typedef struct {
+  CjDirectory    *directory;
+  CjDirectoryFunc func;
+  gpointer        data;
+  GDestroyNotify  data_free;
+} Operation;
+
+static void
+operation_free (Operation *op)
+{
+  if (op->data_free != NULL && op->data != NULL)
+    op->data_free (op->data);
+  g_free (op);
+}
+
+CjDirectory *
+cj_directory_new (const CjConfig *config)
+{
+  CjDirectory *directory = g_new0 (CjDirectory, 1);
+
+  directory->config = g_new0 (CjConfig, 1);
+  directory->config->ldap_uri = g_strdup (config->ldap_uri);
+  directory->config->base_dn = g_strdup (config->base_dn);
+  directory->config->bind_dn = g_strdup (config->bind_dn);
+  directory->config->bind_password_file = g_strdup (config->bind_password_file);
+  directory->config->ldap_timeout = config->ldap_timeout;
+  directory->jabber_dn = g_strdup_printf ("ou=Jabber,ou=Services,%s", config->base_dn);
+  directory->users_dn = g_strdup_printf ("ou=Users,%s", directory->jabber_dn);
+  directory->groups_dn = g_strdup_printf ("ou=Groups,%s", directory->jabber_dn);
+  g_mutex_init (&directory->lock);
+  return directory;
+}
+
+void
+cj_directory_free (CjDirectory *directory)
+{
+  if (directory == NULL)
+    return;
+  if (directory->ld != NULL)
+    ldap_unbind_ext_s (directory->ld, NULL, NULL);
+  g_mutex_clear (&directory->lock);
+  cj_config_free (directory->config);
+  g_free (directory->jabber_dn);
+  g_free (directory->users_dn);
+  g_free (directory->groups_dn);
+  g_free (directory);
+}
+
+const char *cj_directory_get_uri (CjDirectory *d)       { return d->config->ldap_uri; }
+const char *cj_directory_get_base_dn (CjDirectory *d)   { return d->config->base_dn; }
+const char *cj_directory_get_jabber_dn (CjDirectory *d) { return d->jabber_dn; }
+const char *cj_directory_get_users_dn (CjDirectory *d)  { return d->users_dn; }
+const char *cj_directory_get_groups_dn (CjDirectory *d) { return d->groups_dn; }
+guint       cj_directory_get_timeout (CjDirectory *d)   { return d->config->ldap_timeout; }
+
+gboolean
+cj_directory_error_is_connection (int rc)
+{
+  return rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR || rc == LDAP_TIMEOUT ||
+         rc == LDAP_UNAVAILABLE || rc == LDAP_BUSY || rc == LDAP_TIMELIMIT_EXCEEDED;
+}
+
+gboolean
+cj_directory_set_error (CjDirectory *directory, GError **error, int rc, LDAP *ld, const char *what)
+{
+  g_autofree char *diagnostic = NULL;
+  g_autofree char *detail = NULL;
+  CjError code;
+
+  if (ld != NULL)
+    {
+      char *text = NULL;
+      if (ldap_get_option (ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &text) == LDAP_OPT_SUCCESS && text != NULL)
+        {
+          diagnostic = g_strdup (text);
+          ldap_memfree (text);
+        }
+    }
+  detail = diagnostic != NULL && *diagnostic != '\0'
+           ? g_strdup_printf ("%s: %s", ldap_err2string (rc), diagnostic)
+           : g_strdup (ldap_err2string (rc));
+
+  if (cj_directory_error_is_connection (rc))
+    {
+      g_set_error (error, CJ_ERROR, CJ_ERROR_DIRECTORY_UNAVAILABLE,
+                   _("The LDAP server %s does not answer (%s) while %s"),
+                   directory->config->ldap_uri, detail, what);
+      return FALSE;
+    }
+
+  switch (rc)
+    {
+    case LDAP_NO_SUCH_OBJECT:
+      code = CJ_ERROR_NOT_FOUND;
+      break;
+    case LDAP_ALREADY_EXISTS:
+      code = CJ_ERROR_ALREADY_EXISTS;
+      break;
+    case LDAP_INVALID_SYNTAX:
+    case LDAP_CONSTRAINT_VIOLATION:
+    case LDAP_OBJECT_CLASS_VIOLATION:
+    case LDAP_INVALID_DN_SYNTAX:
+    case LDAP_NAMING_VIOLATION:
+      code = CJ_ERROR_INVALID_ARGUMENT;
+      break;
+    case LDAP_INVALID_CREDENTIALS:
+    case LDAP_INAPPROPRIATE_AUTH:
+    case LDAP_STRONG_AUTH_REQUIRED:
+      g_set_error (error, CJ_ERROR, CJ_ERROR_FAILED,
+                   _("The LDAP server %s refused the daemon's credentials (%s); check BindDn and "
+                     "BindPasswordFile in the daemon's configuration"),
+                   directory->config->ldap_uri, detail);
+      return FALSE;
+    case LDAP_INSUFFICIENT_ACCESS:
+      g_set_error (error, CJ_ERROR, CJ_ERROR_FAILED,
+                   _("The LDAP server does not allow the daemon's bind identity to do this (%s) while %s"),
+                   detail, what);
+      return FALSE;
+    default:
+      code = CJ_ERROR_FAILED;
+      break;
+    }
+  g_set_error (error, CJ_ERROR, code, _("LDAP error while %s: %s"), what, detail);
+  return FALSE;
+}
+
+static int
+sasl_interact (LDAP *ld, unsigned flags, void *defaults, void *interact)
+{
+  /* SASL EXTERNAL asks nothing. */
+  return LDAP_SUCCESS;
+}
+
+LDAP *
+cj_directory_open (CjDirectory *directory, GError **error)
+{
+  const CjConfig *config = directory->config;
+  struct timeval timeout = { (time_t) config->ldap_timeout, 0 };
+  int version = LDAP_VERSION3;
+  LDAP *ld = NULL;
+  int rc;
+
+  rc = ldap_initialize (&ld, config->ldap_uri);
+  if (rc != LDAP_SUCCESS)
+    {
+      g_set_error (error, CJ_ERROR, CJ_ERROR_FAILED, _("Invalid LDAP URI %s: %s"),
+                   config->ldap_uri, ldap_err2string (rc));
+      return NULL;
+    }
+  ldap_set_option (ld, LDAP_OPT_PROTOCOL_VERSION, &version);
+  ldap_set_option (ld, LDAP_OPT_NETWORK_TIMEOUT, &timeout);
+  ldap_set_option (ld, LDAP_OPT_TIMEOUT, &timeout);
+  ldap_set_option (ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
+
+  if (config->bind_dn != NULL)
+    {
+      g_autoptr(GError) local_error = NULL;
+      g_autofree char *password = NULL;
+      struct berval cred = { 0, NULL };
+
+      if (config->bind_password_file != NULL)
+        {
+          password = cj_config_read_bind_password (config, &local_error);
+          if (password == NULL)
+            {
+              ldap_unbind_ext_s (ld, NULL, NULL);
+              g_propagate_error (error, g_steal_pointer (&local_error));
+              return NULL;
+            }
+          cred.bv_val = password;
+          cred.bv_len = strlen (password);
+        }
+      rc = ldap_sasl_bind_s (ld, config->bind_dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
+      if (password != NULL)
+        explicit_bzero (password, cred.bv_len);
+    }
+  else
+    rc = ldap_sasl_interactive_bind_s (ld, NULL, "EXTERNAL", NULL, NULL, LDAP_SASL_QUIET,
+                                       sasl_interact, NULL);
+
+  if (rc != LDAP_SUCCESS)
+    {
+      cj_directory_set_error (directory, error, rc, ld, _("connecting"));
+      ldap_unbind_ext_s (ld, NULL, NULL);
+      return NULL;
+    }
+  return ld;
+}
+
+static void
+run_in_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  Operation *op = task_data;
+  CjDirectory *directory = op->directory;
+  GError *error = NULL;
+  gpointer result = NULL;
+
+  g_mutex_lock (&directory->lock);
+  for (int attempt = 0; attempt < 2; attempt++)
+    {
+      gboolean fresh = FALSE;
+
+      g_clear_error (&error);
+      if (g_cancellable_set_error_if_cancelled (cancellable, &error))
+        break;
+      if (directory->ld == NULL)
+        {
+          directory->ld = cj_directory_open (directory, &error);
+          if (directory->ld == NULL)
+            break;
+          fresh = TRUE;
+        }
+      result = op->func (directory, directory->ld, op->data, cancellable, &error);
+      if (error == NULL)
+        break;
+      /* A connection the server dropped (restart, idle timeout) fails at once: open a new
+       * one and try once more. A fresh connection that fails is the server being down. */
+      if (!g_error_matches (error, CJ_ERROR, CJ_ERROR_DIRECTORY_UNAVAILABLE))
+        break;
+      ldap_unbind_ext_s (directory->ld, NULL, NULL);
+      directory->ld = NULL;
+      if (fresh)
+        break;
+    }
+  g_mutex_unlock (&directory->lock);
+
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, result, NULL);
+}
+
+void
+cj_directory_run_async (CjDirectory        *directory,
+                        CjDirectoryFunc     func,
+                        gpointer            data,
+                        GDestroyNotify      data_free,
+                        GCancellable       *cancellable,
+                        GAsyncReadyCallback callback,
+                        gpointer            user_data)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  Operation *op = g_new0 (Operation, 1);
+
+  op->directory = directory;
+  op->func = func;
+  op->data = data;
+  op->data_free = data_free;
+  
+  g_task_set_task_data (task, op, (GDestroyNotify) operation_free);
+  g_task_run_in_thread (task, run_in_thread);
+}
+
+gpointer
+cj_directory_run_finish (CjDirectory *directory, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}

@@ -1,0 +1,56 @@
+/* The connection to the LDAP server. libldap's calls block, so every operation runs in a
+ * worker thread (GTask) holding the one connection; the result comes back to the main
+ * context. Operations are serialized: the daemon's own changes never interleave, which keeps
+ * multi-step changes (such as moving a user between groups) simple to reason about.
+ * A dropped connection is re-established by the next operation; an unreachable server fails
+ * the operation with CJ_ERROR_DIRECTORY_UNAVAILABLE after the configured timeout. */
+#pragma once
+
+#include <gio/gio.h>
+#include <ldap.h>
+
+#include "cj-config.h"
+
+G_BEGIN_DECLS
+
+typedef struct _CjDirectory CjDirectory;
+
+/* Runs in the worker thread with a bound connection. Returns the result (or NULL with
+ * @error set; NULL without error is a valid "nothing" result). */
+typedef gpointer (*CjDirectoryFunc) (CjDirectory *directory, LDAP *ld, gpointer data,
+                                     GCancellable *cancellable, GError **error);
+
+CjDirectory *cj_directory_new          (const CjConfig *config);
+void         cj_directory_free         (CjDirectory *directory);
+
+const char  *cj_directory_get_uri      (CjDirectory *directory);
+const char  *cj_directory_get_base_dn  (CjDirectory *directory);
+/* ou=Jabber,ou=Services,<base>, and its ou=Users and ou=Groups. */
+const char  *cj_directory_get_jabber_dn (CjDirectory *directory);
+const char  *cj_directory_get_users_dn  (CjDirectory *directory);
+const char  *cj_directory_get_groups_dn (CjDirectory *directory);
+guint        cj_directory_get_timeout  (CjDirectory *directory);
+
+void         cj_directory_run_async    (CjDirectory        *directory,
+                                        CjDirectoryFunc     func,
+                                        gpointer            data,
+                                        GDestroyNotify      data_free,
+                                        GCancellable       *cancellable,
+                                        GAsyncReadyCallback callback,
+                                        gpointer            user_data);
+gpointer     cj_directory_run_finish   (CjDirectory *directory, GAsyncResult *result, GError **error);
+
+/* Opens a new bound connection (for the follower's long-running search). Blocking: call it
+ * from a worker thread only. */
+LDAP        *cj_directory_open         (CjDirectory *directory, GError **error);
+
+/* Sets @error from an LDAP result code, in words an administrator can act on. @what says
+ * what was being done ("adding user guest"). Returns FALSE for convenience. */
+gboolean     cj_directory_set_error    (CjDirectory *directory, GError **error, int rc,
+                                        LDAP *ld, const char *what);
+gboolean     cj_directory_error_is_connection (int rc);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CjDirectory, cj_directory_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LDAPMessage, ldap_msgfree)
+
+G_END_DECLS

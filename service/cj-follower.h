@@ -1,0 +1,37 @@
+/* Follows the Jabber subtree of the directory with an RFC 4533 refreshAndPersist search:
+ * the refresh is the initial load, the persist phase carries every later change, whoever
+ * made it (this daemon, ldapmodify, another replica). Runs in its own thread; everything it
+ * learns is handed to the main context through the hooks. On a lost connection it reconnects
+ * and reloads. A server without the sync provider is read with a plain search every
+ * POLL_SECONDS instead. */
+#pragma once
+
+#include <glib.h>
+
+#include "cj-directory.h"
+#include "cj-entry.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  /* The whole subtree as it is now (after a (re)load). (transfer none) */
+  void (*loaded)  (GPtrArray *entries, gpointer data);
+  void (*changed) (CjEntry *entry, gpointer data);
+  void (*removed) (const char *uuid, gpointer data);
+  /* @connected: a session is up; @configured: the Jabber subtree exists. */
+  void (*status)  (gboolean connected, gboolean configured, const char *problem, gpointer data);
+  gpointer data;
+} CjFollowerHooks;
+
+typedef struct _CjFollower CjFollower;
+
+CjFollower *cj_follower_new    (CjDirectory *directory, const CjFollowerHooks *hooks);
+/* Starts the thread; hooks run in the thread-default main context of the caller. */
+void        cj_follower_start  (CjFollower *follower);
+/* Drops the session and loads again (after the subtree was created, for instance). */
+void        cj_follower_reload (CjFollower *follower);
+void        cj_follower_free   (CjFollower *follower);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CjFollower, cj_follower_free)
+
+G_END_DECLS

@@ -1,0 +1,275 @@
+/* The authorization gate: see cj-gate.h for the why. */
+#include "config.h"
+#include "cj-gate.h"
+
+#include <glib/gi18n.h>
+#include <polkit/polkit.h>
+
+#include "cj-audit.h"
+#include "cj-error.h"
+
+/* An interactive check waits for a person typing a password. */
+#define INTERACTIVE_TIMEOUT_SECONDS 300
+
+struct _CjGate {
+  GMainContext    *context;        /* where handlers run */
+  PolkitAuthority *authority;      /* obtained at the first check */
+  guint            timeout_seconds;
+};
+
+typedef struct {
+  CjGate                 *gate;
+  GDBusInterfaceSkeleton *skeleton;
+  GDBusMethodInvocation  *invocation;
+  const CjGateRule       *rule;
+  GCancellable           *cancellable;
+  guint                   timeout_id;
+  gboolean                timed_out;
+  gboolean                interactive;
+} Check;
+
+static void
+check_free (Check *check)
+{
+  if (check->timeout_id != 0)
+    g_source_remove (check->timeout_id);
+  g_clear_object (&check->cancellable);
+  g_clear_object (&check->skeleton);
+  g_clear_object (&check->invocation);
+  g_free (check);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Check, check_free)
+
+static const char caller_key[] = "cj-gate-caller";
+
+const CjCaller *
+cj_gate_get_caller (GDBusMethodInvocation *invocation)
+{
+  return g_object_get_data (G_OBJECT (invocation), caller_key);
+}
+
+static void
+refuse (Check *check, const char *message)
+{
+  g_autoptr(GError) error = g_error_new_literal (CJ_ERROR, CJ_ERROR_PERMISSION_DENIED, message);
+
+  cj_audit_finish (check->invocation, NULL, error);
+  g_dbus_method_invocation_return_gerror (g_steal_pointer (&check->invocation), error);
+}
+
+/* The call is authorized: hand it to the generated dispatcher, which emits handle-<method>. */
+static void
+dispatch (Check *check)
+{
+  GDBusMethodInvocation *invocation = g_steal_pointer (&check->invocation);
+  const GDBusInterfaceVTable *vtable = g_dbus_interface_skeleton_get_vtable (check->skeleton);
+
+  vtable->method_call (g_dbus_method_invocation_get_connection (invocation),
+                       g_dbus_method_invocation_get_sender (invocation),
+                       g_dbus_method_invocation_get_object_path (invocation),
+                       g_dbus_method_invocation_get_interface_name (invocation),
+                       g_dbus_method_invocation_get_method_name (invocation),
+                       g_dbus_method_invocation_get_parameters (invocation),
+                       invocation,
+                       g_dbus_method_invocation_get_user_data (invocation));
+}
+
+static gboolean
+on_timeout (gpointer user_data)
+{
+  Check *check = user_data;
+
+  check->timeout_id = 0;
+  check->timed_out = TRUE;
+  g_cancellable_cancel (check->cancellable);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_checked (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  g_autoptr(Check) check = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PolkitAuthorizationResult) result =
+    polkit_authority_check_authorization_finish (POLKIT_AUTHORITY (source), res, &error);
+  g_autofree char *message = NULL;
+
+  if (result == NULL)
+    {
+      if (check->timed_out)
+        message = g_strdup_printf (_("Authorization service (polkit) did not answer within %u seconds"),
+                                   check->interactive ? INTERACTIVE_TIMEOUT_SECONDS
+                                                      : check->gate->timeout_seconds);
+      else
+        message = g_strdup_printf (_("Cannot check authorization, is polkit running? (%s)"),
+                                   error->message);
+      refuse (check, message);
+      return;
+    }
+
+  if (polkit_authorization_result_get_is_authorized (result))
+    {
+      dispatch (check);
+      return;
+    }
+
+  if (polkit_authorization_result_get_is_challenge (result))
+    refuse (check, _("Authentication is required: run the command in a terminal so that polkit can ask for a password"));
+  else if (polkit_authorization_result_get_dismissed (result))
+    refuse (check, _("Authentication was dismissed"));
+  else
+    refuse (check, _("Not authorized to perform this operation"));
+}
+
+static void
+check_authorization (Check *check)
+{
+  const char *sender = g_dbus_method_invocation_get_sender (check->invocation);
+  g_autoptr(PolkitSubject) subject = polkit_system_bus_name_new (sender);
+  PolkitCheckAuthorizationFlags flags = POLKIT_CHECK_AUTHORIZATION_FLAGS_NONE;
+
+  if (check->interactive)
+    flags |= POLKIT_CHECK_AUTHORIZATION_FLAGS_ALLOW_USER_INTERACTION;
+
+  polkit_authority_check_authorization (check->gate->authority, subject, check->rule->action,
+                                        NULL, flags, check->cancellable, on_checked, check);
+}
+
+static void
+on_authority (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  g_autoptr(Check) check = user_data;
+  g_autoptr(GError) error = NULL;
+  PolkitAuthority *authority = polkit_authority_get_finish (res, &error);
+
+  if (authority == NULL)
+    {
+      g_autofree char *message =
+        g_strdup_printf (_("Cannot check authorization, is polkit running? (%s)"), error->message);
+      refuse (check, message);
+      return;
+    }
+  if (check->gate->authority == NULL)
+    check->gate->authority = authority;
+  else
+    g_object_unref (authority);
+  check_authorization (g_steal_pointer (&check));
+}
+
+static void
+on_credentials (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  g_autoptr(Check) check = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), res, &error);
+  g_autoptr(GVariant) credentials = NULL;
+  CjCaller *caller = g_new0 (CjCaller, 1);
+
+  caller->uid = G_MAXUINT32;
+  caller->action = check->rule->action;
+  if (reply != NULL)
+    {
+      credentials = g_variant_get_child_value (reply, 0);
+      g_variant_lookup (credentials, "UnixUserID", "u", &caller->uid);
+      g_variant_lookup (credentials, "ProcessID", "u", &caller->pid);
+    }
+  g_object_set_data_full (G_OBJECT (check->invocation), caller_key, caller, g_free);
+
+  if (reply == NULL)
+    {
+      refuse (check, _("Cannot identify the caller"));
+      return;
+    }
+
+  if (check->gate->authority == NULL)
+    {
+      GCancellable *cancellable = check->cancellable;
+      polkit_authority_get_async (cancellable, on_authority, g_steal_pointer (&check));
+    }
+  else
+    check_authorization (g_steal_pointer (&check));
+}
+
+/* Runs in the gate's main context. */
+static gboolean
+start_check (gpointer user_data)
+{
+  Check *check = user_data;
+  GDBusMessage *message = g_dbus_method_invocation_get_message (check->invocation);
+
+  check->interactive = (g_dbus_message_get_flags (message) &
+                        G_DBUS_MESSAGE_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION) != 0;
+  check->cancellable = g_cancellable_new ();
+  check->timeout_id = g_timeout_add_seconds (check->interactive ? INTERACTIVE_TIMEOUT_SECONDS
+                                                                : check->gate->timeout_seconds,
+                                             on_timeout, check);
+
+  g_dbus_connection_call (g_dbus_method_invocation_get_connection (check->invocation),
+                          "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                          "GetConnectionCredentials",
+                          g_variant_new ("(s)", g_dbus_method_invocation_get_sender (check->invocation)),
+                          G_VARIANT_TYPE ("(a{sv})"), G_DBUS_CALL_FLAGS_NO_AUTO_START, -1,
+                          check->cancellable, on_credentials, check);
+  return G_SOURCE_REMOVE;
+}
+
+/* GLib emits g-authorize-method in a worker thread: decide here what needs no state, and
+ * move everything else to the main context. Returning FALSE means "the gate answers". */
+static gboolean
+on_authorize_method (GDBusInterfaceSkeleton *skeleton,
+                     GDBusMethodInvocation  *invocation,
+                     gpointer                user_data)
+{
+  CjGate *gate = user_data;
+  const CjGateRule *rule = cj_gate_lookup (g_dbus_method_invocation_get_interface_name (invocation),
+                                           g_dbus_method_invocation_get_method_name (invocation));
+  Check *check;
+
+  if (rule != NULL && rule->action == NULL)
+    return TRUE;
+
+  if (rule == NULL)
+    {
+      g_dbus_method_invocation_return_error (g_object_ref (invocation), CJ_ERROR,
+                                             CJ_ERROR_PERMISSION_DENIED,
+                                             _("Method %s.%s is not in the authorization table"),
+                                             g_dbus_method_invocation_get_interface_name (invocation),
+                                             g_dbus_method_invocation_get_method_name (invocation));
+      return FALSE;
+    }
+
+  check = g_new0 (Check, 1);
+  check->gate = gate;
+  check->skeleton = g_object_ref (skeleton);
+  check->invocation = g_object_ref (invocation);
+  check->rule = rule;
+  g_main_context_invoke (gate->context, start_check, check);
+  return FALSE;
+}
+
+CjGate *
+cj_gate_new (guint timeout_seconds)
+{
+  CjGate *gate = g_new0 (CjGate, 1);
+
+  gate->context = g_main_context_ref_thread_default ();
+  gate->timeout_seconds = timeout_seconds > 0 ? timeout_seconds : 25;
+  return gate;
+}
+
+void
+cj_gate_free (CjGate *gate)
+{
+  if (gate == NULL)
+    return;
+  g_clear_object (&gate->authority);
+  g_main_context_unref (gate->context);
+  g_free (gate);
+}
+
+void
+cj_gate_attach (CjGate *gate, GDBusInterfaceSkeleton *skeleton)
+{
+  g_signal_connect (skeleton, "g-authorize-method", G_CALLBACK (on_authorize_method), gate);
+}

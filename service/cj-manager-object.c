@@ -1,0 +1,215 @@
+/* org.calculate.Jabber.Manager at /org/calculate/Jabber: adding, finding and listing users
+ * and groups. */
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cj-common.h"
+#include "cj-daemon.h"
+#include "cj-error.h"
+#include "cj-options.h"
+#include "cj-photo.h"
+#include "cj-validate.h"
+
+/* AddUser ----------------------------------------------------------------------------- */
+
+typedef struct {
+  CjDaemon              *daemon;
+  GDBusMethodInvocation *invocation;
+  CjStoreRequest        *request;
+} AddUser;
+
+static void
+on_photo_converted (GObject *source, GAsyncResult *result, gpointer data)
+{
+  AddUser *add = data;
+  GError *error = NULL;
+  GBytes *jpeg = cj_photo_convert_finish (result, &error);
+
+  if (jpeg == NULL)
+    cj_daemon_fail (add->invocation, add->request->name, error);
+  else
+    {
+      CjStoreRequest *request = g_steal_pointer (&add->request);
+
+      request->photo = jpeg;
+      cj_daemon_store (add->daemon, add->invocation, request->name, request, cj_reply_subject_path);
+    }
+  g_clear_pointer (&add->request, cj_store_request_free);
+  g_free (add);
+}
+
+static gboolean
+handle_add_user (CjManager *manager, GDBusMethodInvocation *invocation, GUnixFDList *fd_list,
+                 const char *name, const char *nickname, GVariant *options, CjDaemon *daemon)
+{
+  static const CjOptionSpec specs[] = {
+    { CJ_OPT_PASSWORD, "s" }, { CJ_OPT_GROUP, "o" }, { CJ_OPT_PHOTO, "h" }, { NULL, NULL }
+  };
+  g_autoptr(CjStoreRequest) request = cj_store_request_new (CJ_STORE_ADD_USER);
+  GError *error = NULL;
+  const char *group_path = NULL;
+  const char *password = NULL;
+
+  if (!cj_validate_user_name (name, &error) || !cj_validate_nickname (nickname, &error) ||
+      !cj_options_check (options, specs, &error))
+    return cj_daemon_fail (invocation, NULL, error);
+
+  request->name = g_strdup (name);
+  request->nickname = g_strdup (nickname);
+  request->jid = g_strdup_printf ("%s@%s", name, cj_server_get_primary_host (daemon->server));
+
+  if (g_variant_lookup (options, CJ_OPT_PASSWORD, "&s", &password))
+    {
+      if (!cj_validate_password (password, &error))
+        return cj_daemon_fail (invocation, name, error);
+      request->password = g_strdup (password);
+    }
+  if (g_variant_lookup (options, CJ_OPT_GROUP, "&o", &group_path) &&
+      g_strcmp0 (group_path, CJ_NO_OBJECT) != 0)
+    {
+      CjEntry *group = cj_registry_get (daemon->registry, group_path);
+
+      if (group == NULL || group->kind != CJ_ENTRY_GROUP)
+        return cj_daemon_fail (invocation, name,
+                               g_error_new (CJ_ERROR, CJ_ERROR_NOT_FOUND, _("No such group: %s"), group_path));
+      request->group_dn = g_strdup (group->dn);
+    }
+  if (cj_registry_find_user (daemon->registry, name) != NULL)
+    return cj_daemon_fail (invocation, name,
+                           g_error_new (CJ_ERROR, CJ_ERROR_ALREADY_EXISTS,
+                                        _("A user named “%s” already exists"), name));
+
+  if (g_variant_lookup (options, CJ_OPT_PHOTO, "h", NULL))
+    {
+      AddUser *add;
+      int fd = cj_options_get_fd (options, CJ_OPT_PHOTO, fd_list, &error);
+
+      if (fd < 0)
+        return cj_daemon_fail (invocation, name, error);
+      add = g_new0 (AddUser, 1);
+      add->daemon = daemon;
+      add->invocation = invocation;
+      add->request = g_steal_pointer (&request);
+      cj_photo_convert_async (fd, NULL, on_photo_converted, add);
+      return TRUE;
+    }
+
+  cj_daemon_store (daemon, invocation, name, g_steal_pointer (&request), cj_reply_subject_path);
+  return TRUE;
+}
+
+/* Finding and listing ------------------------------------------------------------------- */
+
+/* "name" or "name@host" where host is one this server serves. */
+static char *
+local_part (CjDaemon *daemon, const char *name_or_jid)
+{
+  const char *at = strchr (name_or_jid, '@');
+  const char *const *hosts = cj_server_get_hosts (daemon->server);
+
+  if (at == NULL)
+    return g_strdup (name_or_jid);
+  if (g_ascii_strcasecmp (at + 1, cj_server_get_primary_host (daemon->server)) != 0 &&
+      (hosts == NULL || !g_strv_contains (hosts, at + 1)))
+    return NULL;
+  return g_strndup (name_or_jid, (gsize) (at - name_or_jid));
+}
+
+static gboolean
+handle_find_user (CjManager *manager, GDBusMethodInvocation *invocation, const char *name,
+                  CjDaemon *daemon)
+{
+  g_autofree char *local = local_part (daemon, name);
+  CjEntry *user = local != NULL ? cj_registry_find_user (daemon->registry, local) : NULL;
+  g_autofree char *safe = g_strescape (name, NULL);
+
+  if (local == NULL)
+    return cj_daemon_fail (invocation, NULL,
+                           g_error_new (CJ_ERROR, CJ_ERROR_NOT_FOUND,
+                                        _("“%s” is not on a host this server serves"), safe));
+  if (user == NULL)
+    return cj_daemon_fail (invocation, NULL,
+                           g_error_new (CJ_ERROR, CJ_ERROR_NOT_FOUND, _("No user named “%s”"), safe));
+  cj_manager_complete_find_user_by_name (manager, invocation,
+                                         cj_registry_path_of (daemon->registry, user->uuid));
+  return TRUE;
+}
+
+static gboolean
+handle_list_users (CjManager *manager, GDBusMethodInvocation *invocation, CjDaemon *daemon)
+{
+  g_autoptr(GPtrArray) paths = cj_registry_list_users (daemon->registry);
+
+  g_ptr_array_add (paths, NULL);
+  cj_manager_complete_list_users (manager, invocation, (const char *const *) paths->pdata);
+  return TRUE;
+}
+
+/* Groups -------------------------------------------------------------------------------- */
+
+static gboolean
+handle_add_group (CjManager *manager, GDBusMethodInvocation *invocation, const char *name,
+                  GVariant *options, CjDaemon *daemon)
+{
+  static const CjOptionSpec specs[] = { { CJ_OPT_MEMBERS, "ao" }, { NULL, NULL } };
+  g_autoptr(CjStoreRequest) request = cj_store_request_new (CJ_STORE_ADD_GROUP);
+  g_autofree const char **members = NULL;
+  GError *error = NULL;
+
+  if (!cj_validate_group_name (name, &error) || !cj_options_check (options, specs, &error))
+    return cj_daemon_fail (invocation, NULL, error);
+  if (g_variant_lookup (options, CJ_OPT_MEMBERS, "^a&o", &members) &&
+      (request->members = cj_daemon_user_names (daemon, members, &error)) == NULL)
+    return cj_daemon_fail (invocation, name, error);
+  if (cj_registry_find_group (daemon->registry, name) != NULL)
+    return cj_daemon_fail (invocation, name,
+                           g_error_new (CJ_ERROR, CJ_ERROR_ALREADY_EXISTS,
+                                        _("A group named “%s” already exists"), name));
+  request->name = g_strdup (name);
+  cj_daemon_store (daemon, invocation, name, g_steal_pointer (&request), cj_reply_subject_path);
+  return TRUE;
+}
+
+static gboolean
+handle_find_group (CjManager *manager, GDBusMethodInvocation *invocation, const char *name,
+                   CjDaemon *daemon)
+{
+  CjEntry *group = cj_registry_find_group (daemon->registry, name);
+
+  if (group == NULL)
+    {
+      g_autofree char *safe = g_strescape (name, NULL);
+      return cj_daemon_fail (invocation, NULL,
+                             g_error_new (CJ_ERROR, CJ_ERROR_NOT_FOUND, _("No group named “%s”"), safe));
+    }
+  cj_manager_complete_find_group_by_name (manager, invocation,
+                                          cj_registry_path_of (daemon->registry, group->uuid));
+  return TRUE;
+}
+
+static gboolean
+handle_list_groups (CjManager *manager, GDBusMethodInvocation *invocation, CjDaemon *daemon)
+{
+  g_autoptr(GPtrArray) paths = cj_registry_list_groups (daemon->registry);
+
+  g_ptr_array_add (paths, NULL);
+  cj_manager_complete_list_groups (manager, invocation, (const char *const *) paths->pdata);
+  return TRUE;
+}
+
+void
+cj_manager_object_init (CjDaemon *daemon)
+{
+  daemon->manager = cj_manager_skeleton_new ();
+  cj_manager_set_version (daemon->manager, PACKAGE_VERSION);
+  g_signal_connect (daemon->manager, "handle-add-user", G_CALLBACK (handle_add_user), daemon);
+  g_signal_connect (daemon->manager, "handle-find-user-by-name", G_CALLBACK (handle_find_user), daemon);
+  g_signal_connect (daemon->manager, "handle-list-users", G_CALLBACK (handle_list_users), daemon);
+  g_signal_connect (daemon->manager, "handle-add-group", G_CALLBACK (handle_add_group), daemon);
+  g_signal_connect (daemon->manager, "handle-find-group-by-name", G_CALLBACK (handle_find_group), daemon);
+  g_signal_connect (daemon->manager, "handle-list-groups", G_CALLBACK (handle_list_groups), daemon);
+  cj_gate_attach (daemon->gate, G_DBUS_INTERFACE_SKELETON (daemon->manager));
+}

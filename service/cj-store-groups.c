@@ -1,0 +1,238 @@
+/* The groups half of cj-store: shared roster groups (posixGroup entries whose memberUid
+ * lists user names), and the rule that a user is in at most one of them. */
+#include "config.h"
+#include "cj-store.h"
+
+#include <glib/gi18n.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cj-error.h"
+#include "cj-ldap-util.h"
+
+#define FIRST_GID 10000
+
+static gboolean
+read_group (CjStoreContext *ctx, const char *dn, CjEntry **group, GError **error)
+{
+  g_autoptr(GError) local_error = NULL;
+
+  *group = cj_store_read (ctx, dn, &local_error);
+  if (*group != NULL && (*group)->kind == CJ_ENTRY_GROUP)
+    return TRUE;
+  g_clear_pointer (group, cj_entry_unref);
+  if (local_error != NULL && g_error_matches (local_error, CJ_ERROR, CJ_ERROR_DIRECTORY_UNAVAILABLE))
+    g_propagate_error (error, g_steal_pointer (&local_error));
+  else
+    g_set_error (error, CJ_ERROR, CJ_ERROR_NOT_FOUND, _("The group no longer exists"));
+  return FALSE;
+}
+
+/* All or nothing: every name must be a user in LDAP, or nothing changes and the error names
+ * the missing ones. */
+static gboolean
+check_users_exist (CjStoreContext *ctx, char **names, GError **error)
+{
+  const char *attrs[] = { "uid", NULL };
+  g_autoptr(GString) filter = g_string_new ("(&(objectClass=inetOrgPerson)(|");
+  g_autoptr(LDAPMessage) result = NULL;
+  g_autoptr(GHashTable) found = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GPtrArray) missing = g_ptr_array_new ();
+  int rc;
+
+  if (names == NULL || names[0] == NULL)
+    return TRUE;
+  for (char **n = names; *n != NULL; n++)
+    {
+      g_autofree char *escaped = cj_ldap_escape_filter (*n);
+      g_string_append_printf (filter, "(uid=%s)", escaped);
+    }
+  g_string_append (filter, "))");
+
+  rc = ldap_search_ext_s (ctx->ld, cj_directory_get_users_dn (ctx->directory), LDAP_SCOPE_ONELEVEL,
+                          filter->str, (char **) attrs, 0, NULL, NULL, NULL, 0, &result);
+  if (rc != LDAP_SUCCESS && rc != LDAP_NO_SUCH_OBJECT)
+    return cj_directory_set_error (ctx->directory, error, rc, ctx->ld, _("looking up users"));
+  for (LDAPMessage *m = ldap_first_entry (ctx->ld, result); m != NULL; m = ldap_next_entry (ctx->ld, m))
+    {
+      g_auto(GStrv) uids = cj_ldap_get_strings (ctx->ld, m, "uid");
+      for (char **u = uids; *u != NULL; u++)
+        g_hash_table_add (found, g_utf8_casefold (*u, -1));
+    }
+  for (char **n = names; *n != NULL; n++)
+    {
+      g_autofree char *key = g_utf8_casefold (*n, -1);
+      if (!g_hash_table_contains (found, key))
+        g_ptr_array_add (missing, *n);
+    }
+  if (missing->len == 0)
+    return TRUE;
+  g_ptr_array_add (missing, NULL);
+  {
+    g_autofree char *list = g_strjoinv (", ", (char **) missing->pdata);
+    g_set_error (error, CJ_ERROR, CJ_ERROR_NOT_FOUND,
+                 g_dngettext (GETTEXT_PACKAGE, "No such user: %s", "No such users: %s", missing->len - 1),
+                 list);
+  }
+  return FALSE;
+}
+
+static gboolean
+next_gid (CjStoreContext *ctx, guint *gid, GError **error)
+{
+  const char *attrs[] = { "gidNumber", NULL };
+  g_autoptr(LDAPMessage) result = NULL;
+  guint64 highest = FIRST_GID - 1;
+  int rc = ldap_search_ext_s (ctx->ld, cj_directory_get_groups_dn (ctx->directory), LDAP_SCOPE_ONELEVEL,
+                              "(objectClass=posixGroup)", (char **) attrs, 0, NULL, NULL, NULL, 0, &result);
+
+  if (rc != LDAP_SUCCESS && rc != LDAP_NO_SUCH_OBJECT)
+    return cj_directory_set_error (ctx->directory, error, rc, ctx->ld, _("choosing a group number"));
+  for (LDAPMessage *m = ldap_first_entry (ctx->ld, result); m != NULL; m = ldap_next_entry (ctx->ld, m))
+    {
+      g_autofree char *value = cj_ldap_get_string (ctx->ld, m, "gidNumber");
+      guint64 number = value != NULL ? g_ascii_strtoull (value, NULL, 10) : 0;
+      if (number > highest && number < G_MAXUINT32)
+        highest = number;
+    }
+  *gid = (guint) (highest + 1);
+  return TRUE;
+}
+
+/* Moves every one of @names into the group at @dn, out of any other group. */
+static gboolean
+move_into (CjStoreContext *ctx, const char *dn, char **names, GError **error)
+{
+  for (char **n = names; n != NULL && *n != NULL; n++)
+    if (!cj_store_leave_groups (ctx, *n, dn, TRUE, error) ||
+        !cj_store_join_group (ctx, dn, *n, error))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+add_group (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
+{
+  static const char *const classes[] = { "top", "posixGroup", NULL };
+  g_autofree char *dn = cj_ldap_child_dn ("cn", request->name, cj_directory_get_groups_dn (ctx->directory));
+  g_autofree char *gid_text = NULL;
+  g_autoptr(CjLdapMods) mods = cj_ldap_mods_new ();
+  guint gid = 0;
+  int rc;
+
+  if (!check_users_exist (ctx, request->members, error) || !next_gid (ctx, &gid, error))
+    return FALSE;
+  gid_text = g_strdup_printf ("%u", gid);
+  cj_ldap_mods_add (mods, LDAP_MOD_ADD, "objectClass", classes);
+  cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "cn", request->name);
+  cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "gidNumber", gid_text);
+  rc = ldap_add_ext_s (ctx->ld, dn, cj_ldap_mods_get (mods), NULL, NULL);
+  if (rc == LDAP_ALREADY_EXISTS)
+    {
+      g_set_error (error, CJ_ERROR, CJ_ERROR_ALREADY_EXISTS,
+                   _("A group named “%s” already exists"), request->name);
+      return FALSE;
+    }
+  if (rc == LDAP_NO_SUCH_OBJECT)
+    {
+      g_set_error (error, CJ_ERROR, CJ_ERROR_NOT_CONFIGURED,
+                   _("The Jabber subtree %s does not exist: run “cl-setup ldap” first"),
+                   cj_directory_get_groups_dn (ctx->directory));
+      return FALSE;
+    }
+  if (rc != LDAP_SUCCESS)
+    return cj_directory_set_error (ctx->directory, error, rc, ctx->ld, _("adding the group"));
+  return move_into (ctx, dn, request->members, error) && cj_store_reread (ctx, dn, TRUE, error);
+}
+
+static gboolean
+rename_group (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
+{
+  g_autoptr(CjEntry) group = NULL;
+  g_autofree char *new_dn = cj_ldap_child_dn ("cn", request->name, cj_directory_get_groups_dn (ctx->directory));
+  g_autofree char *new_rdn = NULL;
+  int rc;
+
+  if (!read_group (ctx, request->dn, &group, error))
+    return FALSE;
+  if (strcmp (group->name, request->name) == 0)
+    return cj_store_reread (ctx, request->dn, TRUE, error);
+  /* The new RDN is the first component of the new DN, escaped by libldap. */
+  new_rdn = g_strndup (new_dn, strlen (new_dn) - strlen (cj_directory_get_groups_dn (ctx->directory)) - 1);
+  rc = ldap_rename_s (ctx->ld, request->dn, new_rdn, NULL, 1, NULL, NULL);
+  if (rc == LDAP_ALREADY_EXISTS)
+    {
+      g_set_error (error, CJ_ERROR, CJ_ERROR_ALREADY_EXISTS,
+                   _("A group named “%s” already exists"), request->name);
+      return FALSE;
+    }
+  if (rc != LDAP_SUCCESS)
+    return cj_directory_set_error (ctx->directory, error, rc, ctx->ld, _("renaming the group"));
+  return cj_store_reread (ctx, new_dn, TRUE, error);
+}
+
+static gboolean
+add_members (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
+{
+  g_autoptr(CjEntry) group = NULL;
+
+  return read_group (ctx, request->dn, &group, error) &&
+         check_users_exist (ctx, request->members, error) &&
+         move_into (ctx, request->dn, request->members, error) &&
+         cj_store_reread (ctx, request->dn, TRUE, error);
+}
+
+static gboolean
+remove_members (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
+{
+  g_autoptr(CjEntry) group = NULL;
+  g_autoptr(CjLdapMods) mods = cj_ldap_mods_new ();
+
+  if (!read_group (ctx, request->dn, &group, error))
+    return FALSE;
+  for (char **n = request->members; n != NULL && *n != NULL; n++)
+    if (group->members == NULL || !g_strv_contains ((const char *const *) group->members, *n))
+      {
+        g_set_error (error, CJ_ERROR, CJ_ERROR_INVALID_ARGUMENT,
+                     _("“%s” is not a member of the group “%s”"), *n, group->name);
+        return FALSE;
+      }
+  cj_ldap_mods_add (mods, LDAP_MOD_DELETE, "memberUid", (const char *const *) request->members);
+  return cj_store_modify (ctx, request->dn, cj_ldap_mods_get (mods), _("removing members"), error) &&
+         cj_store_reread (ctx, request->dn, TRUE, error);
+}
+
+static gboolean
+delete_group (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
+{
+  g_autoptr(CjEntry) group = NULL;
+  int rc;
+
+  if (!read_group (ctx, request->dn, &group, error))
+    return FALSE;
+  rc = ldap_delete_ext_s (ctx->ld, request->dn, NULL, NULL);
+  if (rc != LDAP_SUCCESS && rc != LDAP_NO_SUCH_OBJECT)
+    return cj_directory_set_error (ctx->directory, error, rc, ctx->ld, _("deleting the group"));
+  g_ptr_array_add (ctx->changes->removed, g_strdup (group->uuid));
+  return TRUE;
+}
+
+gboolean
+cj_store_groups_run (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
+{
+  switch (request->op)
+    {
+    case CJ_STORE_ADD_GROUP:
+      return add_group (ctx, request, error);
+    case CJ_STORE_RENAME_GROUP:
+      return rename_group (ctx, request, error);
+    case CJ_STORE_ADD_MEMBERS:
+      return add_members (ctx, request, error);
+    case CJ_STORE_REMOVE_MEMBERS:
+      return remove_members (ctx, request, error);
+    case CJ_STORE_DELETE_GROUP:
+      return delete_group (ctx, request, error);
+    default:
+      g_assert_not_reached ();
+    }
+}

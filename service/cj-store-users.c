@@ -1,0 +1,251 @@
+/* The users half of cj-store: adding, changing and deleting a Jabber account and moving it
+ * between groups. */
+#include "config.h"
+#include "cj-store.h"
+
+#include <glib/gi18n.h>
+#include <string.h>
+
+#include "cj-error.h"
+#include "cj-ldap-util.h"
+#include "cj-password.h"
+
+static char *
+user_dn (CjStoreContext *ctx, const char *name)
+{
+  return cj_ldap_child_dn ("uid", name, cj_directory_get_users_dn (ctx->directory));
+}
+
+/* The group must exist before anyone is put into it; checked in LDAP, not in the view. */
+static gboolean
+check_group (CjStoreContext *ctx, const char *group_dn, GError **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(CjEntry) group = cj_store_read (ctx, group_dn, &local_error);
+
+  if (group != NULL && group->kind == CJ_ENTRY_GROUP)
+    return TRUE;
+  if (local_error != NULL && !g_error_matches (local_error, CJ_ERROR, CJ_ERROR_NOT_FOUND) &&
+      !g_error_matches (local_error, CJ_ERROR, CJ_ERROR_FAILED))
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  g_set_error (error, CJ_ERROR, CJ_ERROR_NOT_FOUND, _("The group does not exist (any more)"));
+  return FALSE;
+}
+
+static gboolean
+add_user (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
+{
+  static const char *const classes[] = { "top", "person", "organizationalPerson", "inetOrgPerson", NULL };
+  g_autofree char *dn = user_dn (ctx, request->name);
+  g_autofree char *hash = NULL;
+  g_autoptr(CjLdapMods) mods = cj_ldap_mods_new ();
+  const char *nickname = request->nickname != NULL && *request->nickname != '\0'
+                         ? request->nickname : NULL;
+  int rc;
+
+  if (request->group_dn != NULL && !check_group (ctx, request->group_dn, error))
+    return FALSE;
+  if (request->password != NULL && (hash = cj_password_hash (request->password, error)) == NULL)
+    return FALSE;
+
+  cj_ldap_mods_add (mods, LDAP_MOD_ADD, "objectClass", classes);
+  cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "uid", request->name);
+  cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "cn", request->name);
+  /* sn is required by the schema; Calculate-Server kept the nickname there. */
+  cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "sn", nickname != NULL ? nickname : request->name);
+  if (nickname != NULL)
+    cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "displayName", nickname);
+  cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "mail", request->jid);
+  if (hash != NULL)
+    cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "userPassword", hash);
+  if (request->photo != NULL)
+    cj_ldap_mods_add_bin (mods, LDAP_MOD_ADD, "jpegPhoto", request->photo);
+
+  rc = ldap_add_ext_s (ctx->ld, dn, cj_ldap_mods_get (mods), NULL, NULL);
+  if (hash != NULL)
+    explicit_bzero (hash, strlen (hash));
+  if (rc == LDAP_ALREADY_EXISTS)
+    {
+      g_set_error (error, CJ_ERROR, CJ_ERROR_ALREADY_EXISTS,
+                   _("A user named “%s” already exists"), request->name);
+      return FALSE;
+    }
+  if (rc == LDAP_NO_SUCH_OBJECT)
+    {
+      g_set_error (error, CJ_ERROR, CJ_ERROR_NOT_CONFIGURED,
+                   _("The Jabber subtree %s does not exist: run “cl-setup ldap” first"),
+                   cj_directory_get_users_dn (ctx->directory));
+      return FALSE;
+    }
+  if (rc != LDAP_SUCCESS)
+    return cj_directory_set_error (ctx->directory, error, rc, ctx->ld, _("adding the user"));
+
+  /* A memberUid left behind by an earlier account of the same name (written by another
+   * tool) must not pull the new account into that group. */
+  if (!cj_store_leave_groups (ctx, request->name, request->group_dn, FALSE, error))
+    return FALSE;
+  if (request->group_dn != NULL)
+    {
+      if (!cj_store_join_group (ctx, request->group_dn, request->name, error))
+        {
+          /* All or nothing: the account goes again. */
+          ldap_delete_ext_s (ctx->ld, dn, NULL, NULL);
+          return FALSE;
+        }
+      if (!cj_store_reread (ctx, request->group_dn, FALSE, error))
+        return FALSE;
+    }
+  return cj_store_reread (ctx, dn, TRUE, error);
+}
+
+static int
+object_class_state (CjStoreContext *ctx, const char *dn, gboolean *shadow, gboolean *expire,
+                    gboolean *photo)
+{
+  const char *attrs[] = { "objectClass", "shadowExpire", "jpegPhoto", NULL };
+  g_autoptr(LDAPMessage) result = NULL;
+  LDAPMessage *entry;
+  int rc = ldap_search_ext_s (ctx->ld, dn, LDAP_SCOPE_BASE, "(objectClass=*)", (char **) attrs,
+                              0, NULL, NULL, NULL, 1, &result);
+
+  if (rc != LDAP_SUCCESS)
+    return rc;
+  entry = ldap_first_entry (ctx->ld, result);
+  if (entry == NULL)
+    return LDAP_NO_SUCH_OBJECT;
+  *shadow = cj_ldap_has_value (ctx->ld, entry, "objectClass", "shadowAccount");
+  *expire = cj_ldap_has_attr (ctx->ld, entry, "shadowExpire");
+  *photo = cj_ldap_has_attr (ctx->ld, entry, "jpegPhoto");
+  return LDAP_SUCCESS;
+}
+
+static gboolean
+modify_user (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
+{
+  g_autoptr(CjLdapMods) mods = cj_ldap_mods_new ();
+  g_autofree char *hash = NULL;
+  gboolean shadow = FALSE, expire = FALSE, photo = FALSE;
+  gboolean ok;
+  int rc;
+
+  rc = object_class_state (ctx, request->dn, &shadow, &expire, &photo);
+  if (rc == LDAP_NO_SUCH_OBJECT)
+    {
+      g_set_error (error, CJ_ERROR, CJ_ERROR_NOT_FOUND, _("The user “%s” no longer exists"), request->name);
+      return FALSE;
+    }
+  if (rc != LDAP_SUCCESS)
+    return cj_directory_set_error (ctx->directory, error, rc, ctx->ld, _("reading the user"));
+
+  if (request->nickname != NULL)
+    {
+      gboolean empty = *request->nickname == '\0';
+
+      cj_ldap_mods_add1 (mods, LDAP_MOD_REPLACE, "sn", empty ? request->name : request->nickname);
+      cj_ldap_mods_add1 (mods, LDAP_MOD_REPLACE, "displayName", empty ? NULL : request->nickname);
+    }
+  if (request->password != NULL)
+    {
+      if ((hash = cj_password_hash (request->password, error)) == NULL)
+        return FALSE;
+      cj_ldap_mods_add1 (mods, LDAP_MOD_REPLACE, "userPassword", hash);
+    }
+  /* Locked = shadowAccount with shadowExpire: 1 (the epoch's next day): ejabberd's
+   * ldap_filter leaves out entries with shadowExpire. */
+  if (request->lock == 1)
+    {
+      if (!shadow)
+        cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "objectClass", "shadowAccount");
+      cj_ldap_mods_add1 (mods, LDAP_MOD_REPLACE, "shadowExpire", "1");
+    }
+  else if (request->lock == 0)
+    {
+      if (expire)
+        cj_ldap_mods_add1 (mods, LDAP_MOD_DELETE, "shadowExpire", NULL);
+      if (shadow)
+        cj_ldap_mods_add1 (mods, LDAP_MOD_DELETE, "objectClass", "shadowAccount");
+    }
+  if (request->photo != NULL)
+    cj_ldap_mods_add_bin (mods, LDAP_MOD_REPLACE, "jpegPhoto", request->photo);
+  else if (request->clear_photo && photo)
+    cj_ldap_mods_add1 (mods, LDAP_MOD_DELETE, "jpegPhoto", NULL);
+
+  ok = cj_ldap_mods_is_empty (mods) ||
+       cj_store_modify (ctx, request->dn, cj_ldap_mods_get (mods), _("changing the user"), error);
+  if (hash != NULL)
+    explicit_bzero (hash, strlen (hash));
+  return ok && cj_store_reread (ctx, request->dn, TRUE, error);
+}
+
+static gboolean
+delete_user (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(CjEntry) user = cj_store_read (ctx, request->dn, &local_error);
+  int rc;
+
+  if (user == NULL)
+    {
+      if (g_error_matches (local_error, CJ_ERROR, CJ_ERROR_NOT_FOUND))
+        g_set_error (error, CJ_ERROR, CJ_ERROR_NOT_FOUND, _("The user “%s” no longer exists"), request->name);
+      else
+        g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  /* Out of its group first: a failure then leaves a user without a group, never a group
+   * with a member that does not exist. */
+  if (!cj_store_leave_groups (ctx, user->name, NULL, FALSE, error))
+    return FALSE;
+  rc = ldap_delete_ext_s (ctx->ld, request->dn, NULL, NULL);
+  if (rc != LDAP_SUCCESS && rc != LDAP_NO_SUCH_OBJECT)
+    return cj_directory_set_error (ctx->directory, error, rc, ctx->ld, _("deleting the user"));
+  g_ptr_array_add (ctx->changes->removed, g_strdup (user->uuid));
+  return TRUE;
+}
+
+static gboolean
+set_group (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(CjEntry) user = cj_store_read (ctx, request->dn, &local_error);
+
+  if (user == NULL)
+    {
+      if (g_error_matches (local_error, CJ_ERROR, CJ_ERROR_NOT_FOUND))
+        g_set_error (error, CJ_ERROR, CJ_ERROR_NOT_FOUND, _("The user “%s” no longer exists"), request->name);
+      else
+        g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  if (request->group_dn != NULL && !check_group (ctx, request->group_dn, error))
+    return FALSE;
+  if (!cj_store_leave_groups (ctx, user->name, request->group_dn, TRUE, error))
+    return FALSE;
+  if (request->group_dn != NULL &&
+      (!cj_store_join_group (ctx, request->group_dn, user->name, error) ||
+       !cj_store_reread (ctx, request->group_dn, FALSE, error)))
+    return FALSE;
+  ctx->changes->subject = cj_entry_ref (user);
+  return TRUE;
+}
+
+gboolean
+cj_store_users_run (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
+{
+  switch (request->op)
+    {
+    case CJ_STORE_ADD_USER:
+      return add_user (ctx, request, error);
+    case CJ_STORE_MODIFY_USER:
+      return modify_user (ctx, request, error);
+    case CJ_STORE_DELETE_USER:
+      return delete_user (ctx, request, error);
+    case CJ_STORE_SET_GROUP:
+      return set_group (ctx, request, error);
+    default:
+      g_assert_not_reached ();
+    }
+}

@@ -1,0 +1,242 @@
+#include "config.h"
+#include "cj-store.h"
+
+#include <glib/gi18n.h>
+#include <string.h>
+
+#include "cj-error.h"
+#include "cj-ldap-util.h"
+
+CjStoreRequest *
+cj_store_request_new (CjStoreOp op)
+{
+  CjStoreRequest *request = g_new0 (CjStoreRequest, 1);
+
+  request->op = op;
+  request->lock = -1;
+  return request;
+}
+
+void
+cj_store_request_free (CjStoreRequest *request)
+{
+  if (request == NULL)
+    return;
+  if (request->password != NULL)
+    explicit_bzero (request->password, strlen (request->password));
+  g_free (request->password);
+  g_free (request->dn);
+  g_free (request->name);
+  g_free (request->nickname);
+  g_free (request->jid);
+  g_clear_pointer (&request->photo, g_bytes_unref);
+  g_free (request->group_dn);
+  g_strfreev (request->members);
+  g_free (request);
+}
+
+static CjChanges *
+changes_new (void)
+{
+  CjChanges *changes = g_new0 (CjChanges, 1);
+
+  changes->changed = g_ptr_array_new_with_free_func ((GDestroyNotify) cj_entry_unref);
+  changes->removed = g_ptr_array_new_with_free_func (g_free);
+  changes->moved_users = g_ptr_array_new_with_free_func (g_free);
+  changes->moved_from = g_ptr_array_new_with_free_func (g_free);
+  return changes;
+}
+
+void
+cj_changes_free (CjChanges *changes)
+{
+  if (changes == NULL)
+    return;
+  g_clear_pointer (&changes->subject, cj_entry_unref);
+  g_ptr_array_unref (changes->changed);
+  g_ptr_array_unref (changes->removed);
+  g_ptr_array_unref (changes->moved_users);
+  g_ptr_array_unref (changes->moved_from);
+  g_free (changes);
+}
+
+/* Reading back ------------------------------------------------------------------------ */
+
+CjEntry *
+cj_store_read (CjStoreContext *ctx, const char *dn, GError **error)
+{
+  static const char *attrs[] = {
+    "objectClass", "entryUUID", "uid", "cn", "sn", "displayName", "shadowExpire",
+    "userPassword", "memberUid", "jpegPhoto", NULL
+  };
+  struct timeval timeout = { (time_t) cj_directory_get_timeout (ctx->directory), 0 };
+  g_autoptr(LDAPMessage) result = NULL;
+  LDAPMessage *message;
+  CjEntry *entry;
+  int rc;
+
+  rc = ldap_search_ext_s (ctx->ld, dn, LDAP_SCOPE_BASE, "(objectClass=*)", (char **) attrs, 0,
+                          NULL, NULL, &timeout, 1, &result);
+  if (rc != LDAP_SUCCESS)
+    {
+      cj_directory_set_error (ctx->directory, error, rc, ctx->ld, _("reading back a change"));
+      return NULL;
+    }
+  message = ldap_first_entry (ctx->ld, result);
+  entry = message != NULL
+          ? cj_entry_new_from_message (ctx->ld, message, NULL,
+                                       cj_directory_get_users_dn (ctx->directory),
+                                       cj_directory_get_groups_dn (ctx->directory))
+          : NULL;
+  if (entry == NULL)
+    g_set_error (error, CJ_ERROR, CJ_ERROR_FAILED,
+                 _("The entry %s is not a Jabber user or group"), dn);
+  return entry;
+}
+
+gboolean
+cj_store_reread (CjStoreContext *ctx, const char *dn, gboolean subject, GError **error)
+{
+  CjEntry *entry = cj_store_read (ctx, dn, error);
+
+  if (entry == NULL)
+    return FALSE;
+  if (subject)
+    {
+      g_clear_pointer (&ctx->changes->subject, cj_entry_unref);
+      ctx->changes->subject = cj_entry_ref (entry);
+    }
+  g_ptr_array_add (ctx->changes->changed, entry);
+  return TRUE;
+}
+
+gboolean
+cj_store_modify (CjStoreContext *ctx, const char *dn, LDAPMod **mods, const char *what, GError **error)
+{
+  int rc = ldap_modify_ext_s (ctx->ld, dn, mods, NULL, NULL);
+
+  if (rc != LDAP_SUCCESS)
+    return cj_directory_set_error (ctx->directory, error, rc, ctx->ld, what);
+  return TRUE;
+}
+
+/* Membership: a user is in at most one group -------------------------------------------- */
+
+/* Takes @name out of every group but @keep_dn. Out of the old group first, into the new one
+ * after: an interruption leaves the user in no group, never in two. */
+gboolean
+cj_store_leave_groups (CjStoreContext *ctx, const char *name, const char *keep_dn,
+                       gboolean record_moves, GError **error)
+{
+  const char *attrs[] = { "1.1", NULL };
+  g_autofree char *escaped = cj_ldap_escape_filter (name);
+  g_autofree char *filter = g_strdup_printf ("(&(objectClass=posixGroup)(memberUid=%s))", escaped);
+  g_autoptr(LDAPMessage) result = NULL;
+  g_autoptr(GPtrArray) dns = g_ptr_array_new_with_free_func (g_free);
+  int rc;
+
+  rc = ldap_search_ext_s (ctx->ld, cj_directory_get_groups_dn (ctx->directory), LDAP_SCOPE_ONELEVEL,
+                          filter, (char **) attrs, 0, NULL, NULL, NULL, 0, &result);
+  if (rc == LDAP_NO_SUCH_OBJECT)
+    return TRUE;
+  if (rc != LDAP_SUCCESS)
+    return cj_directory_set_error (ctx->directory, error, rc, ctx->ld, _("looking up group membership"));
+
+  for (LDAPMessage *m = ldap_first_entry (ctx->ld, result); m != NULL; m = ldap_next_entry (ctx->ld, m))
+    {
+      char *dn = ldap_get_dn (ctx->ld, m);
+      if (dn != NULL)
+        g_ptr_array_add (dns, g_strdup (dn));
+      ldap_memfree (dn);
+    }
+
+  for (guint i = 0; i < dns->len; i++)
+    {
+      const char *dn = dns->pdata[i];
+      g_autoptr(CjLdapMods) mods = cj_ldap_mods_new ();
+      CjEntry *group;
+
+      if (keep_dn != NULL && g_ascii_strcasecmp (dn, keep_dn) == 0)
+        continue;
+      cj_ldap_mods_add1 (mods, LDAP_MOD_DELETE, "memberUid", name);
+      rc = ldap_modify_ext_s (ctx->ld, dn, cj_ldap_mods_get (mods), NULL, NULL);
+      if (rc != LDAP_SUCCESS && rc != LDAP_NO_SUCH_ATTRIBUTE && rc != LDAP_NO_SUCH_OBJECT)
+        return cj_directory_set_error (ctx->directory, error, rc, ctx->ld, _("leaving a group"));
+      if (rc == LDAP_NO_SUCH_OBJECT)
+        continue;
+      group = cj_store_read (ctx, dn, error);
+      if (group == NULL)
+        return FALSE;
+      if (record_moves)
+        {
+          g_ptr_array_add (ctx->changes->moved_users, g_strdup (name));
+          g_ptr_array_add (ctx->changes->moved_from, g_strdup (group->uuid));
+        }
+      g_ptr_array_add (ctx->changes->changed, group);
+    }
+  return TRUE;
+}
+
+gboolean
+cj_store_join_group (CjStoreContext *ctx, const char *group_dn, const char *name, GError **error)
+{
+  g_autoptr(CjLdapMods) mods = cj_ldap_mods_new ();
+  int rc;
+
+  cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "memberUid", name);
+  rc = ldap_modify_ext_s (ctx->ld, group_dn, cj_ldap_mods_get (mods), NULL, NULL);
+  if (rc == LDAP_NO_SUCH_OBJECT)
+    {
+      g_set_error (error, CJ_ERROR, CJ_ERROR_NOT_FOUND, _("The group no longer exists"));
+      return FALSE;
+    }
+  if (rc != LDAP_SUCCESS && rc != LDAP_TYPE_OR_VALUE_EXISTS)
+    return cj_directory_set_error (ctx->directory, error, rc, ctx->ld, _("joining a group"));
+  return TRUE;
+}
+
+/* Running ------------------------------------------------------------------------------ */
+
+static gpointer
+run (CjDirectory *directory, LDAP *ld, gpointer data, GCancellable *cancellable, GError **error)
+{
+  CjStoreRequest *request = data;
+  CjStoreContext ctx = { directory, ld, changes_new () };
+  gboolean ok;
+
+  switch (request->op)
+    {
+    case CJ_STORE_ADD_USER:
+    case CJ_STORE_MODIFY_USER:
+    case CJ_STORE_DELETE_USER:
+    case CJ_STORE_SET_GROUP:
+      ok = cj_store_users_run (&ctx, request, error);
+      break;
+    default:
+      ok = cj_store_groups_run (&ctx, request, error);
+      break;
+    }
+  if (!ok)
+    {
+      cj_changes_free (ctx.changes);
+      return NULL;
+    }
+  return ctx.changes;
+}
+
+void
+cj_store_run_async (CjDirectory        *directory,
+                    CjStoreRequest     *request,
+                    GCancellable       *cancellable,
+                    GAsyncReadyCallback callback,
+                    gpointer            user_data)
+{
+  cj_directory_run_async (directory, run, request, (GDestroyNotify) cj_store_request_free,
+                          cancellable, callback, user_data);
+}
+
+CjChanges *
+cj_store_run_finish (CjDirectory *directory, GAsyncResult *result, GError **error)
+{
+  return cj_directory_run_finish (directory, result, error);
+}

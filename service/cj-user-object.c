@@ -1,0 +1,263 @@
+/* org.calculate.Jabber.User: the changes the original manual names for an account. Every
+ * handler runs after the gate said yes (cj-gate.c), validates, and hands one CjStoreRequest
+ * to the directory. */
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <unistd.h>
+
+#include "cj-common.h"
+#include "cj-daemon.h"
+#include "cj-error.h"
+#include "cj-options.h"
+#include "cj-photo.h"
+#include "cj-validate.h"
+
+static CjStoreRequest *
+modify_request (CjEntry *user)
+{
+  CjStoreRequest *request = cj_store_request_new (CJ_STORE_MODIFY_USER);
+
+  request->dn = g_strdup (user->dn);
+  request->name = g_strdup (user->name);
+  return request;
+}
+
+static gboolean
+handle_set_nickname (CjUser *iface, GDBusMethodInvocation *invocation, const char *nickname,
+                     CjDaemon *daemon)
+{
+  GError *error = NULL;
+  CjEntry *user = cj_daemon_lookup_self (daemon, invocation, &error);
+  CjStoreRequest *request;
+
+  if (user == NULL || !cj_validate_nickname (nickname, &error))
+    return cj_daemon_fail (invocation, user != NULL ? user->name : NULL, error);
+  request = modify_request (user);
+  request->nickname = g_strdup (nickname);
+  cj_daemon_store (daemon, invocation, user->name, request, cj_reply_nothing);
+  return TRUE;
+}
+
+static gboolean
+handle_set_password (CjUser *iface, GDBusMethodInvocation *invocation, const char *password,
+                     CjDaemon *daemon)
+{
+  GError *error = NULL;
+  CjEntry *user = cj_daemon_lookup_self (daemon, invocation, &error);
+  CjStoreRequest *request;
+
+  if (user == NULL || !cj_validate_password (password, &error))
+    return cj_daemon_fail (invocation, user != NULL ? user->name : NULL, error);
+  request = modify_request (user);
+  request->password = g_strdup (password);
+  cj_daemon_store (daemon, invocation, user->name, request, cj_reply_nothing);
+  return TRUE;
+}
+
+static gboolean
+handle_set_locked (CjUser *iface, GDBusMethodInvocation *invocation, gboolean locked,
+                   CjDaemon *daemon)
+{
+  GError *error = NULL;
+  CjEntry *user = cj_daemon_lookup_self (daemon, invocation, &error);
+  CjStoreRequest *request;
+
+  if (user == NULL)
+    return cj_daemon_fail (invocation, NULL, error);
+  request = modify_request (user);
+  request->lock = locked ? 1 : 0;
+  cj_daemon_store (daemon, invocation, user->name, request, cj_reply_nothing);
+  return TRUE;
+}
+
+static void
+reply_previous_group (CjDaemon *daemon, GDBusMethodInvocation *invocation, CjChanges *changes)
+{
+  g_autofree char *path = changes->moved_from->len > 0
+                          ? cj_registry_group_path_for_uuid (changes->moved_from->pdata[0])
+                          : g_strdup (CJ_NO_OBJECT);
+
+  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(o)", path));
+}
+
+static gboolean
+handle_set_group (CjUser *iface, GDBusMethodInvocation *invocation, const char *group_path,
+                  CjDaemon *daemon)
+{
+  GError *error = NULL;
+  CjEntry *user = cj_daemon_lookup_self (daemon, invocation, &error);
+  CjStoreRequest *request;
+
+  if (user == NULL)
+    return cj_daemon_fail (invocation, NULL, error);
+  request = cj_store_request_new (CJ_STORE_SET_GROUP);
+  request->dn = g_strdup (user->dn);
+  request->name = g_strdup (user->name);
+  if (g_strcmp0 (group_path, CJ_NO_OBJECT) != 0)
+    {
+      CjEntry *group = cj_registry_get (daemon->registry, group_path);
+
+      if (group == NULL || group->kind != CJ_ENTRY_GROUP)
+        {
+          cj_store_request_free (request);
+          return cj_daemon_fail (invocation, user->name,
+                                 g_error_new (CJ_ERROR, CJ_ERROR_NOT_FOUND, _("No such group: %s"), group_path));
+        }
+      request->group_dn = g_strdup (group->dn);
+    }
+  cj_daemon_store (daemon, invocation, user->name, request, reply_previous_group);
+  return TRUE;
+}
+
+/* Photos -------------------------------------------------------------------------------- */
+
+typedef struct {
+  CjDaemon              *daemon;
+  GDBusMethodInvocation *invocation;
+  CjStoreRequest        *request;
+} SetPhoto;
+
+static void
+on_photo_converted (GObject *source, GAsyncResult *result, gpointer data)
+{
+  SetPhoto *set = data;
+  GError *error = NULL;
+  GBytes *jpeg = cj_photo_convert_finish (result, &error);
+
+  if (jpeg == NULL)
+    {
+      cj_daemon_fail (set->invocation, set->request->name, error);
+      cj_store_request_free (set->request);
+    }
+  else
+    {
+      set->request->photo = jpeg;
+      cj_daemon_store (set->daemon, set->invocation, set->request->name, set->request, cj_reply_nothing);
+    }
+  g_free (set);
+}
+
+static gboolean
+handle_set_photo (CjUser *iface, GDBusMethodInvocation *invocation, GUnixFDList *fd_list,
+                  GVariant *handle, CjDaemon *daemon)
+{
+  GError *error = NULL;
+  CjEntry *user = cj_daemon_lookup_self (daemon, invocation, &error);
+  SetPhoto *set;
+  int fd;
+
+  if (user == NULL)
+    return cj_daemon_fail (invocation, NULL, error);
+  fd = cj_options_fd_from_handle (g_variant_get_handle (handle), fd_list, "image", &error);
+  if (fd < 0)
+    return cj_daemon_fail (invocation, user->name, error);
+  set = g_new0 (SetPhoto, 1);
+  set->daemon = daemon;
+  set->invocation = invocation;
+  set->request = modify_request (user);
+  cj_photo_convert_async (fd, NULL, on_photo_converted, set);
+  return TRUE;
+}
+
+static gboolean
+handle_clear_photo (CjUser *iface, GDBusMethodInvocation *invocation, CjDaemon *daemon)
+{
+  GError *error = NULL;
+  CjEntry *user = cj_daemon_lookup_self (daemon, invocation, &error);
+  CjStoreRequest *request;
+
+  if (user == NULL)
+    return cj_daemon_fail (invocation, NULL, error);
+  request = modify_request (user);
+  request->clear_photo = TRUE;
+  cj_daemon_store (daemon, invocation, user->name, request, cj_reply_nothing);
+  return TRUE;
+}
+
+static gpointer
+read_photo (CjDirectory *directory, LDAP *ld, gpointer data, GCancellable *cancellable, GError **error)
+{
+  const char *attrs[] = { "jpegPhoto", NULL };
+  g_autoptr(LDAPMessage) result = NULL;
+  struct berval **values;
+  LDAPMessage *entry;
+  GBytes *bytes;
+  int rc = ldap_search_ext_s (ld, data, LDAP_SCOPE_BASE, "(objectClass=*)", (char **) attrs, 0,
+                              NULL, NULL, NULL, 1, &result);
+
+  if (rc != LDAP_SUCCESS)
+    {
+      cj_directory_set_error (directory, error, rc, ld, _("reading the photo"));
+      return NULL;
+    }
+  entry = ldap_first_entry (ld, result);
+  values = entry != NULL ? ldap_get_values_len (ld, entry, "jpegPhoto") : NULL;
+  bytes = values != NULL && values[0] != NULL
+          ? g_bytes_new (values[0]->bv_val, values[0]->bv_len)
+          : g_bytes_new (NULL, 0);
+  ldap_value_free_len (values);
+  return bytes;
+}
+
+static void
+on_photo_read (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GDBusMethodInvocation *invocation = data;
+  CjDaemon *daemon = g_object_get_data (G_OBJECT (invocation), "cj-daemon");
+  GError *error = NULL;
+  g_autoptr(GBytes) bytes = cj_directory_run_finish (daemon->directory, result, &error);
+
+  if (bytes == NULL)
+    {
+      cj_daemon_fail (invocation, NULL, error);
+      return;
+    }
+  g_dbus_method_invocation_return_value (invocation,
+                                         g_variant_new ("(@ay)",
+                                                        g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING,
+                                                                                  bytes, TRUE)));
+}
+
+static gboolean
+handle_get_photo (CjUser *iface, GDBusMethodInvocation *invocation, CjDaemon *daemon)
+{
+  GError *error = NULL;
+  CjEntry *user = cj_daemon_lookup_self (daemon, invocation, &error);
+
+  if (user == NULL)
+    return cj_daemon_fail (invocation, NULL, error);
+  g_object_set_data (G_OBJECT (invocation), "cj-daemon", daemon);
+  cj_directory_run_async (daemon->directory, read_photo, g_strdup (user->dn), g_free, NULL,
+                          on_photo_read, invocation);
+  return TRUE;
+}
+
+static gboolean
+handle_delete (CjUser *iface, GDBusMethodInvocation *invocation, CjDaemon *daemon)
+{
+  GError *error = NULL;
+  CjEntry *user = cj_daemon_lookup_self (daemon, invocation, &error);
+  CjStoreRequest *request;
+
+  if (user == NULL)
+    return cj_daemon_fail (invocation, NULL, error);
+  request = cj_store_request_new (CJ_STORE_DELETE_USER);
+  request->dn = g_strdup (user->dn);
+  request->name = g_strdup (user->name);
+  cj_daemon_store (daemon, invocation, user->name, request, cj_reply_nothing);
+  return TRUE;
+}
+
+void
+cj_user_object_init (CjDaemon *daemon, CjUser *user)
+{
+  g_signal_connect (user, "handle-set-nickname", G_CALLBACK (handle_set_nickname), daemon);
+  g_signal_connect (user, "handle-set-password", G_CALLBACK (handle_set_password), daemon);
+  g_signal_connect (user, "handle-set-locked", G_CALLBACK (handle_set_locked), daemon);
+  g_signal_connect (user, "handle-set-group", G_CALLBACK (handle_set_group), daemon);
+  g_signal_connect (user, "handle-set-photo", G_CALLBACK (handle_set_photo), daemon);
+  g_signal_connect (user, "handle-clear-photo", G_CALLBACK (handle_clear_photo), daemon);
+  g_signal_connect (user, "handle-get-photo", G_CALLBACK (handle_get_photo), daemon);
+  g_signal_connect (user, "handle-delete", G_CALLBACK (handle_delete), daemon);
+}

@@ -1,0 +1,146 @@
+#include "config.h"
+#include "cj-validate.h"
+
+#include <gio/gio.h>
+#include <glib/gi18n.h>
+#include <string.h>
+
+#include "cj-common.h"
+#include "cj-error.h"
+
+static gboolean
+invalid (GError **error, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+static gboolean
+invalid (GError **error, const char *format, ...)
+{
+  va_list args;
+
+  if (error == NULL)
+    return FALSE;
+  va_start (args, format);
+  *error = g_error_new_valist (CJ_ERROR, CJ_ERROR_INVALID_ARGUMENT, format, args);
+  va_end (args);
+  return FALSE;
+}
+
+static gboolean
+has_control (const char *s)
+{
+  for (const char *p = s; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+      if (g_unichar_iscntrl (c) || c == 0x2028 || c == 0x2029)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+gboolean
+cj_validate_user_name (const char *name, GError **error)
+{
+  /* RFC 7622 forbids these in a localpart; ':' and '\'' and '&' also break ejabberd's
+   * LDAP filters and configs, '/' a resource, and '\\' escaping. */
+  static const char forbidden[] = "@/\\\"&':<>";
+
+  if (name == NULL || *name == '\0')
+    return invalid (error, _("The user name is empty"));
+  if (!g_utf8_validate (name, -1, NULL))
+    return invalid (error, _("The user name is not valid UTF-8"));
+  if (strlen (name) > CJ_MAX_NAME_BYTES)
+    return invalid (error, _("The user name is longer than %d bytes"), CJ_MAX_NAME_BYTES);
+  if (strcmp (name, ".") == 0 || strcmp (name, "..") == 0)
+    return invalid (error, _("“%s” is not a user name"), name);
+  for (const char *p = name; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+      if (g_unichar_isspace (c) || g_unichar_iscntrl (c) || g_unichar_type (c) == G_UNICODE_FORMAT)
+        return invalid (error, _("The user name must not contain spaces or control characters"));
+      if (c < 0x80 && strchr (forbidden, (int) c) != NULL)
+        return invalid (error, _("The user name must not contain any of @ / \\ \" & ' : < >"));
+    }
+  return TRUE;
+}
+
+gboolean
+cj_validate_nickname (const char *nickname, GError **error)
+{
+  if (nickname == NULL || !g_utf8_validate (nickname, -1, NULL))
+    return invalid (error, _("The nickname is not valid UTF-8"));
+  if (g_utf8_strlen (nickname, -1) > CJ_MAX_NICKNAME_CHARS)
+    return invalid (error, _("The nickname is longer than %d characters"), CJ_MAX_NICKNAME_CHARS);
+  if (has_control (nickname))
+    return invalid (error, _("The nickname must not contain control characters"));
+  return TRUE;
+}
+
+gboolean
+cj_validate_group_name (const char *name, GError **error)
+{
+  g_autofree char *stripped = NULL;
+
+  if (name == NULL || !g_utf8_validate (name, -1, NULL))
+    return invalid (error, _("The group name is not valid UTF-8"));
+  stripped = g_strstrip (g_strdup (name));
+  if (*stripped == '\0')
+    return invalid (error, _("The group name is empty"));
+  if (strcmp (stripped, name) != 0)
+    return invalid (error, _("The group name must not begin or end with spaces"));
+  if (g_utf8_strlen (name, -1) > CJ_MAX_GROUP_CHARS)
+    return invalid (error, _("The group name is longer than %d characters"), CJ_MAX_GROUP_CHARS);
+  if (has_control (name))
+    return invalid (error, _("The group name must not contain control characters"));
+  return TRUE;
+}
+
+gboolean
+cj_validate_password (const char *password, GError **error)
+{
+  if (password == NULL || *password == '\0')
+    return invalid (error, _("The password is empty"));
+  if (strlen (password) > CJ_MAX_PASSWORD_BYTES)
+    return invalid (error, _("The password is longer than %d bytes"), CJ_MAX_PASSWORD_BYTES);
+  if (!g_utf8_validate (password, -1, NULL))
+    return invalid (error, _("The password is not valid UTF-8"));
+  if (has_control (password))
+    return invalid (error, _("The password must not contain control characters"));
+  return TRUE;
+}
+
+gboolean
+cj_validate_host (const char *host, GError **error)
+{
+  gsize length;
+
+  if (host == NULL || *host == '\0')
+    return invalid (error, _("The host name is empty"));
+  length = strlen (host);
+  if (length > 253)
+    return invalid (error, _("The host name is longer than 253 characters"));
+  for (const char *label = host; ; )
+    {
+      const char *dot = strchr (label, '.');
+      gsize label_length = dot != NULL ? (gsize) (dot - label) : strlen (label);
+
+      if (label_length == 0 || label_length > 63)
+        return invalid (error, _("“%s” is not a valid host name"), host);
+      for (gsize i = 0; i < label_length; i++)
+        {
+          char c = label[i];
+          if (!g_ascii_isalnum (c) && !(c == '-' && i > 0 && i + 1 < label_length))
+            return invalid (error, _("“%s” is not a valid host name"), host);
+        }
+      if (dot == NULL)
+        break;
+      label = dot + 1;
+    }
+  return TRUE;
+}
+
+gboolean
+cj_validate_ip_address (const char *address, GError **error)
+{
+  if (address == NULL || !g_hostname_is_ip_address (address))
+    return invalid (error, _("“%s” is not an IP address"), address != NULL ? address : "");
+  return TRUE;
+}

@@ -1,0 +1,16 @@
+/* Checks of everything a caller sends, before anything is written. Pure functions: each
+ * returns FALSE with a CJ_ERROR_INVALID_ARGUMENT that says what is wrong. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+gboolean cj_validate_user_name  (const char *name, GError **error);
+gboolean cj_validate_nickname   (const char *nickname, GError **error);
+gboolean cj_validate_group_name (const char *name, GError **error);
+gboolean cj_validate_password   (const char *password, GError **error);
+gboolean cj_validate_host       (const char *host, GError **error);
+gboolean cj_validate_ip_address (const char *address, GError **error);
+
+G_END_DECLS

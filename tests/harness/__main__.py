@@ -1,0 +1,97 @@
+"""Command line of the harness (run with tests/ on PYTHONPATH, as root):
+
+  python3 -m harness run -- COMMAND...     run COMMAND in fresh namespaces (the tests)
+  python3 -m harness sandbox [--ldap empty|database] [--builddir B] [--sourcedir S]
+                             [-- COMMAND...]
+      start the world with the shipped .policy and no extra rules, then run COMMAND (or an
+      interactive shell) in it; exit with its status; everything is stopped on exit.
+"""
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+
+from . import namespace
+from .world import World
+
+
+def run_child(argv, env=None):
+    """Runs argv as our child (we are PID 1 of the namespace, and PID 1 must stay to reap
+    and to forward signals), returns its exit status."""
+    child = subprocess.Popen(argv, env=env)
+
+    def forward(signum, _frame):
+        try:
+            child.send_signal(signum)
+        except ProcessLookupError:
+            pass
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, forward)
+    # An interactive child gets the terminal's SIGINT itself; we just must not die of it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    while True:
+        try:
+            code = child.wait()
+            break
+        except InterruptedError:
+            continue
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(sig, signal.SIG_DFL if sig == signal.SIGINT else forward)
+    return code if code >= 0 else 128 - code
+
+
+def cmd_run(args):
+    namespace.setup()
+    if not args.command:
+        sys.exit("harness run: no command given")
+    return run_child(args.command)
+
+
+def cmd_sandbox(args):
+    namespace.setup()
+    if args.ldap not in ("empty", "database"):
+        sys.exit(f"sandbox: SANDBOX_LDAP must be 'empty' or 'database', not {args.ldap!r}")
+    world = World(args.builddir, args.sourcedir, ldap=args.ldap, polkit="real", rules="")
+    try:
+        world.start()
+    except Exception as e:
+        print(f"sandbox: could not start the world: {e}", file=sys.stderr)
+        if world.top:
+            print(world.logs(), file=sys.stderr)
+        world.stop()
+        return 1
+    try:
+        env = world.env()
+        if args.command:
+            return run_child(args.command, env)
+        shell = os.environ.get("SHELL") or "/bin/bash"
+        env["PS1"] = r"(sandbox) \u@\h:\w\$ "
+        print(f"sandbox: world in {world.top}; cl-jabber, cl-* and gdbus --system work here;"
+              " exit the shell to stop everything.", file=sys.stderr)
+        argv = [shell, "--norc", "-i"] if os.path.basename(shell) == "bash" else [shell, "-i"]
+        return run_child(argv, env)
+    finally:
+        world.stop()
+
+
+def main():
+    parser = argparse.ArgumentParser(prog="python3 -m harness")
+    sub = parser.add_subparsers(dest="what", required=True)
+    p = sub.add_parser("run")
+    p.add_argument("command", nargs=argparse.REMAINDER)
+    p = sub.add_parser("sandbox")
+    p.add_argument("--ldap", default=os.environ.get("SANDBOX_LDAP", "database"))
+    p.add_argument("--builddir", default=os.environ.get("BUILDDIR", "build"))
+    p.add_argument("--sourcedir", default=os.environ.get("SOURCEDIR", "."))
+    p.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args()
+    if args.command and args.command[0] == "--":
+        args.command = args.command[1:]
+    # meson counts exit 77 as "skipped": the integration tests need root.
+    namespace.reexec(not_root_exit=77 if args.what == "run" else 1)
+    sys.exit(cmd_run(args) if args.what == "run" else cmd_sandbox(args))
+
+
+main()

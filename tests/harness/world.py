@@ -1,0 +1,144 @@
+"""The isolated world: a private system bus, polkit, slapd and the daemon, in one temp dir.
+
+    with World(builddir, sourcedir, ldap="database") as w:
+        client.reload(user="nobody")
+
+Must run inside namespace.reexec() (bind mounts, tmpfs on /run/dbus, own loopback).
+Room is left for ejabberd (a later issue): it would be one more component started after
+slapd, with its directories under `top` and its ports from procs.free_port().
+"""
+
+import os
+import shutil
+import subprocess
+import tempfile
+
+from . import bus, daemon, ldap, namespace, polkit, procs, syslog_sink
+
+POLICY = "polkit/org.calculate.jabber.policy"          # in the build dir (generated)
+BUS_POLICY = "data/org.calculate.Jabber.conf"            # in the source dir
+DAEMON = "service/calculate-jabberd"                     # in the build dir
+CLI_DIR = "cli"                                          # in the build dir
+
+
+class World:
+    """ldap: "database", "empty" or None (no slapd); polkit: "real", "mock" or None;
+    rules: initial polkit rules (JavaScript); pam: "permit" or "deny";
+    daemon: start the daemon; config: {section: {key: value}} merged over the defaults."""
+
+    def __init__(self, builddir, sourcedir, ldap="database", polkit="real", rules="",
+                 pam="permit", daemon=True, config=None, policy_file=None,
+                 bus_policy=None, daemon_program=None):
+        if not namespace.inside():
+            raise RuntimeError("World must run inside the harness namespace "
+                               "(python3 -m harness run -- ...)")
+        self.builddir = os.path.abspath(builddir)
+        self.sourcedir = os.path.abspath(sourcedir)
+        self.ldap_shape = ldap
+        self.polkit_kind = polkit
+        self.rules = rules
+        self.pam = pam
+        self.want_daemon = daemon
+        self.config_overrides = config or {}
+        self.policy_file = policy_file or os.path.join(self.builddir, POLICY)
+        self.bus_policy = bus_policy or os.path.join(self.sourcedir, BUS_POLICY)
+        self.daemon_program = daemon_program or os.path.join(self.builddir, DAEMON)
+        self.cli_dir = os.path.join(self.builddir, CLI_DIR)
+        self.processes = procs.Processes()
+        self.mounts_before = None
+        self.top = None
+        self.bus = self.polkit = self.slapd = self.daemon = self.syslog = None
+
+    def start(self):
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self):
+        # 0755 so user polkitd can read the rules; a tmpfs over it so that even if we
+        # are killed, nothing but an empty directory is left on the host.
+        self.mounts_before = _mountpoints()
+        self.top = tempfile.mkdtemp(prefix="cj-world-")
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", self.top],
+                       check=True)
+        self.syslog = syslog_sink.SyslogSink(self.top)
+        self.syslog.start()
+        self.bus = bus.Bus(self.processes, self.top, self.bus_policy)
+        self.bus.start()
+        if self.polkit_kind is not None:
+            self.polkit = polkit.Polkit(self.processes, self.top, self.policy_file)
+            self.polkit.prepare(self.rules, self.pam)
+            if self.polkit_kind == "mock":
+                self.polkit.start_mock()
+            else:
+                self.polkit.start()
+        if self.ldap_shape is not None:
+            self.slapd = ldap.Slapd(self.processes, self.top, self.ldap_shape)
+            self.slapd.start()
+        if self.want_daemon:
+            self.start_daemon()
+
+    def daemon_config(self):
+        cfg = daemon.default_config(self.top, self.slapd or ldap.Slapd(None, self.top))
+        for section, keys in self.config_overrides.items():
+            cfg.setdefault(section, {}).update(keys)
+        return cfg
+
+    def start_daemon(self, **kwargs):
+        self.daemon = daemon.Daemon(self.processes, self.top, self.daemon_program,
+                                    self.daemon_config())
+        self.daemon.start(**kwargs)
+        return self.daemon
+
+    def env(self):
+        """Variables for a shell or command inside the world (the sandbox's)."""
+        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.ADDRESS, SANDBOX_DIR=self.top)
+        env["PATH"] = self.cli_dir + os.pathsep + env.get("PATH", "/usr/bin:/bin")
+        if self.slapd is not None:
+            env.update(SANDBOX_LDAP_URI=self.slapd.uri,
+                       SANDBOX_LDAPI_URI=self.slapd.ldapi_uri,
+                       SANDBOX_LDAP_BASE_DN=self.slapd.base_dn,
+                       SANDBOX_LDAP_ADMIN_DN=self.slapd.admin_dn,
+                       SANDBOX_LDAP_ADMIN_PASSWORD=self.slapd.admin_password,
+                       SANDBOX_LDAP_ADMIN_PASSWORD_FILE=self.slapd.admin_password_file,
+                       SANDBOX_LDAP_SHAPE=self.slapd.shape)
+        if self.daemon is not None:
+            env["SANDBOX_DAEMON_CONFIG"] = self.daemon.config_path
+        return env
+
+    def logs(self):
+        """Every log of the world, for a failing test's report."""
+        out = []
+        for name in sorted(os.listdir(self.top)) if self.top else []:
+            if name.endswith(".log") and os.path.isfile(os.path.join(self.top, name)):
+                with open(os.path.join(self.top, name), errors="replace") as f:
+                    out.append(f"==== {name}\n{f.read()[-8000:]}")
+        return "\n".join(out)
+
+    def stop(self):
+        self.processes.stop_all()
+        if self.syslog is not None:
+            self.syslog.stop()
+        # Undo our mounts (bus tmpfs, polkit and PAM binds, the temp dir), newest first.
+        if self.mounts_before is not None:
+            for mount_id, path in reversed(_mountpoints()):
+                if (mount_id, path) not in self.mounts_before:
+                    subprocess.run(["umount", "-l", path], check=False)
+            self.mounts_before = None
+        if self.top is not None:
+            shutil.rmtree(self.top, ignore_errors=True)
+            self.top = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def _mountpoints():
+    with open("/proc/self/mountinfo") as f:
+        return [(line.split()[0], line.split()[4]) for line in f]

@@ -1,0 +1,52 @@
+"""The sandbox world (`python3 -m harness sandbox`, what scripts/sandbox starts after
+building): a command runs inside with the documented variables, its exit status comes
+back, and nothing is left behind."""
+
+import os
+import subprocess
+
+from conftest import BUILDDIR, SOURCEDIR
+
+HARNESS = os.path.join(os.path.dirname(__file__), "..")
+
+
+def sandbox(*command, ldap="database"):
+    env = dict(os.environ, PYTHONPATH=HARNESS, SANDBOX_LDAP=ldap)
+    # A nested harness: it gets namespaces of its own inside ours.
+    return subprocess.run(["/usr/bin/python3", "-m", "harness", "sandbox",
+                           "--builddir", BUILDDIR, "--sourcedir", SOURCEDIR, "--"]
+                          + list(command), env=env, capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_command_sees_the_world():
+    r = sandbox("sh", "-c", 'echo "uri=$SANDBOX_LDAP_URI"; echo "dn=$SANDBOX_LDAP_ADMIN_DN";'
+                ' echo "dir=$SANDBOX_DIR"; echo "bus=$DBUS_SYSTEM_BUS_ADDRESS";'
+                ' ldapsearch -x -LLL -H "$SANDBOX_LDAP_URI" -D "$SANDBOX_LDAP_ADMIN_DN"'
+                ' -w "$SANDBOX_LDAP_ADMIN_PASSWORD" -b dc=example,dc=org -s base dn;'
+                ' gdbus call --system -d org.freedesktop.DBus -o /org/freedesktop/DBus'
+                ' -m org.freedesktop.DBus.NameHasOwner org.calculate.Jabber;'
+                ' command -v cl-jabber')
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "uri=ldap://127.0.0.1:" in out
+    assert "dn=cn=admin,dc=example,dc=org" in out
+    assert "dn: dc=example,dc=org" in out
+    assert "(true,)" in out
+    assert os.path.join(BUILDDIR, "cli", "cl-jabber") in out
+    # Everything is stopped and removed on exit.
+    world_dir = [line[4:] for line in out.splitlines() if line.startswith("dir=")][0]
+    assert world_dir.startswith("/tmp/cj-world-")
+    assert not os.path.exists(world_dir)
+
+
+def test_exit_status_comes_back():
+    assert sandbox("sh", "-c", "exit 7").returncode == 7
+
+
+def test_empty_ldap_shape():
+    r = sandbox("sh", "-c", 'ldapsearch -Q -LLL -Y EXTERNAL -H "$SANDBOX_LDAPI_URI"'
+                ' -b cn=config "(olcDatabase=*)" olcDatabase', ldap="empty")
+    assert r.returncode == 0, r.stderr
+    assert "mdb" not in r.stdout, r.stdout
+    assert "{0}config" in r.stdout, r.stdout
