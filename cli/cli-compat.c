@@ -1,0 +1,318 @@
+/* The original Calculate-Server command names, with their syntax: each ends with the service
+ * word ("jabber"; cl-setup also takes "ldap"). They translate to the same operations as
+ * `cl-jabber`. */
+#include "config.h"
+#include "cli.h"
+
+#include <glib/gi18n.h>
+#include <string.h>
+
+typedef struct _Command Command;
+struct _Command {
+  const char *name;
+  const char *usage;      /* positional arguments, for --help */
+  const char *summary;
+  int (*run) (Cli *cli, const Command *command, int argc, char **argv);
+};
+
+/* The last argument names the service; this program manages "jabber" (and "ldap" for
+ * cl-setup). Returns the number of other positional arguments, or -1 after an error. */
+static int
+check_service (int argc, char **argv, gboolean setup, const char **service, int expected)
+{
+  if (argc < 2)
+    {
+      cli_usage_error (_("the service (jabber) is missing"));
+      return -1;
+    }
+  *service = argv[argc - 1];
+  if (!(g_str_equal (*service, "jabber") || (setup && g_str_equal (*service, "ldap"))))
+    {
+      g_printerr (_("%s: the service “%s” is not managed here: this command manages %s\n"),
+                  cli_program (), *service, setup ? "ldap, jabber" : "jabber");
+      return -2;
+    }
+  if (argc - 2 != expected)
+    {
+      cli_usage_error (expected == 0 ? _("unexpected arguments before the service word")
+                                     : _("wrong number of arguments"));
+      return -1;
+    }
+  return expected;
+}
+
+static int
+parse (const Command *command, GOptionEntry *entries, int *argc, char ***argv)
+{
+  g_autoptr(GOptionContext) context = g_option_context_new (_(command->usage));
+  g_autoptr(GError) error = NULL;
+
+  g_option_context_set_summary (context, _(command->summary));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (context, argc, argv, &error))
+    return cli_usage_error ("%s", error->message);
+  return CLI_EXIT_OK;
+}
+
+static int
+bad_check (int result)
+{
+  return CLI_EXIT_USAGE;
+}
+
+static int
+cl_setup (Cli *cli, const Command *command, int argc, char **argv)
+{
+  g_autofree char *hosts = NULL, *history = NULL, *listen = NULL, *certificate = NULL, *primary = NULL;
+  gboolean from_stdin = FALSE;
+  GOptionEntry entries[] = {
+    { "hosts", 0, 0, G_OPTION_ARG_STRING, &hosts, N_("Extra Jabber hosts, comma separated"), N_("HOSTS") },
+    { "history", 0, 0, G_OPTION_ARG_STRING, &history, N_("Log users' messages (on or off)"), "on|off" },
+    { "listen", 0, 0, G_OPTION_ARG_STRING, &listen, N_("Serve only on this IP address (\"\" for all)"), N_("ADDRESS") },
+    { "certificate", 0, 0, G_OPTION_ARG_FILENAME, &certificate, N_("PEM file with the TLS certificate and key"), N_("FILE") },
+    { "primary-host", 0, 0, G_OPTION_ARG_STRING, &primary, N_("The host of every JID (default: this machine's name)"), N_("HOST") },
+    { "password-stdin", 'P', 0, G_OPTION_ARG_NONE, &from_stdin, N_("Read the admin password from standard input"), NULL },
+    { NULL }
+  };
+  const char *service;
+  g_auto(GStrv) host_list = NULL;
+  CliSetup setup = { 0 };
+  int status, checked;
+
+  if ((status = parse (command, entries, &argc, &argv)) != CLI_EXIT_OK)
+    return status;
+  if ((checked = check_service (argc, argv, TRUE, &service, 0)) < 0)
+    return bad_check (checked);
+  if (g_str_equal (service, "ldap"))
+    {
+      if (hosts != NULL || history != NULL || listen != NULL || certificate != NULL || primary != NULL)
+        return cli_usage_error (_("these options are for “cl-setup jabber”"));
+      return cli_setup_ldap (cli);
+    }
+  setup.history = -1;
+  if (history != NULL)
+    {
+      if (g_str_equal (history, "on") || g_str_equal (history, "yes"))
+        setup.history = 1;
+      else if (g_str_equal (history, "off") || g_str_equal (history, "no"))
+        setup.history = 0;
+      else
+        return cli_usage_error (_("--history takes on or off"));
+    }
+  if (hosts != NULL)
+    setup.hosts = host_list = cli_split_list (hosts);
+  setup.listen = listen;
+  setup.certificate = certificate;
+  setup.primary_host = primary;
+  setup.password_from_stdin = from_stdin;
+  return cli_setup_jabber (cli, &setup);
+}
+
+static int
+cl_useradd (Cli *cli, const Command *command, int argc, char **argv)
+{
+  gboolean ask = FALSE, from_stdin = FALSE;
+  g_autofree char *nickname = NULL, *image = NULL, *group = NULL;
+  GOptionEntry entries[] = {
+    { "password", 'p', 0, G_OPTION_ARG_NONE, &ask, N_("Ask for the password (twice, without echo)"), NULL },
+    { "password-stdin", 'P', 0, G_OPTION_ARG_NONE, &from_stdin, N_("Read the password from standard input"), NULL },
+    { "comment", 'c', 0, G_OPTION_ARG_STRING, &nickname, N_("The nickname other users see"), N_("NICK") },
+    { "image", 'i', 0, G_OPTION_ARG_FILENAME, &image, N_("A photo (any common image format)"), N_("FILE") },
+    { "group", 'g', 0, G_OPTION_ARG_STRING, &group, N_("Put the user into this group"), N_("GROUP") },
+    { NULL }
+  };
+  CliUserChange change = { .lock = -1 };
+  g_autoptr(GError) error = NULL;
+  const char *service;
+  int status, checked;
+
+  if ((status = parse (command, entries, &argc, &argv)) != CLI_EXIT_OK)
+    return status;
+  if ((checked = check_service (argc, argv, FALSE, &service, 1)) < 0)
+    return bad_check (checked);
+  if (ask && from_stdin)
+    return cli_usage_error (_("-p and -P exclude each other"));
+  change.name = argv[1];
+  change.nickname = nickname;
+  change.photo = image;
+  change.group = group;
+  if (ask)
+    change.password = cli_password_ask (NULL, TRUE, &error);
+  else if (from_stdin)
+    change.password = cli_password_stdin (&error);
+  if ((ask || from_stdin) && change.password == NULL)
+    return cli_fail (error);
+  status = cli_user_add (cli, &change);
+  cli_password_free (change.password);
+  return status;
+}
+
+static int
+cl_passwd (Cli *cli, const Command *command, int argc, char **argv)
+{
+  gboolean from_stdin = FALSE;
+  GOptionEntry entries[] = {
+    { "password-stdin", 'P', 0, G_OPTION_ARG_NONE, &from_stdin, N_("Read the password from standard input"), NULL },
+    { NULL }
+  };
+  CliUserChange change = { .lock = -1 };
+  g_autoptr(GError) error = NULL;
+  const char *service;
+  int status, checked;
+
+  if ((status = parse (command, entries, &argc, &argv)) != CLI_EXIT_OK)
+    return status;
+  if ((checked = check_service (argc, argv, FALSE, &service, 1)) < 0)
+    return bad_check (checked);
+  change.name = argv[1];
+  change.password = from_stdin ? cli_password_stdin (&error) : cli_password_auto (TRUE, &error);
+  if (change.password == NULL)
+    return cli_fail (error);
+  status = cli_user_modify (cli, &change);
+  if (status == CLI_EXIT_OK)
+    g_print (_("Password of %s changed\n"), change.name);
+  cli_password_free (change.password);
+  return status;
+}
+
+static int
+cl_name_only (Cli *cli, const Command *command, int argc, char **argv, int (*run) (Cli *, const char *))
+{
+  GOptionEntry entries[] = { { NULL } };
+  const char *service;
+  int status, checked;
+
+  if ((status = parse (command, entries, &argc, &argv)) != CLI_EXIT_OK)
+    return status;
+  if ((checked = check_service (argc, argv, FALSE, &service, 1)) < 0)
+    return bad_check (checked);
+  return run (cli, argv[1]);
+}
+
+static int
+group_add (Cli *cli, const char *name)
+{
+  return cli_group_add (cli, name, NULL);
+}
+
+static int
+cl_userdel (Cli *cli, const Command *command, int argc, char **argv)
+{
+  return cl_name_only (cli, command, argc, argv, cli_user_delete);
+}
+
+static int
+cl_groupadd (Cli *cli, const Command *command, int argc, char **argv)
+{
+  return cl_name_only (cli, command, argc, argv, group_add);
+}
+
+static int
+cl_groupdel (Cli *cli, const Command *command, int argc, char **argv)
+{
+  return cl_name_only (cli, command, argc, argv, cli_group_delete);
+}
+
+static int
+cl_usermod (Cli *cli, const Command *command, int argc, char **argv)
+{
+  gboolean lock = FALSE, unlock = FALSE;
+  g_autofree char *nickname = NULL, *image = NULL, *group = NULL;
+  GOptionEntry entries[] = {
+    { "lock", 'L', 0, G_OPTION_ARG_NONE, &lock, N_("Lock the account"), NULL },
+    { "unlock", 'U', 0, G_OPTION_ARG_NONE, &unlock, N_("Unlock the account"), NULL },
+    { "comment", 'c', 0, G_OPTION_ARG_STRING, &nickname, N_("Set the nickname"), N_("NICK") },
+    { "group", 'g', 0, G_OPTION_ARG_STRING, &group, N_("Move the user into this group (\"\" for none)"), N_("GROUP") },
+    { "image", 'i', 0, G_OPTION_ARG_FILENAME, &image, N_("Set the photo"), N_("FILE") },
+    { NULL }
+  };
+  CliUserChange change = { .lock = -1 };
+  const char *service;
+  int status, checked;
+
+  if ((status = parse (command, entries, &argc, &argv)) != CLI_EXIT_OK)
+    return status;
+  if ((checked = check_service (argc, argv, FALSE, &service, 1)) < 0)
+    return bad_check (checked);
+  if (lock && unlock)
+    return cli_usage_error (_("-L and -U exclude each other"));
+  if (!lock && !unlock && nickname == NULL && group == NULL && image == NULL)
+    return cli_usage_error (_("nothing to change: give -L, -U, -c, -g or -i"));
+  change.name = argv[1];
+  change.lock = lock ? 1 : unlock ? 0 : -1;
+  change.nickname = nickname;
+  change.group = group;
+  change.photo = image;
+  return cli_user_modify (cli, &change);
+}
+
+static int
+cl_groupmod (Cli *cli, const Command *command, int argc, char **argv)
+{
+  g_autofree char *new_name = NULL, *add = NULL, *remove = NULL;
+  GOptionEntry entries[] = {
+    { "new-name", 'n', 0, G_OPTION_ARG_STRING, &new_name, N_("Rename the group to NEW"), N_("NEW") },
+    { "add", 'a', 0, G_OPTION_ARG_STRING, &add, N_("Add these users (comma separated)"), N_("USERS") },
+    { "delete", 'd', 0, G_OPTION_ARG_STRING, &remove, N_("Remove these users (comma separated)"), N_("USERS") },
+    { NULL }
+  };
+  const char *service;
+  const char *group;
+  int status, checked;
+
+  if ((status = parse (command, entries, &argc, &argv)) != CLI_EXIT_OK)
+    return status;
+  if ((checked = check_service (argc, argv, FALSE, &service, 1)) < 0)
+    return bad_check (checked);
+  if (new_name == NULL && add == NULL && remove == NULL)
+    return cli_usage_error (_("nothing to change: give -n, -a or -d"));
+  group = argv[1];
+  if (add != NULL)
+    {
+      g_auto(GStrv) users = cli_split_list (add);
+      if (users[0] == NULL)
+        return cli_usage_error (_("-a needs user names"));
+      if ((status = cli_group_add_members (cli, group, users)) != CLI_EXIT_OK)
+        return status;
+    }
+  if (remove != NULL)
+    {
+      g_auto(GStrv) users = cli_split_list (remove);
+      if (users[0] == NULL)
+        return cli_usage_error (_("-d needs user names"));
+      if ((status = cli_group_remove_members (cli, group, users)) != CLI_EXIT_OK)
+        return status;
+    }
+  if (new_name != NULL)
+    return cli_group_rename (cli, group, new_name);
+  return CLI_EXIT_OK;
+}
+
+static const Command commands[] = {
+  { "cl-setup",    N_("[OPTION…] ldap|jabber"),  N_("Set up the directory (ldap) or the Jabber service (jabber)."), cl_setup },
+  { "cl-useradd",  N_("[OPTION…] NAME jabber"),  N_("Add a Jabber account."), cl_useradd },
+  { "cl-passwd",   N_("[OPTION…] NAME jabber"),  N_("Change the password of a Jabber account."), cl_passwd },
+  { "cl-userdel",  N_("NAME jabber"),            N_("Delete a Jabber account (and take it out of its group)."), cl_userdel },
+  { "cl-usermod",  N_("[OPTION…] NAME jabber"),  N_("Change a Jabber account: lock, unlock, nickname, group, photo."), cl_usermod },
+  { "cl-groupadd", N_("NAME jabber"),            N_("Add a Jabber group (its name is what users see)."), cl_groupadd },
+  { "cl-groupdel", N_("NAME jabber"),            N_("Delete a Jabber group; its members stay, without a group."), cl_groupdel },
+  { "cl-groupmod", N_("[OPTION…] GROUP jabber"), N_("Rename a Jabber group or change its members."), cl_groupmod },
+};
+
+gboolean
+cli_compat_is_command (const char *name)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (strcmp (commands[i].name, name) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+int
+cli_compat_main (Cli *cli, const char *name, int argc, char **argv)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (strcmp (commands[i].name, name) == 0)
+      return commands[i].run (cli, &commands[i], argc, argv);
+  g_return_val_if_reached (CLI_EXIT_USAGE);
+}

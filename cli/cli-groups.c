@@ -1,0 +1,309 @@
+/* Group operations of the CLI. */
+#include "config.h"
+#include "cli.h"
+
+#include <glib/gi18n.h>
+#include <stdio.h>
+#include <string.h>
+
+char **
+cli_split_list (const char *list)
+{
+  g_auto(GStrv) parts = g_strsplit (list, ",", -1);
+  GPtrArray *result = g_ptr_array_new ();
+
+  for (char **p = parts; *p != NULL; p++)
+    {
+      g_strstrip (*p);
+      if (**p != '\0')
+        g_ptr_array_add (result, g_strdup (*p));
+    }
+  g_ptr_array_add (result, NULL);
+  return (char **) g_ptr_array_free (result, FALSE);
+}
+
+/* Resolves user names to paths, naming every unknown one (then nothing is changed). */
+static GVariant *
+user_paths (Cli *cli, char **users, GError **error)
+{
+  GVariantBuilder paths;
+  g_autoptr(GPtrArray) missing = g_ptr_array_new ();
+
+  g_variant_builder_init (&paths, G_VARIANT_TYPE ("ao"));
+  for (char **u = users; u != NULL && *u != NULL; u++)
+    {
+      g_autoptr(GError) local_error = NULL;
+      g_autofree char *path = cli_find_user (cli, *u, &local_error);
+
+      if (path != NULL)
+        g_variant_builder_add (&paths, "o", path);
+      else if (g_error_matches (local_error, CJ_ERROR, CJ_ERROR_NOT_FOUND))
+        g_ptr_array_add (missing, *u);
+      else
+        {
+          g_variant_builder_clear (&paths);
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return NULL;
+        }
+    }
+  if (missing->len > 0)
+    {
+      g_autofree char *list = NULL;
+
+      g_variant_builder_clear (&paths);
+      g_ptr_array_add (missing, NULL);
+      list = g_strjoinv (", ", (char **) missing->pdata);
+      g_set_error (error, CJ_ERROR, CJ_ERROR_NOT_FOUND,
+                   g_dngettext (GETTEXT_PACKAGE, "No such user: %s", "No such users: %s", missing->len - 1),
+                   list);
+      return NULL;
+    }
+  return g_variant_builder_end (&paths);
+}
+
+static char *
+group_name (Cli *cli, const char *path)
+{
+  g_autoptr(GVariant) props = cli_get_all (cli, path, CJ_IFACE_GROUP, NULL);
+  const char *name = NULL;
+
+  if (props == NULL || !g_variant_lookup (props, "Name", "&s", &name))
+    return g_strdup (path);
+  return g_strdup (name);
+}
+
+int
+cli_group_add (Cli *cli, const char *name, char **members)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  GVariantBuilder options;
+
+  g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+  if (members != NULL && members[0] != NULL)
+    {
+      GVariant *paths = user_paths (cli, members, &error);
+      if (paths == NULL)
+        {
+          g_variant_builder_clear (&options);
+          return cli_fail (error);
+        }
+      g_variant_builder_add (&options, "{sv}", CJ_OPT_MEMBERS, paths);
+    }
+  reply = cli_call (cli, CJ_MANAGER_PATH, CJ_IFACE_MANAGER, "AddGroup",
+                    g_variant_new ("(sa{sv})", name, &options), "(o)", NULL, &error);
+  if (reply == NULL)
+    return cli_fail (error);
+  g_print (_("Group “%s” added\n"), name);
+  return CLI_EXIT_OK;
+}
+
+static int
+call_group (Cli *cli, const char *name, const char *method, GVariant *parameters,
+            const char *reply_type, GVariant **reply)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = cli_find_group (cli, name, &error);
+  GVariant *result;
+
+  if (path == NULL)
+    {
+      if (parameters != NULL)
+        g_variant_unref (g_variant_ref_sink (parameters));
+      return cli_fail (error);
+    }
+  result = cli_call (cli, path, CJ_IFACE_GROUP, method, parameters, reply_type, NULL, &error);
+  if (result == NULL)
+    return cli_fail (error);
+  if (reply != NULL)
+    *reply = result;
+  else
+    g_variant_unref (result);
+  return CLI_EXIT_OK;
+}
+
+int
+cli_group_delete (Cli *cli, const char *name)
+{
+  int status = call_group (cli, name, "Delete", NULL, NULL, NULL);
+
+  if (status == CLI_EXIT_OK)
+    g_print (_("Group “%s” deleted; its members are now without a group\n"), name);
+  return status;
+}
+
+int
+cli_group_rename (Cli *cli, const char *old_name, const char *new_name)
+{
+  int status = call_group (cli, old_name, "Rename", g_variant_new ("(s)", new_name), NULL, NULL);
+
+  if (status == CLI_EXIT_OK)
+    g_print (_("Group “%s” renamed to “%s”\n"), old_name, new_name);
+  return status;
+}
+
+int
+cli_group_add_members (Cli *cli, const char *group, char **users)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  GVariant *paths = user_paths (cli, users, &error);
+  GVariantIter *moved;
+  const char *user_path, *from_path;
+  int status;
+
+  if (paths == NULL)
+    return cli_fail (error);
+  status = call_group (cli, group, "AddMembers", g_variant_new ("(@ao)", paths), "(a(oo))", &reply);
+  if (status != CLI_EXIT_OK)
+    return status;
+  g_variant_get (reply, "(a(oo))", &moved);
+  while (g_variant_iter_next (moved, "(&o&o)", &user_path, &from_path))
+    {
+      g_autoptr(GVariant) props = cli_get_all (cli, user_path, CJ_IFACE_USER, NULL);
+      g_autofree char *from = group_name (cli, from_path);
+      const char *user = user_path;
+
+      if (props != NULL)
+        g_variant_lookup (props, "Name", "&s", &user);
+      g_print (_("%s moved from group “%s” to “%s”\n"), user, from, group);
+    }
+  g_variant_iter_free (moved);
+  {
+    g_autofree char *list = g_strjoinv (", ", users);
+    g_print (_("Group “%s”: added %s\n"), group, list);
+  }
+  return CLI_EXIT_OK;
+}
+
+int
+cli_group_remove_members (Cli *cli, const char *group, char **users)
+{
+  g_autoptr(GError) error = NULL;
+  GVariant *paths = user_paths (cli, users, &error);
+  int status;
+
+  if (paths == NULL)
+    return cli_fail (error);
+  status = call_group (cli, group, "RemoveMembers", g_variant_new ("(@ao)", paths), NULL, NULL);
+  if (status == CLI_EXIT_OK)
+    {
+      g_autofree char *list = g_strjoinv (", ", users);
+      g_print (_("Group “%s”: removed %s\n"), group, list);
+    }
+  return status;
+}
+
+/* Member paths to names, from one GetManagedObjects. */
+
+static void
+print_group (Cli *cli, GString *out, const char *name, GVariant *members, GHashTable *user_names,
+             gboolean first)
+{
+  GVariantIter iter;
+  const char *path;
+  gboolean first_member = TRUE;
+
+  if (cli->json)
+    {
+      if (!first)
+        g_string_append_c (out, ',');
+      g_string_append (out, "{\"name\":");
+      cli_json_string (out, name);
+      g_string_append (out, ",\"members\":[");
+    }
+  else
+    g_string_append_printf (out, "%s\t", name);
+  g_variant_iter_init (&iter, members);
+  while (g_variant_iter_next (&iter, "&o", &path))
+    {
+      const char *user = g_hash_table_lookup (user_names, path);
+
+      if (!first_member)
+        g_string_append_c (out, ',');
+      first_member = FALSE;
+      if (cli->json)
+        cli_json_string (out, user != NULL ? user : path);
+      else
+        g_string_append (out, user != NULL ? user : path);
+    }
+  g_string_append (out, cli->json ? "]}" : "\n");
+}
+
+static gint
+compare_groups (gconstpointer a, gconstpointer b)
+{
+  const char *na = "", *nb = "";
+
+  g_variant_lookup (*(GVariant *const *) a, "Name", "&s", &na);
+  g_variant_lookup (*(GVariant *const *) b, "Name", "&s", &nb);
+  return strcmp (na, nb);
+}
+
+static int
+list_groups (Cli *cli, const char *only)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) objects = cli_managed_objects (cli, &error);
+  g_autoptr(GHashTable) user_names = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GPtrArray) groups = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  g_autoptr(GString) out = g_string_new (NULL);
+  GVariantIter iter;
+  const char *path;
+  GVariant *interfaces;
+  guint shown = 0;
+
+  if (objects == NULL)
+    return cli_fail (error);
+  g_variant_iter_init (&iter, objects);
+  while (g_variant_iter_next (&iter, "{&o@a{sa{sv}}}", &path, &interfaces))
+    {
+      g_autoptr(GVariant) user = g_variant_lookup_value (interfaces, CJ_IFACE_USER, G_VARIANT_TYPE_VARDICT);
+      GVariant *group = g_variant_lookup_value (interfaces, CJ_IFACE_GROUP, G_VARIANT_TYPE_VARDICT);
+      const char *name;
+
+      if (user != NULL && g_variant_lookup (user, "Name", "&s", &name))
+        g_hash_table_insert (user_names, (gpointer) path, (gpointer) name);
+      if (group != NULL)
+        g_ptr_array_add (groups, group);
+      g_variant_unref (interfaces);
+    }
+
+  g_ptr_array_sort (groups, compare_groups);
+  if (cli->json && only == NULL)
+    g_string_append_c (out, '[');
+  for (guint i = 0; i < groups->len; i++)
+    {
+      const char *name = NULL;
+      g_autoptr(GVariant) members = NULL;
+
+      g_variant_lookup (groups->pdata[i], "Name", "&s", &name);
+      if (name == NULL || (only != NULL && strcmp (name, only) != 0))
+        continue;
+      members = g_variant_lookup_value (groups->pdata[i], "Members", G_VARIANT_TYPE ("ao"));
+      print_group (cli, out, name, members, user_names, shown++ == 0);
+    }
+  if (cli->json && only == NULL)
+    g_string_append_c (out, ']');
+  if (cli->json)
+    g_string_append_c (out, '\n');
+  if (only != NULL && shown == 0)
+    {
+      g_printerr (_("%s: No group named “%s”\n"), cli_program (), only);
+      return CLI_EXIT_NOT_FOUND;
+    }
+  fwrite (out->str, 1, out->len, stdout);
+  return CLI_EXIT_OK;
+}
+
+int
+cli_group_list (Cli *cli)
+{
+  return list_groups (cli, NULL);
+}
+
+int
+cli_group_show (Cli *cli, const char *name)
+{
+  return list_groups (cli, name);
+}

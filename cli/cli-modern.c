@@ -1,0 +1,317 @@
+/* `cl-jabber SUBCOMMAND`: the modern form of every operation. */
+#include "config.h"
+#include "cli.h"
+
+#include <glib/gi18n.h>
+#include <string.h>
+
+static int
+parse (const char *usage, const char *summary, GOptionEntry *entries, int *argc, char ***argv)
+{
+  g_autoptr(GOptionContext) context = g_option_context_new (usage);
+  g_autoptr(GError) error = NULL;
+
+  g_option_context_set_summary (context, summary);
+  if (entries != NULL)
+    g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (context, argc, argv, &error))
+    return cli_usage_error ("%s", error->message);
+  return CLI_EXIT_OK;
+}
+
+static int
+expect_args (int argc, int expected)
+{
+  if (argc - 1 != expected)
+    return cli_usage_error (_("wrong number of arguments"));
+  return CLI_EXIT_OK;
+}
+
+/* user ... ------------------------------------------------------------------------------ */
+
+static int
+user_add_or_mod (Cli *cli, gboolean add, int argc, char **argv)
+{
+  gboolean ask = FALSE, from_stdin = FALSE, no_group = FALSE, clear_photo = FALSE;
+  g_autofree char *nickname = NULL, *group = NULL, *photo = NULL;
+  GOptionEntry entries[] = {
+    { "nickname", 'c', 0, G_OPTION_ARG_STRING, &nickname, N_("The nickname other users see"), N_("NICK") },
+    { "password", 'p', 0, G_OPTION_ARG_NONE, &ask, N_("Ask for the password"), NULL },
+    { "password-stdin", 'P', 0, G_OPTION_ARG_NONE, &from_stdin, N_("Read the password from standard input"), NULL },
+    { "group", 'g', 0, G_OPTION_ARG_STRING, &group, N_("Put the user into this group"), N_("GROUP") },
+    { "photo", 'i', 0, G_OPTION_ARG_FILENAME, &photo, N_("Set the photo from this image file"), N_("FILE") },
+    { "no-group", 0, add ? G_OPTION_FLAG_HIDDEN : 0, G_OPTION_ARG_NONE, &no_group, N_("Take the user out of any group"), NULL },
+    { "clear-photo", 0, add ? G_OPTION_FLAG_HIDDEN : 0, G_OPTION_ARG_NONE, &clear_photo, N_("Remove the photo"), NULL },
+    { NULL }
+  };
+  CliUserChange change = { .lock = -1 };
+  g_autoptr(GError) error = NULL;
+  int status;
+
+  if ((status = parse (add ? "NAME" : "NAME", add ? _("Add a Jabber account.") : _("Change a Jabber account."),
+                       entries, &argc, &argv)) != CLI_EXIT_OK ||
+      (status = expect_args (argc, 1)) != CLI_EXIT_OK)
+    return status;
+  if ((ask && from_stdin) || (group != NULL && no_group) || (photo != NULL && clear_photo))
+    return cli_usage_error (_("conflicting options"));
+  change.name = argv[1];
+  change.nickname = nickname;
+  change.group = no_group ? "" : group;
+  change.photo = photo;
+  change.clear_photo = clear_photo;
+  if (ask)
+    change.password = cli_password_ask (NULL, TRUE, &error);
+  else if (from_stdin)
+    change.password = cli_password_stdin (&error);
+  if ((ask || from_stdin) && change.password == NULL)
+    return cli_fail (error);
+  status = add ? cli_user_add (cli, &change) : cli_user_modify (cli, &change);
+  cli_password_free (change.password);
+  return status;
+}
+
+static int
+user_passwd (Cli *cli, int argc, char **argv)
+{
+  gboolean from_stdin = FALSE;
+  GOptionEntry entries[] = {
+    { "password-stdin", 'P', 0, G_OPTION_ARG_NONE, &from_stdin, N_("Read the password from standard input"), NULL },
+    { NULL }
+  };
+  CliUserChange change = { .lock = -1 };
+  g_autoptr(GError) error = NULL;
+  int status;
+
+  if ((status = parse ("NAME", _("Change the password."), entries, &argc, &argv)) != CLI_EXIT_OK ||
+      (status = expect_args (argc, 1)) != CLI_EXIT_OK)
+    return status;
+  change.name = argv[1];
+  change.password = from_stdin ? cli_password_stdin (&error) : cli_password_auto (TRUE, &error);
+  if (change.password == NULL)
+    return cli_fail (error);
+  status = cli_user_modify (cli, &change);
+  if (status == CLI_EXIT_OK)
+    g_print (_("Password of %s changed\n"), change.name);
+  cli_password_free (change.password);
+  return status;
+}
+
+static int
+user_lock (Cli *cli, gboolean lock, int argc, char **argv)
+{
+  CliUserChange change = { .lock = lock ? 1 : 0 };
+  int status;
+
+  if ((status = parse ("NAME", lock ? _("Lock an account.") : _("Unlock an account."), NULL, &argc, &argv)) != CLI_EXIT_OK ||
+      (status = expect_args (argc, 1)) != CLI_EXIT_OK)
+    return status;
+  change.name = argv[1];
+  return cli_user_modify (cli, &change);
+}
+
+static int
+user_photo (Cli *cli, int argc, char **argv)
+{
+  gboolean clear = FALSE;
+  g_autofree char *export = NULL;
+  GOptionEntry entries[] = {
+    { "clear", 0, 0, G_OPTION_ARG_NONE, &clear, N_("Remove the photo"), NULL },
+    { "export", 0, 0, G_OPTION_ARG_FILENAME, &export, N_("Write the stored JPEG to FILE (- for standard output)"), N_("FILE") },
+    { NULL }
+  };
+  CliUserChange change = { .lock = -1 };
+  int status;
+
+  if ((status = parse ("NAME [FILE]", _("Set, remove or export a user's photo."), entries, &argc, &argv)) != CLI_EXIT_OK)
+    return status;
+  if (argc == 3 && !clear && export == NULL)
+    {
+      change.name = argv[1];
+      change.photo = argv[2];
+      return cli_user_modify (cli, &change);
+    }
+  if (argc != 2 || (clear && export != NULL) || (!clear && export == NULL))
+    return cli_usage_error (_("give either FILE, --clear or --export FILE"));
+  if (export != NULL)
+    return cli_user_export_photo (cli, argv[1], export);
+  change.name = argv[1];
+  change.clear_photo = TRUE;
+  return cli_user_modify (cli, &change);
+}
+
+static int
+one_name (Cli *cli, const char *summary, int (*run) (Cli *, const char *), int argc, char **argv)
+{
+  int status;
+
+  if ((status = parse ("NAME", summary, NULL, &argc, &argv)) != CLI_EXIT_OK ||
+      (status = expect_args (argc, 1)) != CLI_EXIT_OK)
+    return status;
+  return run (cli, argv[1]);
+}
+
+static int
+no_args (Cli *cli, const char *summary, int (*run) (Cli *), int argc, char **argv)
+{
+  int status;
+
+  if ((status = parse ("", summary, NULL, &argc, &argv)) != CLI_EXIT_OK ||
+      (status = expect_args (argc, 0)) != CLI_EXIT_OK)
+    return status;
+  return run (cli);
+}
+
+static int
+user_main (Cli *cli, int argc, char **argv)
+{
+  const char *verb = argc > 1 ? argv[1] : "";
+
+  argc--, argv++;
+  if (g_str_equal (verb, "add"))
+    return user_add_or_mod (cli, TRUE, argc, argv);
+  if (g_str_equal (verb, "mod"))
+    return user_add_or_mod (cli, FALSE, argc, argv);
+  if (g_str_equal (verb, "passwd"))
+    return user_passwd (cli, argc, argv);
+  if (g_str_equal (verb, "lock") || g_str_equal (verb, "unlock"))
+    return user_lock (cli, g_str_equal (verb, "lock"), argc, argv);
+  if (g_str_equal (verb, "del"))
+    return one_name (cli, _("Delete an account."), cli_user_delete, argc, argv);
+  if (g_str_equal (verb, "show"))
+    return one_name (cli, _("Show an account."), cli_user_show, argc, argv);
+  if (g_str_equal (verb, "list"))
+    return no_args (cli, _("List the accounts."), cli_user_list, argc, argv);
+  if (g_str_equal (verb, "photo"))
+    return user_photo (cli, argc, argv);
+  return cli_usage_error (_("user: unknown command “%s” (add, passwd, lock, unlock, mod, del, list, show, photo)"), verb);
+}
+
+/* group ... ----------------------------------------------------------------------------- */
+
+static int
+group_add (Cli *cli, int argc, char **argv)
+{
+  g_autofree char *members = NULL;
+  GOptionEntry entries[] = {
+    { "members", 'm', 0, G_OPTION_ARG_STRING, &members, N_("Put these users into it (comma separated)"), N_("USERS") },
+    { NULL }
+  };
+  g_auto(GStrv) list = NULL;
+  int status;
+
+  if ((status = parse ("NAME", _("Add a group."), entries, &argc, &argv)) != CLI_EXIT_OK ||
+      (status = expect_args (argc, 1)) != CLI_EXIT_OK)
+    return status;
+  if (members != NULL)
+    list = cli_split_list (members);
+  return cli_group_add (cli, argv[1], list);
+}
+
+static int
+group_members (Cli *cli, gboolean add, int argc, char **argv)
+{
+  g_autoptr(GPtrArray) users = g_ptr_array_new_with_free_func (g_free);
+  int status;
+
+  if ((status = parse ("GROUP USER…", add ? _("Add users to a group.") : _("Remove users from a group."),
+                       NULL, &argc, &argv)) != CLI_EXIT_OK)
+    return status;
+  if (argc < 3)
+    return cli_usage_error (_("give a group and at least one user"));
+  for (int i = 2; i < argc; i++)
+    {
+      g_auto(GStrv) parts = cli_split_list (argv[i]);
+      for (char **p = parts; *p != NULL; p++)
+        g_ptr_array_add (users, g_strdup (*p));
+    }
+  g_ptr_array_add (users, NULL);
+  return add ? cli_group_add_members (cli, argv[1], (char **) users->pdata)
+             : cli_group_remove_members (cli, argv[1], (char **) users->pdata);
+}
+
+static int
+group_rename (Cli *cli, int argc, char **argv)
+{
+  int status;
+
+  if ((status = parse ("OLD NEW", _("Rename a group."), NULL, &argc, &argv)) != CLI_EXIT_OK ||
+      (status = expect_args (argc, 2)) != CLI_EXIT_OK)
+    return status;
+  return cli_group_rename (cli, argv[1], argv[2]);
+}
+
+static int
+group_main (Cli *cli, int argc, char **argv)
+{
+  const char *verb = argc > 1 ? argv[1] : "";
+
+  argc--, argv++;
+  if (g_str_equal (verb, "add"))
+    return group_add (cli, argc, argv);
+  if (g_str_equal (verb, "del"))
+    return one_name (cli, _("Delete a group; its members stay, without a group."), cli_group_delete, argc, argv);
+  if (g_str_equal (verb, "rename"))
+    return group_rename (cli, argc, argv);
+  if (g_str_equal (verb, "add-members"))
+    return group_members (cli, TRUE, argc, argv);
+  if (g_str_equal (verb, "remove-members"))
+    return group_members (cli, FALSE, argc, argv);
+  if (g_str_equal (verb, "list"))
+    return no_args (cli, _("List the groups."), cli_group_list, argc, argv);
+  if (g_str_equal (verb, "show"))
+    return one_name (cli, _("Show a group."), cli_group_show, argc, argv);
+  return cli_usage_error (_("group: unknown command “%s” (add, del, rename, add-members, remove-members, list, show)"), verb);
+}
+
+static void
+print_help (void)
+{
+  g_print (_("Usage: cl-jabber [--json] COMMAND [ARGUMENTS…]\n"
+             "\n"
+             "Manage the Jabber (XMPP) service of this server.\n"
+             "\n"
+             "Commands:\n"
+             "  status                          Show the state of the directory and of ejabberd\n"
+             "  setup ldap                      Prepare the directory (cl-setup ldap)\n"
+             "  setup [OPTION…] jabber          Set up ejabberd (cl-setup jabber)\n"
+             "  reload                          Make ejabberd load its configuration again\n"
+             "  user add|passwd|lock|unlock|mod|del|list|show|photo …\n"
+             "  group add|del|rename|add-members|remove-members|list|show …\n"
+             "\n"
+             "The original commands work too: cl-setup, cl-useradd, cl-passwd, cl-userdel,\n"
+             "cl-usermod, cl-groupadd, cl-groupdel, cl-groupmod (ending with “jabber”).\n"
+             "“cl-jabber COMMAND --help” describes each command.\n"));
+}
+
+int
+cli_modern_main (Cli *cli, int argc, char **argv)
+{
+  const char *command = argc > 1 ? argv[1] : NULL;
+
+  if (command == NULL || g_str_equal (command, "--help") || g_str_equal (command, "-h") ||
+      g_str_equal (command, "help"))
+    {
+      print_help ();
+      return command == NULL ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+    }
+  if (g_str_equal (command, "--version"))
+    {
+      g_print ("cl-jabber %s\n", PACKAGE_VERSION);
+      return CLI_EXIT_OK;
+    }
+  argc--, argv++;
+  if (g_str_equal (command, "status"))
+    return no_args (cli, _("Show the state of the directory and of ejabberd."), cli_status, argc, argv);
+  if (g_str_equal (command, "reload"))
+    return no_args (cli, _("Make ejabberd load its configuration again."), cli_reload, argc, argv);
+  if (g_str_equal (command, "setup"))
+    {
+      cli_set_program ("cl-jabber setup");
+      return cli_compat_main (cli, "cl-setup", argc, argv);
+    }
+  if (g_str_equal (command, "user"))
+    return user_main (cli, argc, argv);
+  if (g_str_equal (command, "group"))
+    return group_main (cli, argc, argv);
+  return cli_usage_error (_("unknown command “%s”"), command);
+}

@@ -1,0 +1,405 @@
+/* User operations of the CLI. */
+#include "config.h"
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gio/gunixfdlist.h>
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static char *
+find (Cli *cli, const char *method, const char *name, GError **error)
+{
+  g_autoptr(GVariant) reply = cli_call (cli, CJ_MANAGER_PATH, CJ_IFACE_MANAGER, method,
+                                        g_variant_new ("(s)", name), "(o)", NULL, error);
+  char *path = NULL;
+
+  if (reply != NULL)
+    g_variant_get (reply, "(o)", &path);
+  return path;
+}
+
+char *
+cli_find_user (Cli *cli, const char *name, GError **error)
+{
+  return find (cli, "FindUserByName", name, error);
+}
+
+char *
+cli_find_group (Cli *cli, const char *name, GError **error)
+{
+  return find (cli, "FindGroupByName", name, error);
+}
+
+/* The image is opened here, with the caller's rights; the daemon gets the descriptor. */
+static GUnixFDList *
+open_photo (const char *file, GError **error)
+{
+  g_autoptr(GUnixFDList) list = g_unix_fd_list_new ();
+  int fd = g_open (file, O_RDONLY | O_CLOEXEC | O_NOCTTY, 0);
+
+  if (fd < 0)
+    {
+      int saved = errno;
+      g_set_error (error, CJ_ERROR, CJ_ERROR_INVALID_ARGUMENT, _("Cannot open %s: %s"), file,
+                   g_strerror (saved));
+      return NULL;
+    }
+  if (g_unix_fd_list_append (list, fd, error) < 0)
+    {
+      close (fd);
+      return NULL;
+    }
+  close (fd);
+  return g_steal_pointer (&list);
+}
+
+static char *
+get_string_property (Cli *cli, const char *path, const char *interface, const char *property)
+{
+  g_autoptr(GVariant) props = cli_get_all (cli, path, interface, NULL);
+  const char *value = NULL;
+
+  if (props == NULL || !g_variant_lookup (props, property, "&s", &value))
+    return g_strdup (path);
+  return g_strdup (value);
+}
+
+int
+cli_user_add (Cli *cli, const CliUserChange *change)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GUnixFDList) fds = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *jid = NULL;
+  GVariantBuilder options;
+
+  g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+  if (change->password != NULL)
+    g_variant_builder_add (&options, "{sv}", CJ_OPT_PASSWORD, g_variant_new_string (change->password));
+  if (change->group != NULL && *change->group != '\0')
+    {
+      g_autofree char *group = cli_find_group (cli, change->group, &error);
+      if (group == NULL)
+        {
+          g_variant_builder_clear (&options);
+          return cli_fail (error);
+        }
+      g_variant_builder_add (&options, "{sv}", CJ_OPT_GROUP, g_variant_new_object_path (group));
+    }
+  if (change->photo != NULL)
+    {
+      fds = open_photo (change->photo, &error);
+      if (fds == NULL)
+        {
+          g_variant_builder_clear (&options);
+          return cli_fail (error);
+        }
+      g_variant_builder_add (&options, "{sv}", CJ_OPT_PHOTO, g_variant_new_handle (0));
+    }
+
+  reply = cli_call (cli, CJ_MANAGER_PATH, CJ_IFACE_MANAGER, "AddUser",
+                    g_variant_new ("(ssa{sv})", change->name,
+                                   change->nickname != NULL ? change->nickname : "", &options),
+                    "(o)", fds, &error);
+  if (reply == NULL)
+    return cli_fail (error);
+  g_variant_get (reply, "(o)", &path);
+  jid = get_string_property (cli, path, CJ_IFACE_USER, "Jid");
+  g_print (_("User %s added\n"), jid);
+  return CLI_EXIT_OK;
+}
+
+static gboolean
+call_user (Cli *cli, const char *path, const char *method, GVariant *parameters,
+           const char *reply_type, GUnixFDList *fds, GVariant **reply, GError **error)
+{
+  GVariant *result = cli_call (cli, path, CJ_IFACE_USER, method, parameters, reply_type, fds, error);
+
+  if (result == NULL)
+    return FALSE;
+  if (reply != NULL)
+    *reply = result;
+  else
+    g_variant_unref (result);
+  return TRUE;
+}
+
+static int
+set_group (Cli *cli, const char *path, const CliUserChange *change, GError **error)
+{
+  g_autofree char *group = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  const char *previous = NULL;
+
+  if (*change->group != '\0' && (group = cli_find_group (cli, change->group, error)) == NULL)
+    return FALSE;
+  if (!call_user (cli, path, "SetGroup", g_variant_new ("(o)", group != NULL ? group : CJ_NO_OBJECT),
+                  "(o)", NULL, &reply, error))
+    return FALSE;
+  g_variant_get (reply, "(&o)", &previous);
+  if (g_strcmp0 (previous, CJ_NO_OBJECT) != 0 && g_strcmp0 (previous, group) != 0)
+    {
+      g_autofree char *name = get_string_property (cli, previous, CJ_IFACE_GROUP, "Name");
+      if (group != NULL)
+        g_print (_("%s moved from group “%s” to “%s”\n"), change->name, name, change->group);
+      else
+        g_print (_("%s removed from group “%s”\n"), change->name, name);
+    }
+  else if (group != NULL && g_strcmp0 (previous, group) != 0)
+    g_print (_("%s added to group “%s”\n"), change->name, change->group);
+  return TRUE;
+}
+
+int
+cli_user_modify (Cli *cli, const CliUserChange *change)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = cli_find_user (cli, change->name, &error);
+
+  if (path == NULL)
+    return cli_fail (error);
+  if (change->nickname != NULL &&
+      !call_user (cli, path, "SetNickname", g_variant_new ("(s)", change->nickname), NULL, NULL, NULL, &error))
+    return cli_fail (error);
+  if (change->password != NULL &&
+      !call_user (cli, path, "SetPassword", g_variant_new ("(s)", change->password), NULL, NULL, NULL, &error))
+    return cli_fail (error);
+  if (change->lock >= 0)
+    {
+      if (!call_user (cli, path, "SetLocked", g_variant_new ("(b)", change->lock == 1), NULL, NULL, NULL, &error))
+        return cli_fail (error);
+      g_print (change->lock == 1 ? _("User %s locked\n") : _("User %s unlocked\n"), change->name);
+    }
+  if (change->group != NULL && !set_group (cli, path, change, &error))
+    return cli_fail (error);
+  if (change->photo != NULL)
+    {
+      g_autoptr(GUnixFDList) fds = open_photo (change->photo, &error);
+      if (fds == NULL ||
+          !call_user (cli, path, "SetPhoto", g_variant_new ("(h)", 0), NULL, fds, NULL, &error))
+        return cli_fail (error);
+    }
+  if (change->clear_photo &&
+      !call_user (cli, path, "ClearPhoto", NULL, NULL, NULL, NULL, &error))
+    return cli_fail (error);
+  return CLI_EXIT_OK;
+}
+
+int
+cli_user_delete (Cli *cli, const char *name)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = cli_find_user (cli, name, &error);
+
+  if (path == NULL || !call_user (cli, path, "Delete", NULL, NULL, NULL, NULL, &error))
+    return cli_fail (error);
+  g_print (_("User %s deleted\n"), name);
+  return CLI_EXIT_OK;
+}
+
+/* Listing and showing ---------------------------------------------------------------- */
+
+/* One GetManagedObjects for everything: listing 100,000 users is one call, not 100,000. */
+
+typedef struct {
+  const char *path;
+  GVariant   *props;
+  const char *name;
+} Item;
+
+static gint
+compare_items (gconstpointer a, gconstpointer b)
+{
+  return strcmp (((const Item *) a)->name, ((const Item *) b)->name);
+}
+
+/* The objects with @interface, sorted by Name; the group names by path in @groups. */
+static GArray *
+collect (GVariant *objects, const char *interface, GHashTable *group_names)
+{
+  GArray *items = g_array_new (FALSE, FALSE, sizeof (Item));
+  GVariantIter iter;
+  const char *path;
+  GVariant *interfaces;
+
+  g_variant_iter_init (&iter, objects);
+  while (g_variant_iter_next (&iter, "{&o@a{sa{sv}}}", &path, &interfaces))
+    {
+      g_autoptr(GVariant) props = g_variant_lookup_value (interfaces, interface, G_VARIANT_TYPE_VARDICT);
+      g_autoptr(GVariant) group_props = g_variant_lookup_value (interfaces, CJ_IFACE_GROUP, G_VARIANT_TYPE_VARDICT);
+      const char *name = NULL;
+
+      if (group_props != NULL && group_names != NULL && g_variant_lookup (group_props, "Name", "&s", &name))
+        g_hash_table_insert (group_names, (gpointer) path, (gpointer) name);
+      if (props != NULL && g_variant_lookup (props, "Name", "&s", &name))
+        {
+          Item item = { path, g_steal_pointer (&props), name };
+          g_array_append_val (items, item);
+        }
+      g_variant_unref (interfaces);
+    }
+  g_array_sort (items, compare_items);
+  return items;
+}
+
+static void
+free_items (GArray *items)
+{
+  for (guint i = 0; i < items->len; i++)
+    g_variant_unref (g_array_index (items, Item, i).props);
+  g_array_free (items, TRUE);
+}
+
+static const char *
+lookup_s (GVariant *props, const char *key)
+{
+  const char *value = "";
+
+  g_variant_lookup (props, key, "&s", &value);
+  if (value == NULL)
+    value = "";
+  return value;
+}
+
+static gboolean
+lookup_b (GVariant *props, const char *key)
+{
+  gboolean value = FALSE;
+
+  g_variant_lookup (props, key, "b", &value);
+  return value;
+}
+
+static void
+print_user_json (GString *out, GVariant *props, const char *group_name)
+{
+  g_string_append (out, "{\"name\":");
+  cli_json_string (out, lookup_s (props, "Name"));
+  g_string_append (out, ",\"jid\":");
+  cli_json_string (out, lookup_s (props, "Jid"));
+  g_string_append (out, ",\"nickname\":");
+  cli_json_string (out, lookup_s (props, "Nickname"));
+  g_string_append_printf (out, ",\"locked\":%s,\"has_password\":%s,\"has_photo\":%s,\"group\":",
+                          lookup_b (props, "Locked") ? "true" : "false",
+                          lookup_b (props, "HasPassword") ? "true" : "false",
+                          lookup_b (props, "HasPhoto") ? "true" : "false");
+  if (group_name != NULL)
+    cli_json_string (out, group_name);
+  else
+    g_string_append (out, "null");
+  g_string_append_c (out, '}');
+}
+
+static const char *
+group_name_of (GVariant *props, GHashTable *group_names)
+{
+  const char *group = NULL;
+
+  if (!g_variant_lookup (props, "Group", "&o", &group) || g_strcmp0 (group, CJ_NO_OBJECT) == 0)
+    return NULL;
+  return g_hash_table_lookup (group_names, group);
+}
+
+int
+cli_user_list (Cli *cli)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) objects = cli_managed_objects (cli, &error);
+  g_autoptr(GHashTable) group_names = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GString) out = g_string_new (NULL);
+  GArray *items;
+
+  if (objects == NULL)
+    return cli_fail (error);
+  items = collect (objects, CJ_IFACE_USER, group_names);
+  if (cli->json)
+    g_string_append_c (out, '[');
+  for (guint i = 0; i < items->len; i++)
+    {
+      Item *item = &g_array_index (items, Item, i);
+      const char *group = group_name_of (item->props, group_names);
+
+      if (cli->json)
+        {
+          if (i > 0)
+            g_string_append_c (out, ',');
+          print_user_json (out, item->props, group);
+        }
+      else
+        g_string_append_printf (out, "%s\t%s\t%s\t%s\t%s\n", item->name, lookup_s (item->props, "Jid"),
+                                lookup_s (item->props, "Nickname"),
+                                lookup_b (item->props, "Locked") ? _("locked") : "-",
+                                group != NULL ? group : "-");
+    }
+  if (cli->json)
+    g_string_append (out, "]\n");
+  fwrite (out->str, 1, out->len, stdout);
+  free_items (items);
+  return CLI_EXIT_OK;
+}
+
+int
+cli_user_show (Cli *cli, const char *name)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = cli_find_user (cli, name, &error);
+  g_autoptr(GVariant) props = NULL;
+  g_autofree char *group = NULL;
+  const char *group_path = NULL;
+
+  if (path == NULL || (props = cli_get_all (cli, path, CJ_IFACE_USER, &error)) == NULL)
+    return cli_fail (error);
+  if (g_variant_lookup (props, "Group", "&o", &group_path) && g_strcmp0 (group_path, CJ_NO_OBJECT) != 0)
+    group = get_string_property (cli, group_path, CJ_IFACE_GROUP, "Name");
+
+  if (cli->json)
+    {
+      g_autoptr(GString) out = g_string_new (NULL);
+      print_user_json (out, props, group);
+      g_print ("%s\n", out->str);
+      return CLI_EXIT_OK;
+    }
+  g_print (_("Name:     %s\n"), lookup_s (props, "Name"));
+  g_print (_("JID:      %s\n"), lookup_s (props, "Jid"));
+  g_print (_("Nickname: %s\n"), lookup_s (props, "Nickname"));
+  g_print (_("Locked:   %s\n"), lookup_b (props, "Locked") ? _("yes") : _("no"));
+  g_print (_("Password: %s\n"), lookup_b (props, "HasPassword") ? _("set") : _("not set"));
+  g_print (_("Group:    %s\n"), group != NULL ? group : _("(none)"));
+  g_print (_("Photo:    %s\n"), lookup_b (props, "HasPhoto") ? _("yes") : _("no"));
+  return CLI_EXIT_OK;
+}
+
+int
+cli_user_export_photo (Cli *cli, const char *name, const char *file)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = cli_find_user (cli, name, &error);
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) bytes = NULL;
+  gsize length = 0;
+  const guint8 *data;
+
+  if (path == NULL || !call_user (cli, path, "GetPhoto", NULL, "(ay)", NULL, &reply, &error))
+    return cli_fail (error);
+  bytes = g_variant_get_child_value (reply, 0);
+  data = g_variant_get_fixed_array (bytes, &length, 1);
+  if (length == 0)
+    {
+      g_printerr (_("%s: %s has no photo\n"), cli_program (), name);
+      return CLI_EXIT_NOT_FOUND;
+    }
+  if (g_strcmp0 (file, "-") == 0)
+    {
+      fwrite (data, 1, length, stdout);
+      return CLI_EXIT_OK;
+    }
+  if (!g_file_set_contents (file, (const char *) data, (gssize) length, &error))
+    return cli_fail (error);
+  return CLI_EXIT_OK;
+}

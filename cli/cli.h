@@ -1,0 +1,120 @@
+/* cl-jabber and the original command names: a client of org.calculate.Jabber that talks
+ * only D-Bus (never LDAP, files or ejabberd). The front ends (cli-main.c for `cl-jabber
+ * SUBCOMMAND`, cli-compat.c for `cl-useradd ... jabber` and friends) parse arguments and
+ * call the operations below, which each make one or a few D-Bus calls. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "cj-common.h"
+#include "cj-error.h"
+#include "cj-generated.h"
+
+G_BEGIN_DECLS
+
+/* Exit codes (docs/cli.md). */
+enum {
+  CLI_EXIT_OK = 0,
+  CLI_EXIT_FAILED = 1,
+  CLI_EXIT_USAGE = 2,
+  CLI_EXIT_PERMISSION = 3,
+  CLI_EXIT_NOT_FOUND = 4,
+  CLI_EXIT_EXISTS = 5,
+  CLI_EXIT_INVALID = 6,
+  CLI_EXIT_NOT_CONFIGURED = 7,
+  CLI_EXIT_UNAVAILABLE = 8,
+  CLI_EXIT_NO_SERVICE = 9,
+};
+
+typedef struct {
+  GDBusConnection *bus;
+  gboolean         json;
+  gboolean         interactive;   /* stdin is a terminal: polkit may ask for a password */
+  GPid             agent;         /* pkttyagent, 0 if none */
+} Cli;
+
+/* cli-call.c: connecting, calling, errors. */
+gboolean   cli_connect      (Cli *cli, GError **error);
+void       cli_disconnect   (Cli *cli);
+/* Calls METHOD of INTERFACE on PATH; a mutating call may ask for authorization. */
+GVariant  *cli_call         (Cli *cli, const char *path, const char *interface, const char *method,
+                             GVariant *parameters, const char *reply_type, GUnixFDList *fd_list,
+                             GError **error);
+/* org.freedesktop.DBus.ObjectManager.GetManagedObjects: a{oa{sa{sv}}} */
+GVariant  *cli_managed_objects (Cli *cli, GError **error);
+GVariant  *cli_get_all      (Cli *cli, const char *path, const char *interface, GError **error);
+/* Prints "cl-xxx: message" and returns the exit code for @error. */
+int        cli_fail         (const GError *error);
+int        cli_usage_error  (const char *format, ...) G_GNUC_PRINTF (1, 2);
+const char *cli_program     (void);
+void       cli_set_program  (const char *name);
+
+/* cli-agent.c: a polkit text agent for this process while it runs in a terminal. */
+void       cli_agent_start  (Cli *cli);
+void       cli_agent_stop   (Cli *cli);
+
+/* cli-password.c */
+/* Asks twice on the terminal without echo (@confirm), or once. */
+char      *cli_password_ask   (const char *prompt, gboolean confirm, GError **error);
+/* One line from standard input. */
+char      *cli_password_stdin (GError **error);
+/* cl-passwd's rule: ask on a terminal, else read standard input. */
+char      *cli_password_auto  (gboolean confirm, GError **error);
+void       cli_password_free  (char *password);
+
+/* cli-users.c */
+typedef struct {
+  const char *name;
+  const char *nickname;     /* NULL: unchanged (mod) / the name (add) */
+  char       *password;     /* NULL: none / unchanged */
+  const char *group;        /* group name; "" for none; NULL unchanged */
+  const char *photo;        /* a file to open as the caller; NULL: unchanged */
+  gboolean    clear_photo;
+  int         lock;         /* -1 unchanged, 0 unlock, 1 lock */
+} CliUserChange;
+
+int        cli_user_add     (Cli *cli, const CliUserChange *change);
+int        cli_user_modify  (Cli *cli, const CliUserChange *change);
+int        cli_user_delete  (Cli *cli, const char *name);
+int        cli_user_list    (Cli *cli);
+int        cli_user_show    (Cli *cli, const char *name);
+int        cli_user_export_photo (Cli *cli, const char *name, const char *file);
+/* The object path of a user (or NULL with NotFound). */
+char      *cli_find_user    (Cli *cli, const char *name, GError **error);
+
+/* cli-groups.c */
+int        cli_group_add    (Cli *cli, const char *name, char **members);
+int        cli_group_delete (Cli *cli, const char *name);
+int        cli_group_rename (Cli *cli, const char *old_name, const char *new_name);
+int        cli_group_add_members    (Cli *cli, const char *group, char **users);
+int        cli_group_remove_members (Cli *cli, const char *group, char **users);
+int        cli_group_list   (Cli *cli);
+int        cli_group_show   (Cli *cli, const char *name);
+char      *cli_find_group   (Cli *cli, const char *name, GError **error);
+/* "a,b , c" -> {"a","b","c"} */
+char     **cli_split_list   (const char *list);
+
+/* cli-server.c */
+int        cli_status       (Cli *cli);
+int        cli_setup_ldap   (Cli *cli);
+typedef struct {
+  const char *primary_host;
+  char      **hosts;
+  int         history;      /* -1 unchanged */
+  const char *listen;
+  const char *certificate;
+  gboolean    password_from_stdin;
+} CliSetup;
+int        cli_setup_jabber (Cli *cli, const CliSetup *setup);
+int        cli_reload       (Cli *cli);
+
+/* cli-json.c: just enough JSON for --json. */
+void       cli_json_string  (GString *out, const char *value);
+void       cli_json_variant (GString *out, GVariant *value);
+
+/* Front ends. */
+gboolean   cli_compat_is_command (const char *name);
+int        cli_compat_main  (Cli *cli, const char *command, int argc, char **argv);
+int        cli_modern_main  (Cli *cli, int argc, char **argv);
+
+G_END_DECLS

@@ -1,0 +1,322 @@
+"""Jabber users (issue 3) through the real daemon against the real slapd: the LDAP entry
+each call leaves (checked with ldapsearch/ldapwhoami, as ejabberd would see it), the D-Bus
+objects and signals, every error case with LDAP unchanged afterwards, and a caller without
+authorization changing nothing."""
+
+import pytest
+from gi.repository import GLib
+
+from harness import client, polkit
+from helpers_directory import (ERROR, MANAGER, MANAGER_PATH, NO_OBJECT, USER, DBusError,
+                               properties_changed, start_directory_world)
+
+USER_PROPERTIES = {"Name", "Jid", "Nickname", "Locked", "HasPassword", "Group", "HasPhoto"}
+INVALID = ERROR + "InvalidArgument"
+
+
+@pytest.fixture(scope="module")
+def env(make_world):
+    e = start_directory_world(make_world)
+    yield e
+    e.bus.close()
+
+
+@pytest.fixture
+def unchanged(env):
+    """Asserts that LDAP's Jabber subtree is exactly as it was when the test started."""
+    before = env.ldap.dump()
+    yield
+    assert env.ldap.dump() == before, "LDAP was changed"
+
+
+def add(env, prefix="user", nickname="", password="pw-1"):
+    name = env.unique(prefix)
+    return name, env.bus.add_user(name, nickname, password)
+
+
+# SetupLdap ------------------------------------------------------------------------------
+
+def test_setup_ldap_creates_the_subtree_once(env):
+    b = env.ldap.base
+    ous = [f"ou=Services,{b}", f"ou=Jabber,ou=Services,{b}",
+           f"ou=Users,ou=Jabber,ou=Services,{b}", f"ou=Groups,ou=Jabber,ou=Services,{b}"]
+    # Before: not configured, and a user cannot be added.
+    assert env.before_setup["LdapConfigured"] is False
+    assert env.before_setup["AddUser"] == ERROR + "NotConfigured"
+    assert env.before_setup["dump"] == {}
+    assert env.first_report == [f"Created {dn}" for dn in ous]
+    for dn in ous:
+        entry = env.ldap.search(dn, "(objectClass=*)", scope="base")[dn]
+        assert "organizationalUnit" in entry["objectclass"]
+    # Again: every part "exists already", nothing is written.
+    assert env.second_report == [f"{dn} exists already" for dn in ous]
+    assert env.before_setup["dump_after_second"] == env.before_setup["dump_after_first"]
+    assert env.bus.server_props()["LdapConfigured"] is True
+
+
+# AddUser --------------------------------------------------------------------------------
+
+def test_add_user_entry_and_object(env):
+    password = "s3cret Пароль"
+    host = env.primary_host()
+    assert host
+    path, signals = env.bus.call_observed(
+        MANAGER_PATH, MANAGER, "AddUser", "ssa{sv}", "guest", "Гость",
+        {"password": GLib.Variant("s", password)})
+
+    # The object was exported before the reply, with every property.
+    added = [body for member, _, body in signals if member == "InterfacesAdded"]
+    assert any(p == path and USER in ifaces for p, ifaces in added), signals
+    expected = {"Name": "guest", "Jid": f"guest@{host}", "Nickname": "Гость",
+                "Locked": False, "HasPassword": True, "Group": NO_OBJECT, "HasPhoto": False}
+    assert env.bus.user_props(path) == expected
+    assert env.bus.managed_objects()[path] == {USER: expected}
+    assert path in env.bus.list_users()
+    assert env.bus.find_user("guest") == path
+    assert env.bus.find_user(f"guest@{host}") == path
+
+    # The entry, in the shape ejabberd reads.
+    dn = env.ldap.user_dn("guest")
+    entry = env.ldap.search(dn, "(objectClass=*)", "*", scope="base")[dn]
+    assert "inetOrgPerson" in entry["objectclass"]
+    assert "shadowAccount" not in entry["objectclass"]
+    assert entry["uid"] == ["guest"]
+    assert entry["cn"] == ["guest"]
+    assert entry["sn"] == ["Гость"]
+    assert entry["displayname"] == ["Гость"]
+    assert entry["mail"] == [f"guest@{host}"]
+    assert "shadowexpire" not in entry
+    [hashed] = entry["userpassword"]
+    assert hashed.startswith("{CRYPT}$6$"), hashed
+    assert password not in hashed
+
+    # The clear password is nowhere in the directory.
+    for attrs in env.ldap.dump().values():
+        for values in attrs.values():
+            assert not any(isinstance(v, str) and password in v for v in values)
+
+    # ejabberd's bind works with the password, and only with it.
+    assert env.ldap.bind(dn, password)
+    assert not env.ldap.bind(dn, password + "x")
+    assert env.ldap.matches_login_filter("guest")
+
+    # The counts follow.
+    assert env.bus.server_props()["UserCount"] == len(env.ldap.users())
+
+
+def test_add_user_without_password_or_nickname(env):
+    name = env.unique("bare")
+    path = env.bus.add_user(name, "")
+    entry = env.ldap.user(name)
+    assert entry["sn"] == [name]                  # sn is required: the name stands in
+    assert "displayname" not in entry
+    assert "userpassword" not in entry
+    props = env.bus.user_props(path)
+    assert props["HasPassword"] is False
+    assert props["Nickname"] == name
+
+
+@pytest.mark.parametrize("name", ["x" * 64, "a.b-c_d", "user123", "0day", "пётр"],
+                         ids=["64-bytes", "punctuation", "digits", "leading-digit", "utf8"])
+def test_add_user_accepts_valid_names(env, name):
+    path = env.bus.add_user(name, "", password="pw")
+    assert env.bus.find_user(name) == path
+    assert env.ldap.user(name)["uid"] == [name]
+    assert env.ldap.bind(env.ldap.user_dn(name), "pw")
+
+
+def test_add_user_nickname_limits(env):
+    name = env.unique("nick")
+    nickname = "я" * 128                      # 128 characters, 256 bytes: allowed
+    path = env.bus.add_user(name, nickname)
+    assert env.ldap.user(name)["displayname"] == [nickname]
+    assert env.bus.prop(path, USER, "Nickname") == nickname
+
+
+# Changing a user ------------------------------------------------------------------------
+
+def test_set_password(env):
+    name, path = add(env, "pass", password="old-password")
+    dn = env.ldap.user_dn(name)
+    old_hash = env.ldap.user(name)["userpassword"]
+    env.bus.call(path, USER, "SetPassword", "s", "new Пароль")
+    [hashed] = env.ldap.user(name)["userpassword"]
+    assert hashed.startswith("{CRYPT}$6$") and "new Пароль" not in hashed
+    assert [hashed] != old_hash
+    assert env.ldap.bind(dn, "new Пароль")
+    assert not env.ldap.bind(dn, "old-password")
+
+
+def test_set_password_on_a_user_without_one(env):
+    name = env.unique("late")
+    path = env.bus.add_user(name, "")
+    _, signals = env.bus.call_observed(path, USER, "SetPassword", "s", "first")
+    assert properties_changed(signals, path, USER).get("HasPassword") is True
+    assert env.bus.prop(path, USER, "HasPassword") is True
+    assert env.ldap.bind(env.ldap.user_dn(name), "first")
+
+
+def test_lock_and_unlock(env):
+    name, path = add(env, "lock")
+    assert env.ldap.matches_login_filter(name)
+
+    _, signals = env.bus.call_observed(path, USER, "SetLocked", "b", True)
+    assert properties_changed(signals, path, USER) == {"Locked": True}
+    entry = env.ldap.user(name)
+    assert "shadowAccount" in entry["objectclass"]
+    assert entry["shadowexpire"] == ["1"]
+    assert not env.ldap.matches_login_filter(name)
+    assert env.bus.prop(path, USER, "Locked") is True
+
+    env.bus.call(path, USER, "SetLocked", "b", True)      # again: still locked, no error
+    assert not env.ldap.matches_login_filter(name)
+
+    _, signals = env.bus.call_observed(path, USER, "SetLocked", "b", False)
+    assert properties_changed(signals, path, USER) == {"Locked": False}
+    entry = env.ldap.user(name)
+    assert "shadowAccount" not in entry["objectclass"]
+    assert "shadowexpire" not in entry
+    assert env.ldap.matches_login_filter(name)
+    assert env.bus.prop(path, USER, "Locked") is False
+    assert env.ldap.bind(env.ldap.user_dn(name), "pw-1")   # the password survived
+
+
+def test_set_nickname(env):
+    name, path = add(env, "nick", nickname="Старый")
+    _, signals = env.bus.call_observed(path, USER, "SetNickname", "s", "Новый ник")
+    assert properties_changed(signals, path, USER) == {"Nickname": "Новый ник"}
+    entry = env.ldap.user(name)
+    assert entry["sn"] == ["Новый ник"]
+    assert entry["displayname"] == ["Новый ник"]
+
+    # Empty: back to the name.
+    env.bus.call(path, USER, "SetNickname", "s", "")
+    entry = env.ldap.user(name)
+    assert entry["sn"] == [name]
+    assert "displayname" not in entry
+    assert env.bus.prop(path, USER, "Nickname") == name
+
+
+def test_delete_user(env):
+    group = env.bus.add_group(env.unique("Delete group "))
+    group_name = env.bus.prop(group, "org.calculate.Jabber.Group", "Name")
+    name = env.unique("del")
+    other = env.unique("stay")
+    path = env.bus.add_user(name, "", password="pw", group=group)
+    env.bus.add_user(other, "", group=group)
+    assert env.ldap.members(group_name) == sorted([name, other])
+
+    _, signals = env.bus.call_observed(path, USER, "Delete")
+    assert any(m == "InterfacesRemoved" and b[0] == path and USER in b[1]
+               for m, _, b in signals), signals
+    assert env.ldap.user(name) is None
+    assert env.ldap.members(group_name) == [other]            # nothing dangling
+    assert name not in env.ldap.memberships()
+    assert path not in env.bus.list_users()
+    assert path not in env.bus.managed_objects()
+    assert env.bus.error_of(MANAGER_PATH, MANAGER, "FindUserByName", "s", name) \
+        == ERROR + "NotFound"
+    assert not env.ldap.bind(env.ldap.user_dn(name), "pw")
+
+
+# Errors ---------------------------------------------------------------------------------
+
+def test_duplicate_user(env, unchanged):
+    # "guest" exists (test_add_user_entry_and_object); LDAP's uid is case-insensitive.
+    name, _ = add(env, "dup")
+    for again in (name, name.upper()):
+        assert env.bus.error_of(MANAGER_PATH, MANAGER, "AddUser", "ssa{sv}", again, "",
+                                {}) == ERROR + "AlreadyExists"
+
+
+def test_not_found(env, unchanged):
+    notfound = ERROR + "NotFound"
+    assert env.bus.error_of(MANAGER_PATH, MANAGER, "FindUserByName", "s", "nosuch") == notfound
+    assert env.bus.error_of(MANAGER_PATH, MANAGER, "FindUserByName", "s",
+                            "guest@not.served.example") == notfound
+    assert env.bus.error_of(MANAGER_PATH, MANAGER, "AddUser", "ssa{sv}", "orphan", "",
+                            {"group": GLib.Variant("o", "/org/calculate/Jabber/Groups/0")}) \
+        == notfound
+
+
+BAD_NAMES = {
+    "empty": "", "at": "a@b", "space": "a b", "slash": "a/b", "backslash": "a\\b",
+    "quote": '"', "ampersand": "&", "apostrophe": "'", "colon": ":", "less": "<",
+    "greater": ">", "tab": "a\tb", "newline": "a\nb", "control": "a\x01b", "del": "a\x7fb",
+    "nbsp": "a\u00a0b", "zero-width": "a\u200bb", "dot": ".", "dotdot": "..",
+    "65-bytes": "x" * 65, "66-bytes-33-chars": "é" * 33,
+}
+
+
+@pytest.mark.parametrize("name", BAD_NAMES.values(), ids=BAD_NAMES.keys())
+def test_invalid_user_name(env, unchanged, name):
+    assert env.bus.error_of(MANAGER_PATH, MANAGER, "AddUser", "ssa{sv}", name, "",
+                            {"password": GLib.Variant("s", "pw")}) == INVALID
+
+
+BAD_OPTIONS = {
+    "nickname-129": ("x" * 129, {}),
+    "nickname-control": ("a\nb", {}),
+    "password-empty": ("", {"password": GLib.Variant("s", "")}),
+    "password-257": ("", {"password": GLib.Variant("s", "x" * 257)}),
+    "unknown-key": ("", {"colour": GLib.Variant("s", "red")}),
+    "password-not-string": ("", {"password": GLib.Variant("i", 42)}),
+    "group-not-path": ("", {"group": GLib.Variant("s", "Guest group")}),
+}
+
+
+@pytest.mark.parametrize("nickname,options", BAD_OPTIONS.values(), ids=BAD_OPTIONS.keys())
+def test_invalid_nickname_password_or_option(env, unchanged, nickname, options):
+    name = env.unique("bad")
+    assert env.bus.error_of(MANAGER_PATH, MANAGER, "AddUser", "ssa{sv}", name, nickname,
+                            options) == INVALID
+
+
+def test_password_of_256_bytes_is_accepted(env):
+    name, path = add(env, "long", password="p" * 256)
+    assert env.ldap.bind(env.ldap.user_dn(name), "p" * 256)
+
+
+def test_invalid_changes_to_a_user(env):
+    name, path = add(env, "keep", nickname="Kept", password="kept-password")
+    before = env.ldap.dump()
+    for method, sig, arg in (("SetPassword", "s", ""), ("SetPassword", "s", "x" * 257),
+                             ("SetNickname", "s", "x" * 129), ("SetNickname", "s", "a\x01b")):
+        assert env.bus.error_of(path, USER, method, sig, arg) == INVALID, (method, arg)
+        assert env.ldap.dump() == before, (method, arg)
+    assert env.ldap.bind(env.ldap.user_dn(name), "kept-password")
+    assert env.bus.prop(path, USER, "Nickname") == "Kept"
+
+
+# Authorization ---------------------------------------------------------------------------
+
+def test_unauthorized_caller_changes_nothing(env):
+    name, path = add(env, "victim", nickname="Victim", password="victim-pw")
+    group = env.bus.add_group(env.unique("Victims "))
+    env.world.polkit.set_rules(polkit.rule("NO", users=["nobody"]))
+    try:
+        calls = [
+            (MANAGER_PATH, MANAGER, "AddUser", "ssa{sv}",
+             "('intruder', 'Intruder', {'password': <'pw'>})"),
+            (path, USER, "SetPassword", "s", "('hijacked',)"),
+            (path, USER, "SetNickname", "s", "('Hijacked',)"),
+            (path, USER, "SetLocked", "b", "(true,)"),
+            (path, USER, "SetGroup", "o", f"(objectpath '{group}',)"),
+            (path, USER, "ClearPhoto", "", None),
+            (path, USER, "Delete", "", None),
+        ]
+        for call in calls:
+            before = env.ldap.dump()
+            r = client.call(*call, user="nobody")
+            assert r.error == ERROR + "PermissionDenied", (call, r)
+            assert env.ldap.dump() == before, call
+        # Reading needs no authorization.
+        r = client.call(MANAGER_PATH, MANAGER, "FindUserByName", "s", f"('{name}',)",
+                        user="nobody")
+        assert r.ok and path in r.reply, r
+    finally:
+        env.world.polkit.set_rules("")
+    assert env.ldap.bind(env.ldap.user_dn(name), "victim-pw")
+    assert env.bus.user_props(path)["Locked"] is False
+    with pytest.raises(DBusError):
+        env.bus.find_user("intruder")
