@@ -36,28 +36,26 @@ has_control (const char *s)
   return FALSE;
 }
 
+/* Account names are the JID's localpart, the LDAP uid and a memberUid value. memberUid is
+ * an IA5 (ASCII) string, ejabberd lower-cases JIDs, and names end up in file names (the
+ * history logs) and command lines: so the portable POSIX user-name set, lower case only. */
 gboolean
 cj_validate_user_name (const char *name, GError **error)
 {
-  /* RFC 7622 forbids these in a localpart; ':' and '\'' and '&' also break ejabberd's
-   * LDAP filters and configs, '/' a resource, and '\\' escaping. */
-  static const char forbidden[] = "@/\\\"&':<>";
-
   if (name == NULL || *name == '\0')
     return invalid (error, _("The user name is empty"));
-  if (!g_utf8_validate (name, -1, NULL))
-    return invalid (error, _("The user name is not valid UTF-8"));
   if (strlen (name) > CJ_MAX_NAME_BYTES)
-    return invalid (error, _("The user name is longer than %d bytes"), CJ_MAX_NAME_BYTES);
-  if (strcmp (name, ".") == 0 || strcmp (name, "..") == 0)
-    return invalid (error, _("“%s” is not a user name"), name);
-  for (const char *p = name; *p != '\0'; p = g_utf8_next_char (p))
+    return invalid (error, _("The user name is longer than %d characters"), CJ_MAX_NAME_BYTES);
+  for (const char *p = name; *p != '\0'; p++)
     {
-      gunichar c = g_utf8_get_char (p);
-      if (g_unichar_isspace (c) || g_unichar_iscntrl (c) || g_unichar_type (c) == G_UNICODE_FORMAT)
-        return invalid (error, _("The user name must not contain spaces or control characters"));
-      if (c < 0x80 && strchr (forbidden, (int) c) != NULL)
-        return invalid (error, _("The user name must not contain any of @ / \\ \" & ' : < >"));
+      char c = *p;
+      gboolean letter = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+
+      if (c >= 'A' && c <= 'Z')
+        return invalid (error, _("The user name must be in lower case (Jabber IDs are not case sensitive)"));
+      if (!letter && !(p != name && (c == '.' || c == '-')))
+        return invalid (error, _("The user name may contain only the Latin letters a-z, digits, "
+                                 "“_”, and “.” or “-” after the first character"));
     }
   return TRUE;
 }

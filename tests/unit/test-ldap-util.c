@@ -1,0 +1,79 @@
+/* DNs and filters built from hostile names (service/cj-ldap-util.c): every name must come
+ * back unchanged from the DN it was put into, and never change the DN's structure. */
+#include "config.h"
+
+#include <string.h>
+
+#include "cj-ldap-util.h"
+
+static void
+check_round_trip (const char *value)
+{
+  g_autofree char *dn = cj_ldap_child_dn ("cn", value, "ou=Groups,dc=example,dc=org");
+  LDAPDN parsed = NULL;
+
+  g_assert_nonnull (dn);
+  g_assert_cmpint (ldap_str2dn (dn, &parsed, LDAP_DN_FORMAT_LDAPV3), ==, LDAP_SUCCESS);
+  /* Exactly one RDN with one AVA was added in front of the 3 of the parent. */
+  g_assert_nonnull (parsed[0]);
+  g_assert_null (parsed[0][1]);
+  for (int i = 1; i <= 3; i++)
+    g_assert_nonnull (parsed[i]);
+  g_assert_null (parsed[4]);
+  g_assert_cmpint (parsed[0][0]->la_value.bv_len, ==, strlen (value));
+  g_assert_cmpmem (parsed[0][0]->la_value.bv_val, parsed[0][0]->la_value.bv_len, value, strlen (value));
+  ldap_dnfree (parsed);
+}
+
+static void
+test_child_dn (void)
+{
+  static const char *const values[] = {
+    "guest", "Тестовая группа", "Guest group", "a,ou=Admins", "a+cn=b", "a\\b", "#hash",
+    " lead", "trail ", "q\"uote", "<x>", "semi;colon", "eq=ual", "ж,ё+й", NULL
+  };
+
+  for (const char *const *v = values; *v != NULL; v++)
+    check_round_trip (*v);
+}
+
+static void
+test_filter_escape (void)
+{
+  struct { const char *in, *out; } cases[] = {
+    { "guest", "guest" },
+    { "*", "\\2a" },
+    { "a)(uid=*", "a\\29\\28uid=\\2a" },
+    { "back\\slash", "back\\5cslash" },
+    { "Гость", "Гость" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *escaped = cj_ldap_escape_filter (cases[i].in);
+      /* libldap writes the hex digits in either case: both are valid RFC 4515. */
+      g_assert_cmpint (g_ascii_strcasecmp (escaped, cases[i].out), ==, 0);
+    }
+}
+
+static void
+test_uuid (void)
+{
+  g_autofree char *hex = cj_ldap_uuid_from_text ("177679DA-7c1f-1041-88aa-ad04c1d36bc7");
+  struct berval raw = { 16, (char *) "\x17\x76\x79\xda\x7c\x1f\x10\x41\x88\xaa\xad\x04\xc1\xd3\x6b\xc7" };
+  g_autofree char *from_raw = cj_ldap_uuid_from_bytes (&raw);
+
+  g_assert_cmpstr (hex, ==, "177679da7c1f104188aaad04c1d36bc7");
+  g_assert_cmpstr (from_raw, ==, hex);
+  g_assert_null (cj_ldap_uuid_from_text ("not-a-uuid"));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/ldap/child-dn", test_child_dn);
+  g_test_add_func ("/ldap/filter-escape", test_filter_escape);
+  g_test_add_func ("/ldap/uuid", test_uuid);
+  return g_test_run ();
+}

@@ -1,0 +1,122 @@
+/* The checks of caller input (service/cj-validate.c). */
+#include "config.h"
+
+#include <string.h>
+
+#include "cj-error.h"
+#include "cj-validate.h"
+
+typedef gboolean (*Check) (const char *, GError **);
+
+static void
+expect (Check check, const char *value, gboolean valid)
+{
+  g_autoptr(GError) error = NULL;
+  gboolean result = check (value, &error);
+
+  if (result != valid)
+    g_error ("“%s”: expected %s, got %s", value, valid ? "valid" : "invalid",
+             error != NULL ? error->message : "valid");
+  if (!valid)
+    {
+      g_assert_error (error, CJ_ERROR, CJ_ERROR_INVALID_ARGUMENT);
+      g_assert_cmpstr (error->message, !=, "");
+    }
+}
+
+static void
+test_user_names (void)
+{
+  static const char *const good[] = { "guest", "a", "ivan.petrov", "user_1", "x-y", "0day", NULL };
+  static const char *const bad[] = {
+    "", "Guest", "a b", "a@b", "a/b", "a\\b", "a\"b", "a&b", "a'b", "a:b", "a<b", "a>b",
+    "a\tb", "a\nb", ".", "..", ".hidden", "-x", "иван", "a*b", "a(b)", "a,b", "a=b", "a+b", NULL
+  };
+  g_autofree char *long_name = g_strnfill (65, 'a');
+  g_autofree char *max_name = g_strnfill (64, 'a');
+
+  for (const char *const *n = good; *n != NULL; n++)
+    expect (cj_validate_user_name, *n, TRUE);
+  for (const char *const *n = bad; *n != NULL; n++)
+    expect (cj_validate_user_name, *n, FALSE);
+  expect (cj_validate_user_name, max_name, TRUE);
+  expect (cj_validate_user_name, long_name, FALSE);
+  expect (cj_validate_user_name, "\xff\xfe", FALSE);
+}
+
+static void
+test_nicknames (void)
+{
+  g_autofree char *long_nick = g_strnfill (129, 'n');
+  GString *cyrillic = g_string_new (NULL);
+
+  expect (cj_validate_nickname, "Гость", TRUE);
+  expect (cj_validate_nickname, "", TRUE);
+  expect (cj_validate_nickname, "John \"JJ\" O'Neil <boss>", TRUE);
+  expect (cj_validate_nickname, long_nick, FALSE);
+  expect (cj_validate_nickname, "a\nb", FALSE);
+  expect (cj_validate_nickname, "a\x7f", FALSE);
+  expect (cj_validate_nickname, "\xc3\x28", FALSE);
+  /* Characters, not bytes: 128 Cyrillic letters are 256 bytes and fine. */
+  for (int i = 0; i < 128; i++)
+    g_string_append (cyrillic, "ж");
+  expect (cj_validate_nickname, cyrillic->str, TRUE);
+  g_string_free (cyrillic, TRUE);
+}
+
+static void
+test_group_names (void)
+{
+  expect (cj_validate_group_name, "Тестовая группа", TRUE);
+  expect (cj_validate_group_name, "Guest group", TRUE);
+  expect (cj_validate_group_name, "a,b=c+d\\e#f;g", TRUE);
+  expect (cj_validate_group_name, "", FALSE);
+  expect (cj_validate_group_name, "   ", FALSE);
+  expect (cj_validate_group_name, " leading", FALSE);
+  expect (cj_validate_group_name, "trailing ", FALSE);
+  expect (cj_validate_group_name, "tab\there", FALSE);
+}
+
+static void
+test_passwords (void)
+{
+  g_autofree char *max = g_strnfill (256, 'p');
+  g_autofree char *too_long = g_strnfill (257, 'p');
+
+  expect (cj_validate_password, "secret", TRUE);
+  expect (cj_validate_password, "пароль с пробелом", TRUE);
+  expect (cj_validate_password, max, TRUE);
+  expect (cj_validate_password, too_long, FALSE);
+  expect (cj_validate_password, "", FALSE);
+  expect (cj_validate_password, "a\nb", FALSE);
+}
+
+static void
+test_hosts (void)
+{
+  expect (cj_validate_host, "example.org", TRUE);
+  expect (cj_validate_host, "jabber.myhost.ru", TRUE);
+  expect (cj_validate_host, "localhost", TRUE);
+  expect (cj_validate_host, "", FALSE);
+  expect (cj_validate_host, "a..b", FALSE);
+  expect (cj_validate_host, "-a.b", FALSE);
+  expect (cj_validate_host, "a_b.c", FALSE);
+  expect (cj_validate_host, "a b", FALSE);
+  expect (cj_validate_host, "host\"; rm", FALSE);
+  expect (cj_validate_ip_address, "192.168.1.6", TRUE);
+  expect (cj_validate_ip_address, "::1", TRUE);
+  expect (cj_validate_ip_address, "192.168.1", FALSE);
+  expect (cj_validate_ip_address, "{192,168,1,6}", FALSE);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/validate/user-names", test_user_names);
+  g_test_add_func ("/validate/nicknames", test_nicknames);
+  g_test_add_func ("/validate/group-names", test_group_names);
+  g_test_add_func ("/validate/passwords", test_passwords);
+  g_test_add_func ("/validate/hosts", test_hosts);
+  return g_test_run ();
+}
