@@ -10,6 +10,8 @@
 
 #include "cj-error.h"
 
+#include <ldap.h>
+
 /* A bind password file is a few bytes; anything larger is not one. */
 #define MAX_SECRET_BYTES 4096
 
@@ -50,6 +52,50 @@ get_seconds (GKeyFile *file, const char *group, const char *key, guint fallback,
   return (guint) value;
 }
 
+static guint
+get_port (GKeyFile *file, const char *group, const char *key, guint fallback, GError **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  gint value = g_key_file_get_integer (file, group, key, &local_error);
+
+  if (local_error != NULL)
+    {
+      if (g_error_matches (local_error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE))
+        {
+          g_set_error (error, CJ_ERROR, CJ_ERROR_INVALID_ARGUMENT, _("[%s] %s must be a port number"), group, key);
+          return 0;
+        }
+      return fallback;
+    }
+  if (value <= 0 || value > 65535)
+    {
+      g_set_error (error, CJ_ERROR, CJ_ERROR_INVALID_ARGUMENT, _("[%s] %s must be a port number"), group, key);
+      return 0;
+    }
+  return (guint) value;
+}
+
+/* ejabberd speaks TCP only: the host and port of an ldap:// URI, else the local server. */
+static void
+derive_ejabberd_ldap (CjConfig *config)
+{
+  LDAPURLDesc *url = NULL;
+
+  if (config->ejabberd_ldap_server == NULL && g_str_has_prefix (config->ldap_uri, "ldap://") &&
+      ldap_url_parse (config->ldap_uri, &url) == LDAP_URL_SUCCESS)
+    {
+      if (url->lud_host != NULL && *url->lud_host != '\0')
+        config->ejabberd_ldap_server = g_strdup (url->lud_host);
+      if (config->ejabberd_ldap_port == 0 && url->lud_port > 0)
+        config->ejabberd_ldap_port = (guint) url->lud_port;
+      ldap_free_urldesc (url);
+    }
+  if (config->ejabberd_ldap_server == NULL)
+    config->ejabberd_ldap_server = g_strdup ("127.0.0.1");
+  if (config->ejabberd_ldap_port == 0)
+    config->ejabberd_ldap_port = 389;
+}
+
 static char **
 get_argv (GKeyFile *file, const char *group, const char *key, const char *fallback, GError **error)
 {
@@ -72,7 +118,9 @@ warn_unknown_keys (GKeyFile *file, const char *path)
 {
   static const char *const known[] = {
     "Directory/Uri", "Directory/BaseDn", "Directory/BindDn", "Directory/BindPasswordFile",
-    "Directory/Timeout", "Ejabberd/ConfigFile", "Ejabberd/StateDirectory",
+    "Directory/Timeout", "Directory/DatabaseDirectory", "Ejabberd/ConfigFile",
+    "Ejabberd/CertificateFile", "Ejabberd/ClientPort", "Ejabberd/ServerPort",
+    "Ejabberd/LdapServer", "Ejabberd/LdapPort", "Ejabberd/StateDirectory",
     "Ejabberd/HistoryDirectory", "Ejabberd/ServiceManager", "Ejabberd/RestartCommand",
     "Ejabberd/ControlCommand", "Authorization/Timeout", NULL
   };
@@ -121,6 +169,22 @@ cj_config_load (const char *path, GError **error)
   config->state_dir = get_string (file, "Ejabberd", "StateDirectory", LOCALSTATEDIR "/lib/calculate-jabber");
   config->history_dir = get_string (file, "Ejabberd", "HistoryDirectory", LOCALSTATEDIR "/log/jabber");
   config->service_manager = get_string (file, "Ejabberd", "ServiceManager", "auto");
+  config->database_dir = get_string (file, "Directory", "DatabaseDirectory", "/var/lib/ldap/calculate-jabber");
+  config->certificate_file = get_string (file, "Ejabberd", "CertificateFile", "/etc/ejabberd/calculate-jabber.pem");
+  config->ejabberd_ldap_server = get_string (file, "Ejabberd", "LdapServer", NULL);
+  if ((config->client_port = get_port (file, "Ejabberd", "ClientPort", 5222, error)) == 0 ||
+      (config->server_port = get_port (file, "Ejabberd", "ServerPort", 5269, error)) == 0)
+    return NULL;
+  if (g_key_file_has_key (file, "Ejabberd", "LdapPort", NULL) &&
+      (config->ejabberd_ldap_port = get_port (file, "Ejabberd", "LdapPort", 389, error)) == 0)
+    return NULL;
+  if (!g_str_equal (config->service_manager, "auto") && !g_str_equal (config->service_manager, "systemd") &&
+      !g_str_equal (config->service_manager, "openrc") && !g_str_equal (config->service_manager, "command"))
+    {
+      g_set_error (error, CJ_ERROR, CJ_ERROR_INVALID_ARGUMENT,
+                   _("[Ejabberd] ServiceManager must be auto, systemd, openrc or command"));
+      return NULL;
+    }
 
   if ((config->ldap_timeout = get_seconds (file, "Directory", "Timeout", 5, error)) == 0 ||
       (config->auth_timeout = get_seconds (file, "Authorization", "Timeout", 25, error)) == 0)
@@ -144,6 +208,7 @@ cj_config_load (const char *path, GError **error)
       return NULL;
     }
 
+  derive_ejabberd_ldap (config);
   return g_steal_pointer (&config);
 }
 
@@ -161,6 +226,9 @@ cj_config_free (CjConfig *config)
   g_free (config->state_dir);
   g_free (config->history_dir);
   g_free (config->service_manager);
+  g_free (config->database_dir);
+  g_free (config->certificate_file);
+  g_free (config->ejabberd_ldap_server);
   g_strfreev (config->restart_command);
   g_strfreev (config->control_command);
   g_free (config);

@@ -8,9 +8,16 @@
  *   BindDn=cn=admin,dc=example,dc=org   simple bind DN; empty: SASL EXTERNAL (ldapi as root)
  *   BindPasswordFile=/etc/calculate-jabber/ldap.secret   root-only file holding the password
  *   Timeout=5                       seconds before an unanswered LDAP operation fails
+ *   DatabaseDirectory=/var/lib/ldap/calculate-jabber   where `cl-setup ldap` puts a new
+ *                                   database in the local slapd (ldapi + EXTERNAL only)
  *
  *   [Ejabberd]
  *   ConfigFile=/etc/ejabberd/ejabberd.yml
+ *   CertificateFile=/etc/ejabberd/calculate-jabber.pem   TLS certificate + key (PEM)
+ *   ClientPort=5222                 client (c2s) port, STARTTLS required
+ *   ServerPort=5269                 server-to-server (s2s) port
+ *   LdapServer=                     how ejabberd reaches LDAP (host); default: the host of
+ *   LdapPort=                       [Directory] Uri, or 127.0.0.1:389 for ldapi://
  *   StateDirectory=/var/lib/calculate-jabber
  *   HistoryDirectory=/var/log/jabber
  *   ServiceManager=auto             auto | systemd | openrc | command
@@ -34,6 +41,13 @@ typedef struct {
   char  *bind_dn;              /* NULL: SASL EXTERNAL */
   char  *bind_password_file;   /* NULL: none */
   guint  ldap_timeout;         /* seconds */
+  char  *database_dir;
+
+  char  *certificate_file;
+  guint  client_port;
+  guint  server_port;
+  char  *ejabberd_ldap_server;
+  guint  ejabberd_ldap_port;
 
   char  *ejabberd_config;
   char  *state_dir;

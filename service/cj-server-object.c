@@ -102,8 +102,9 @@ handle_setup_ldap (CjServer *server, GDBusMethodInvocation *invocation, GVariant
   if (!cj_options_check (options, specs, &error))
     return cj_daemon_fail (invocation, NULL, error);
   g_object_set_data (G_OBJECT (invocation), "cj-daemon", daemon);
-  cj_directory_run_async (daemon->directory, cj_setup_ldap_run, NULL, NULL, NULL, on_ldap_set_up,
-                          invocation);
+  cj_directory_run_async (daemon->directory, cj_setup_ldap_run,
+                          cj_setup_ldap_request_new (daemon->config),
+                          (GDestroyNotify) cj_setup_ldap_request_free, NULL, on_ldap_set_up, invocation);
   return TRUE;
 }
 

@@ -116,27 +116,14 @@ def test_add_user_without_password_or_nickname(env):
     assert props["Nickname"] == name
 
 
-@pytest.mark.parametrize("name", ["x" * 64, "a.b-c_d", "user123", "0day"],
-                         ids=["64-bytes", "punctuation", "digits", "leading-digit"])
+@pytest.mark.parametrize("name", ["x" * 64, "a.b-c_d", "user123", "0day", "_svc"],
+                         ids=["64-bytes", "punctuation", "digits", "leading-digit",
+                              "leading-underscore"])
 def test_add_user_accepts_valid_names(env, name):
     path = env.bus.add_user(name, "", password="pw")
     assert env.bus.find_user(name) == path
     assert env.ldap.user(name)["uid"] == [name]
     assert env.ldap.bind(env.ldap.user_dn(name), "pw")
-
-
-def test_non_ascii_name_is_created_or_refused_cleanly(env):
-    """cj-validate.c lets UTF-8 names through, but `mail` (the JID) is an IA5String in
-    LDAP: the daemon must then refuse the name as invalid, not fail half-way."""
-    before = env.ldap.dump()
-    try:
-        path = env.bus.add_user("пётр", "", password="pw")
-    except DBusError as e:
-        assert e.name == INVALID, e
-        assert env.ldap.dump() == before
-    else:
-        assert env.bus.find_user("пётр") == path
-        assert env.ldap.bind(env.ldap.user_dn("пётр"), "pw")
 
 
 def test_add_user_nickname_limits(env):
@@ -265,12 +252,10 @@ def test_delete_user(env):
 def test_duplicate_user(env):
     name, _ = add(env, "dup")
     before = env.ldap.dump()
-    # The same name, and the same in capitals (LDAP's uid and JIDs ignore case).
-    for again in (name, name.upper()):
-        assert env.bus.error_of(MANAGER_PATH, MANAGER, "AddUser", "ssa{sv}", again, "",
-                                {"password": GLib.Variant("s", "other")}) \
-            == ERROR + "AlreadyExists"
-        assert env.ldap.dump() == before
+    assert env.bus.error_of(MANAGER_PATH, MANAGER, "AddUser", "ssa{sv}", name, "Other",
+                            {"password": GLib.Variant("s", "other")}) \
+        == ERROR + "AlreadyExists"
+    assert env.ldap.dump() == before
 
 
 def test_not_found(env, unchanged):
@@ -288,7 +273,9 @@ BAD_NAMES = {
     "quote": '"', "ampersand": "&", "apostrophe": "'", "colon": ":", "less": "<",
     "greater": ">", "tab": "a\tb", "newline": "a\nb", "control": "a\x01b", "del": "a\x7fb",
     "nbsp": "a\u00a0b", "zero-width": "a\u200bb", "dot": ".", "dotdot": "..",
-    "65-bytes": "x" * 65, "66-bytes-33-chars": "é" * 33,
+    "65-bytes": "x" * 65, "leading-dot": ".a", "leading-dash": "-a",
+    "uppercase": "Guest", "cyrillic": "пётр", "latin-accent": "josé", "plus": "a+b",
+    "comma": "a,b", "equals": "a=b", "star": "a*", "parens": "a(b)",
 }
 
 

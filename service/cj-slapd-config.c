@@ -1,0 +1,375 @@
+#include "config.h"
+#include "cj-slapd-config.h"
+
+#include <errno.h>
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cj-error.h"
+#include "cj-ldap-util.h"
+
+/* Who root is when it talks to slapd over ldapi with SASL EXTERNAL. */
+#define PEERCRED_ROOT "gidNumber=0+uidNumber=0,cn=peercred,cn=external,cn=auth"
+#define SCHEMA_DIR "/etc/ldap/schema"
+
+static const char *const wanted_indexes[] = {
+  "objectClass eq", "uid eq,sub", "cn eq,sub", "memberUid eq", "mail eq", "entryUUID eq",
+  "entryCSN eq", NULL
+};
+
+gboolean
+cj_slapd_config_available (LDAP *ld)
+{
+  const char *attrs[] = { "1.1", NULL };
+  g_autoptr(LDAPMessage) result = NULL;
+
+  return ldap_search_ext_s (ld, "cn=config", LDAP_SCOPE_BASE, "(objectClass=*)", (char **) attrs,
+                            0, NULL, NULL, NULL, 1, &result) == LDAP_SUCCESS;
+}
+
+/* Every value of @attr of the entries found; values are stripped of their "{N}" prefix. */
+static GPtrArray *
+search_values (LDAP *ld, const char *base, int scope, const char *filter, const char *attr, int *rc)
+{
+  const char *attrs[] = { attr, NULL };
+  g_autoptr(LDAPMessage) result = NULL;
+  GPtrArray *values = g_ptr_array_new_with_free_func (g_free);
+
+  *rc = ldap_search_ext_s (ld, base, scope, filter, (char **) attrs, 0, NULL, NULL, NULL, 0, &result);
+  for (LDAPMessage *m = ldap_first_entry (ld, result); m != NULL; m = ldap_next_entry (ld, m))
+    {
+      g_auto(GStrv) found = cj_ldap_get_strings (ld, m, attr);
+      for (char **v = found; *v != NULL; v++)
+        {
+          const char *value = *v;
+          if (*value == '{' && strchr (value, '}') != NULL)
+            value = strchr (value, '}') + 1;
+          g_ptr_array_add (values, g_strdup (value));
+        }
+    }
+  return values;
+}
+
+static gboolean
+contains (GPtrArray *values, const char *value)
+{
+  for (guint i = 0; i < values->len; i++)
+    if (g_ascii_strcasecmp (values->pdata[i], value) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+gboolean
+cj_slapd_ensure_modules (CjDirectory *directory, LDAP *ld, GPtrArray *report, GError **error)
+{
+  const char *attrs[] = { "olcModuleLoad", NULL };
+  g_autoptr(LDAPMessage) result = NULL;
+  g_autofree char *module_dn = NULL;
+  g_autoptr(GPtrArray) loaded = NULL;
+  LDAPMessage *first;
+  int rc;
+
+  rc = ldap_search_ext_s (ld, "cn=config", LDAP_SCOPE_ONELEVEL, "(objectClass=olcModuleList)",
+                          (char **) attrs, 0, NULL, NULL, NULL, 0, &result);
+  if (rc != LDAP_SUCCESS)
+    return cj_directory_set_error (directory, error, rc, ld, _("reading slapd's modules"));
+  first = ldap_first_entry (ld, result);
+  if (first == NULL)
+    {
+      /* No module list: slapd was built with everything inside, or has none yet. */
+      static const char *const classes[] = { "olcModuleList", NULL };
+      static const char *const modules[] = { "back_mdb", "syncprov", NULL };
+      g_autoptr(CjLdapMods) mods = cj_ldap_mods_new ();
+
+      cj_ldap_mods_add (mods, LDAP_MOD_ADD, "objectClass", classes);
+      cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "cn", "module");
+      cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcModulePath", "/usr/lib/ldap");
+      cj_ldap_mods_add (mods, LDAP_MOD_ADD, "olcModuleLoad", modules);
+      rc = ldap_add_ext_s (ld, "cn=module,cn=config", cj_ldap_mods_get (mods), NULL, NULL);
+      if (rc != LDAP_SUCCESS)
+        return cj_directory_set_error (directory, error, rc, ld, _("loading slapd's modules"));
+      g_ptr_array_add (report, g_strdup (_("Loaded the slapd modules back_mdb and syncprov")));
+      return TRUE;
+    }
+  {
+    char *dn = ldap_get_dn (ld, first);
+    module_dn = g_strdup (dn);
+    ldap_memfree (dn);
+  }
+  loaded = search_values (ld, "cn=config", LDAP_SCOPE_ONELEVEL, "(objectClass=olcModuleList)",
+                          "olcModuleLoad", &rc);
+  for (const char *const *m = (const char *const[]) { "back_mdb", "syncprov", NULL }; *m != NULL; m++)
+    {
+      g_autofree char *with_suffix = g_strconcat (*m, ".la", NULL);
+      g_autoptr(CjLdapMods) mods = NULL;
+
+      if (contains (loaded, *m) || contains (loaded, with_suffix))
+        continue;
+      mods = cj_ldap_mods_new ();
+      cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcModuleLoad", *m);
+      rc = ldap_modify_ext_s (ld, module_dn, cj_ldap_mods_get (mods), NULL, NULL);
+      if (rc != LDAP_SUCCESS)
+        return cj_directory_set_error (directory, error, rc, ld, _("loading a slapd module"));
+      g_ptr_array_add (report, g_strdup_printf (_("Loaded the slapd module %s"), *m));
+    }
+  return TRUE;
+}
+
+gboolean
+cj_slapd_ensure_schemas (CjDirectory *directory, LDAP *ld, const char *uri, GPtrArray *report,
+                         GError **error)
+{
+  /* In dependency order. */
+  static const char *const needed[] = { "core", "cosine", "nis", "inetorgperson", NULL };
+  int rc;
+  g_autoptr(GPtrArray) present = search_values (ld, "cn=schema,cn=config", LDAP_SCOPE_ONELEVEL,
+                                                "(objectClass=olcSchemaConfig)", "cn", &rc);
+
+  if (rc != LDAP_SUCCESS)
+    return cj_directory_set_error (directory, error, rc, ld, _("reading slapd's schemas"));
+  for (const char *const *s = needed; *s != NULL; s++)
+    {
+      g_autofree char *file = g_strdup_printf (SCHEMA_DIR "/%s.ldif", *s);
+      g_autofree char *err = NULL;
+      int status = 0;
+      const char *argv[] = { "ldapadd", "-Q", "-Y", "EXTERNAL", "-H", uri, "-f", file, NULL };
+
+      if (contains (present, *s))
+        continue;
+      /* The schema files are LDIF; ldapadd reads them better than we would. */
+      if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+                         NULL, NULL, NULL, &err, &status, error) ||
+          !g_spawn_check_wait_status (status, NULL))
+        {
+          g_clear_error (error);
+          g_set_error (error, CJ_ERROR, CJ_ERROR_FAILED, _("Cannot add the schema %s to slapd: %s"),
+                       file, err != NULL ? g_strstrip (err) : "");
+          return FALSE;
+        }
+      g_ptr_array_add (report, g_strdup_printf (_("Added the LDAP schema %s"), *s));
+    }
+  return TRUE;
+}
+
+/* The object classes of the base entry, from its first RDN (dc=, o= or ou=). */
+static gboolean
+add_base_entry (CjDirectory *directory, LDAP *ld, GPtrArray *report, GError **error)
+{
+  const char *base = cj_directory_get_base_dn (directory);
+  g_autoptr(CjLdapMods) mods = cj_ldap_mods_new ();
+  LDAPDN dn = NULL;
+  g_autofree char *attr = NULL, *value = NULL;
+  int rc;
+
+  if (ldap_str2dn (base, &dn, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS || dn == NULL || dn[0] == NULL)
+    {
+      g_set_error (error, CJ_ERROR, CJ_ERROR_FAILED, _("BaseDn %s is not a valid DN"), base);
+      return FALSE;
+    }
+  attr = g_ascii_strdown (dn[0][0]->la_attr.bv_val, (gssize) dn[0][0]->la_attr.bv_len);
+  value = g_strndup (dn[0][0]->la_value.bv_val, dn[0][0]->la_value.bv_len);
+  ldap_dnfree (dn);
+
+  if (g_str_equal (attr, "dc"))
+    {
+      static const char *const classes[] = { "top", "dcObject", "organization", NULL };
+      cj_ldap_mods_add (mods, LDAP_MOD_ADD, "objectClass", classes);
+      cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "dc", value);
+      cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "o", value);
+    }
+  else if (g_str_equal (attr, "o"))
+    {
+      static const char *const classes[] = { "top", "organization", NULL };
+      cj_ldap_mods_add (mods, LDAP_MOD_ADD, "objectClass", classes);
+      cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "o", value);
+    }
+  else if (g_str_equal (attr, "ou"))
+    {
+      static const char *const classes[] = { "top", "organizationalUnit", NULL };
+      cj_ldap_mods_add (mods, LDAP_MOD_ADD, "objectClass", classes);
+      cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "ou", value);
+    }
+  else
+    {
+      g_set_error (error, CJ_ERROR, CJ_ERROR_FAILED,
+                   _("Cannot create the base entry %s: it must start with dc=, o= or ou="), base);
+      return FALSE;
+    }
+  rc = ldap_add_ext_s (ld, base, cj_ldap_mods_get (mods), NULL, NULL);
+  if (rc == LDAP_ALREADY_EXISTS)
+    return TRUE;
+  if (rc != LDAP_SUCCESS)
+    return cj_directory_set_error (directory, error, rc, ld, _("creating the base entry"));
+  g_ptr_array_add (report, g_strdup_printf (_("Created the base entry %s"), base));
+  return TRUE;
+}
+
+/* A new database directory belongs to whoever owns its parent (openldap on Debian): slapd
+ * runs as that user. */
+static gboolean
+make_database_directory (const char *path, GError **error)
+{
+  g_autofree char *parent = g_path_get_dirname (path);
+  struct stat st;
+
+  if (g_mkdir_with_parents (path, 0700) < 0 || stat (parent, &st) < 0)
+    {
+      int saved = errno;
+      g_set_error (error, CJ_ERROR, CJ_ERROR_FAILED, _("Cannot create the database directory %s: %s"),
+                   path, g_strerror (saved));
+      return FALSE;
+    }
+  if (chown (path, st.st_uid, st.st_gid) < 0)
+    {
+      int saved = errno;
+      g_set_error (error, CJ_ERROR, CJ_ERROR_FAILED, _("Cannot give %s to slapd's user: %s"), path,
+                   g_strerror (saved));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static char *
+find_database (LDAP *ld, const char *base, int *rc)
+{
+  const char *attrs[] = { "1.1", NULL };
+  g_autofree char *escaped = cj_ldap_escape_filter (base);
+  g_autofree char *filter = g_strdup_printf ("(olcSuffix=%s)", escaped);
+  g_autoptr(LDAPMessage) result = NULL;
+  LDAPMessage *entry;
+  char *dn, *copy;
+
+  *rc = ldap_search_ext_s (ld, "cn=config", LDAP_SCOPE_ONELEVEL, filter, (char **) attrs, 0,
+                           NULL, NULL, NULL, 0, &result);
+  entry = *rc == LDAP_SUCCESS ? ldap_first_entry (ld, result) : NULL;
+  if (entry == NULL)
+    return NULL;
+  dn = ldap_get_dn (ld, entry);
+  copy = g_strdup (dn);
+  ldap_memfree (dn);
+  return copy;
+}
+
+static gboolean
+add_database (CjDirectory *directory, LDAP *ld, const char *database_dir, const char *ejabberd_dn,
+              GPtrArray *report, GError **error)
+{
+  static const char *const classes[] = { "olcDatabaseConfig", "olcMdbConfig", NULL };
+  const char *base = cj_directory_get_base_dn (directory);
+  g_autoptr(CjLdapMods) mods = cj_ldap_mods_new ();
+  g_autofree char *limits = g_strdup_printf ("dn.exact=\"%s\" size=unlimited time=unlimited", ejabberd_dn);
+  /* Passwords: bind only, change by oneself. Everything else: ejabberd's identity reads,
+   * users read their own entry; root over ldapi is the rootdn and passes every rule. */
+  g_autofree char *access0 = g_strdup ("{0}to attrs=userPassword by self write by anonymous auth by * none");
+  g_autofree char *access1 = g_strdup_printf ("{1}to * by dn.exact=\"%s\" read by self read by anonymous auth by * none",
+                                              ejabberd_dn);
+  const char *access[] = { access0, access1, NULL };
+  int rc;
+
+  if (!make_database_directory (database_dir, error))
+    return FALSE;
+  cj_ldap_mods_add (mods, LDAP_MOD_ADD, "objectClass", classes);
+  cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcDatabase", "mdb");
+  cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcSuffix", base);
+  cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcDbDirectory", database_dir);
+  cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcRootDN", PEERCRED_ROOT);
+  /* The default map of 10 MiB holds a few thousand users with photos; mdb maps lazily. */
+  cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcDbMaxSize", "4294967296");
+  cj_ldap_mods_add (mods, LDAP_MOD_ADD, "olcDbIndex", wanted_indexes);
+  cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcLimits", limits);
+  cj_ldap_mods_add (mods, LDAP_MOD_ADD, "olcAccess", access);
+  rc = ldap_add_ext_s (ld, "olcDatabase=mdb,cn=config", cj_ldap_mods_get (mods), NULL, NULL);
+  if (rc != LDAP_SUCCESS)
+    return cj_directory_set_error (directory, error, rc, ld, _("creating the database"));
+  g_ptr_array_add (report, g_strdup_printf (_("Created an LDAP database for %s in %s"), base, database_dir));
+  return TRUE;
+}
+
+static gboolean
+ensure_syncprov (CjDirectory *directory, LDAP *ld, const char *database, GPtrArray *report, GError **error)
+{
+  static const char *const classes[] = { "olcOverlayConfig", "olcSyncProvConfig", NULL };
+  int rc;
+  g_autoptr(GPtrArray) overlays = search_values (ld, database, LDAP_SCOPE_ONELEVEL,
+                                                 "(objectClass=olcOverlayConfig)", "olcOverlay", &rc);
+  g_autoptr(CjLdapMods) mods = NULL;
+  g_autofree char *dn = NULL;
+
+  if (contains (overlays, "syncprov"))
+    return TRUE;
+  mods = cj_ldap_mods_new ();
+  dn = g_strdup_printf ("olcOverlay=syncprov,%s", database);
+  cj_ldap_mods_add (mods, LDAP_MOD_ADD, "objectClass", classes);
+  cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcOverlay", "syncprov");
+  /* No session log: with one, a replica that was down missed changes for good. */
+  cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcSpCheckpoint", "100 10");
+  rc = ldap_add_ext_s (ld, dn, cj_ldap_mods_get (mods), NULL, NULL);
+  if (rc != LDAP_SUCCESS)
+    return cj_directory_set_error (directory, error, rc, ld, _("adding the sync provider"));
+  g_ptr_array_add (report, g_strdup (_("Enabled the sync provider (the daemon follows changes made by other tools)")));
+  return TRUE;
+}
+
+static gboolean
+ensure_indexes (CjDirectory *directory, LDAP *ld, const char *database, GPtrArray *report, GError **error)
+{
+  int rc;
+  g_autoptr(GPtrArray) present = search_values (ld, database, LDAP_SCOPE_BASE, "(objectClass=*)",
+                                                "olcDbIndex", &rc);
+  g_autoptr(GPtrArray) attributes = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(CjLdapMods) mods = cj_ldap_mods_new ();
+  g_autoptr(GPtrArray) missing = g_ptr_array_new ();
+
+  /* An attribute already indexed in any way is left as the administrator set it. */
+  for (guint i = 0; i < present->len; i++)
+    {
+      g_auto(GStrv) words = g_strsplit_set (present->pdata[i], " ,", -1);
+      for (char **w = words; *w != NULL; w++)
+        if (**w != '\0')
+          g_ptr_array_add (attributes, g_strdup (*w));
+    }
+  for (const char *const *index = wanted_indexes; *index != NULL; index++)
+    {
+      g_autofree char *attribute = g_strndup (*index, strcspn (*index, " "));
+      if (!contains (attributes, attribute))
+        g_ptr_array_add (missing, (gpointer) *index);
+    }
+  if (missing->len == 0)
+    return TRUE;
+  g_ptr_array_add (missing, NULL);
+  cj_ldap_mods_add (mods, LDAP_MOD_ADD, "olcDbIndex", (const char *const *) missing->pdata);
+  rc = ldap_modify_ext_s (ld, database, cj_ldap_mods_get (mods), NULL, NULL);
+  if (rc != LDAP_SUCCESS)
+    return cj_directory_set_error (directory, error, rc, ld, _("adding indexes"));
+  g_ptr_array_add (report, g_strdup_printf (_("Added %u LDAP indexes"), missing->len - 1));
+  return TRUE;
+}
+
+gboolean
+cj_slapd_ensure_database (CjDirectory *directory, LDAP *ld, const char *database_dir,
+                          const char *ejabberd_dn, GPtrArray *report, GError **error)
+{
+  int rc;
+  g_autofree char *database = find_database (ld, cj_directory_get_base_dn (directory), &rc);
+
+  if (rc != LDAP_SUCCESS && rc != LDAP_NO_SUCH_OBJECT)
+    return cj_directory_set_error (directory, error, rc, ld, _("looking for the database"));
+  if (database == NULL)
+    {
+      if (!add_database (directory, ld, database_dir, ejabberd_dn, report, error))
+        return FALSE;
+      database = find_database (ld, cj_directory_get_base_dn (directory), &rc);
+      if (database == NULL)
+        return cj_directory_set_error (directory, error, rc != LDAP_SUCCESS ? rc : LDAP_OTHER, ld,
+                                       _("looking for the new database"));
+    }
+  else
+    g_ptr_array_add (report, g_strdup_printf (_("The LDAP database for %s exists already"),
+                                              cj_directory_get_base_dn (directory)));
+  return ensure_indexes (directory, ld, database, report, error) &&
+         ensure_syncprov (directory, ld, database, report, error) &&
+         add_base_entry (directory, ld, report, error);
+}
