@@ -48,7 +48,91 @@ typedef struct {
   GDBusMethodInvocation *invocation;
   char                  *target;
   CjReplyFunc            reply;
+  CjChanges             *changes;
+  /* What ejabberd must be told after the change (cj-ejabberd.h). */
+  char                  *kick;          /* a user whose sessions end */
+  gboolean               clear_cache;   /* shared rosters changed */
+  GPtrArray             *commands;      /* left to run: (char **) argv tails */
 } StoreCall;
+
+static void
+store_call_free (StoreCall *call)
+{
+  g_clear_pointer (&call->changes, cj_changes_free);
+  g_clear_pointer (&call->commands, g_ptr_array_unref);
+  g_free (call->kick);
+  g_free (call->target);
+  g_free (call);
+}
+
+static void
+reply (StoreCall *call)
+{
+  cj_audit_finish (call->invocation, call->target, NULL);
+  call->reply (call->daemon, call->invocation, call->changes);
+  store_call_free (call);
+}
+
+static void run_next_command (StoreCall *call);
+
+static void
+on_command_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  StoreCall *call = user_data;
+  g_autoptr(GError) error = NULL;
+
+  /* The directory is changed already; ejabberd catches up by itself (cache_life_time). */
+  if (!cj_ejabberd_control_finish (call->daemon->ejabberd, result, &error))
+    g_warning ("Could not tell ejabberd about the change: %s", error->message);
+  run_next_command (call);
+}
+
+static void
+run_next_command (StoreCall *call)
+{
+  char **args;
+
+  if (call->commands == NULL || call->commands->len == 0)
+    {
+      reply (call);
+      return;
+    }
+  args = g_ptr_array_steal_index (call->commands, 0);
+  cj_ejabberd_control_async (call->daemon->ejabberd, (const char *const *) args, on_command_done, call);
+  g_strfreev (args);
+}
+
+/* A locked or deleted user is kicked on every host; roster changes clear ejabberd's cache so
+ * that clients see them at their next login. Each ejabberdctl costs ~0.25 s, so only the
+ * changes that need it call one. */
+static void
+tell_ejabberd (StoreCall *call)
+{
+  CjServer *server = call->daemon->server;
+  gboolean groups_touched = FALSE;
+
+  for (guint i = 0; i < call->changes->changed->len; i++)
+    if (((CjEntry *) call->changes->changed->pdata[i])->kind == CJ_ENTRY_GROUP)
+      groups_touched = TRUE;
+  if (!cj_server_get_configured (server))
+    {
+      reply (call);
+      return;
+    }
+  call->commands = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  if (call->kick != NULL)
+    for (const char *const *host = cj_server_get_hosts (server); host != NULL && *host != NULL; host++)
+      {
+        const char *args[] = { "kick_user", call->kick, *host, NULL };
+        g_ptr_array_add (call->commands, g_strdupv ((char **) args));
+      }
+  if (call->clear_cache || groups_touched || call->changes->removed->len > 0)
+    {
+      const char *args[] = { "clear_cache", NULL };
+      g_ptr_array_add (call->commands, g_strdupv ((char **) args));
+    }
+  run_next_command (call);
+}
 
 static void
 on_stored (GObject *source, GAsyncResult *result, gpointer user_data)
@@ -56,36 +140,43 @@ on_stored (GObject *source, GAsyncResult *result, gpointer user_data)
   StoreCall *call = user_data;
   CjDaemon *daemon = call->daemon;
   GError *error = NULL;
-  g_autoptr(CjChanges) changes = cj_store_run_finish (daemon->directory, result, &error);
 
-  if (changes == NULL)
-    cj_daemon_fail (call->invocation, call->target, error);
-  else
+  call->changes = cj_store_run_finish (daemon->directory, result, &error);
+  if (call->changes == NULL)
     {
-      /* Published before the reply: a client that gets the answer finds the objects and
-       * properties changed already (the follower will report the same change later; it
-       * applies as a no-op). */
-      for (guint i = 0; i < changes->changed->len; i++)
-        cj_registry_apply (daemon->registry, changes->changed->pdata[i]);
-      for (guint i = 0; i < changes->removed->len; i++)
-        cj_registry_remove (daemon->registry, changes->removed->pdata[i]);
-      cj_audit_finish (call->invocation, call->target, NULL);
-      call->reply (daemon, call->invocation, changes);
+      cj_daemon_fail (call->invocation, call->target, error);
+      store_call_free (call);
+      return;
     }
-  g_free (call->target);
-  g_free (call);
+  /* Published before the reply: a client that gets the answer finds the objects and
+   * properties changed already (the follower will report the same change later; it
+   * applies as a no-op). */
+  cj_daemon_apply_changes (daemon, call->changes);
+  tell_ejabberd (call);
+}
+
+void
+cj_daemon_apply_changes (CjDaemon *daemon, CjChanges *changes)
+{
+  for (guint i = 0; i < changes->changed->len; i++)
+    cj_registry_apply (daemon->registry, changes->changed->pdata[i]);
+  for (guint i = 0; i < changes->removed->len; i++)
+    cj_registry_remove (daemon->registry, changes->removed->pdata[i]);
 }
 
 void
 cj_daemon_store (CjDaemon *daemon, GDBusMethodInvocation *invocation, const char *target,
-                 CjStoreRequest *request, CjReplyFunc reply)
+                 CjStoreRequest *request, CjReplyFunc reply_func)
 {
   StoreCall *call = g_new0 (StoreCall, 1);
 
   call->daemon = daemon;
   call->invocation = invocation;
   call->target = g_strdup (target);
-  call->reply = reply;
+  call->reply = reply_func;
+  if (request->op == CJ_STORE_DELETE_USER || (request->op == CJ_STORE_MODIFY_USER && request->lock == 1))
+    call->kick = g_strdup (request->name);
+  call->clear_cache = request->lock >= 0 || (request->op == CJ_STORE_MODIFY_USER && request->nickname != NULL);
   cj_store_run_async (daemon->directory, request, NULL, on_stored, call);
 }
 
@@ -283,6 +374,7 @@ cj_daemon_new (CjConfig *config, gboolean replace, GError **error)
 
   daemon->gate = cj_gate_new (config->auth_timeout);
   daemon->directory = cj_directory_new (config);
+  daemon->ejabberd = cj_ejabberd_new (config);
   daemon->object_manager = g_dbus_object_manager_server_new (CJ_MANAGER_PATH);
 
   registry_hooks.data = daemon;
@@ -331,6 +423,7 @@ cj_daemon_free (CjDaemon *daemon)
   g_clear_object (&daemon->manager);
   g_clear_object (&daemon->object_manager);
   g_clear_pointer (&daemon->directory, cj_directory_free);
+  g_clear_pointer (&daemon->ejabberd, cj_ejabberd_free);
   g_clear_pointer (&daemon->gate, cj_gate_free);
   g_clear_object (&daemon->connection);
   g_clear_pointer (&daemon->loop, g_main_loop_unref);

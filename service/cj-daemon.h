@@ -7,6 +7,7 @@
 
 #include "cj-config.h"
 #include "cj-directory.h"
+#include "cj-ejabberd.h"
 #include "cj-follower.h"
 #include "cj-gate.h"
 #include "cj-generated.h"
@@ -26,6 +27,8 @@ typedef struct {
   CjManager                *manager;        /* at CJ_MANAGER_PATH, beside the ObjectManager */
   CjServer                 *server;         /* at CJ_SERVER_PATH */
   CjObjectSkeleton         *server_object;
+  CjEjabberd               *ejabberd;
+  gboolean                  setup_running;
 
   GMainLoop                *loop;
   guint                     owner_id;
@@ -39,6 +42,9 @@ int       cj_daemon_run  (CjDaemon *daemon);
 void      cj_daemon_free (CjDaemon *daemon);
 
 /* Helpers for the object files ------------------------------------------------------- */
+
+/* Publishes what a store request changed (before the reply), and tells ejabberd. */
+void      cj_daemon_apply_changes (CjDaemon *daemon, CjChanges *changes);
 
 /* Returns @error (mapped into CJ_ERROR) to the caller, with an audit line for changes. */
 gboolean  cj_daemon_fail (GDBusMethodInvocation *invocation, const char *target, GError *error);

@@ -10,6 +10,7 @@
 #include "cj-daemon.h"
 #include "cj-error.h"
 #include "cj-options.h"
+#include "cj-setup-jabber.h"
 #include "cj-setup-ldap.h"
 
 static char *
@@ -108,29 +109,6 @@ handle_setup_ldap (CjServer *server, GDBusMethodInvocation *invocation, GVariant
   return TRUE;
 }
 
-/* Setup and Reload (the Jabber service) ---------------------------------------------------- */
-
-static gboolean
-handle_setup (CjServer *server, GDBusMethodInvocation *invocation, GUnixFDList *fd_list,
-              GVariant *options, CjDaemon *daemon)
-{
-  return cj_daemon_fail (invocation, NULL,
-                         g_error_new_literal (CJ_ERROR, CJ_ERROR_NOT_SUPPORTED,
-                                              _("Setting up ejabberd is not supported yet")));
-}
-
-static gboolean
-handle_reload (CjServer *server, GDBusMethodInvocation *invocation, CjDaemon *daemon)
-{
-  if (!cj_server_get_configured (server))
-    return cj_daemon_fail (invocation, NULL,
-                           g_error_new_literal (CJ_ERROR, CJ_ERROR_NOT_CONFIGURED,
-                                                _("The Jabber service is not set up yet: run “cl-setup jabber” first")));
-  return cj_daemon_fail (invocation, NULL,
-                         g_error_new_literal (CJ_ERROR, CJ_ERROR_NOT_SUPPORTED,
-                                              _("Reloading ejabberd is not supported yet")));
-}
-
 void
 cj_server_object_init (CjDaemon *daemon)
 {
@@ -141,8 +119,8 @@ cj_server_object_init (CjDaemon *daemon)
   cj_server_set_history_directory (daemon->server, daemon->config->history_dir);
   cj_server_set_hosts (daemon->server, (const char *const[]) { NULL });
   g_signal_connect (daemon->server, "handle-setup-ldap", G_CALLBACK (handle_setup_ldap), daemon);
-  g_signal_connect (daemon->server, "handle-setup", G_CALLBACK (handle_setup), daemon);
-  g_signal_connect (daemon->server, "handle-reload", G_CALLBACK (handle_reload), daemon);
+  g_signal_connect (daemon->server, "handle-setup", G_CALLBACK (cj_setup_jabber_handle), daemon);
+  g_signal_connect (daemon->server, "handle-reload", G_CALLBACK (cj_setup_jabber_handle_reload), daemon);
   cj_gate_attach (daemon->gate, G_DBUS_INTERFACE_SKELETON (daemon->server));
   cj_object_skeleton_set_server (daemon->server_object, daemon->server);
   g_dbus_object_manager_server_export (daemon->object_manager, G_DBUS_OBJECT_SKELETON (daemon->server_object));

@@ -3,8 +3,10 @@
   python3 -m harness run -- COMMAND...     run COMMAND in fresh namespaces (the tests)
   python3 -m harness sandbox [--ldap empty|database] [--builddir B] [--sourcedir S]
                              [-- COMMAND...]
-      start the world with the shipped .policy and no extra rules, then run COMMAND (or an
-      interactive shell) in it; exit with its status; everything is stopped on exit.
+      start the world (slapd "empty" by default: `cl-setup ldap` fills it; ejabberd
+      prepared for `cl-setup jabber`) with the shipped .policy and no extra rules, then run
+      COMMAND (or an interactive shell) in it; exit with its status; everything is stopped
+      on exit.
 """
 
 import argparse
@@ -82,7 +84,7 @@ def main():
     p = sub.add_parser("run")
     p.add_argument("command", nargs=argparse.REMAINDER)
     p = sub.add_parser("sandbox")
-    p.add_argument("--ldap", default=os.environ.get("SANDBOX_LDAP", "database"))
+    p.add_argument("--ldap", default=os.environ.get("SANDBOX_LDAP", "empty"))
     p.add_argument("--builddir", default=os.environ.get("BUILDDIR", "build"))
     p.add_argument("--sourcedir", default=os.environ.get("SOURCEDIR", "."))
     p.add_argument("command", nargs=argparse.REMAINDER)

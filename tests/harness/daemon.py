@@ -1,9 +1,11 @@
 """The real built calculate-jabberd, as root, with a configuration pointing into the world.
 
 Keys are those of service/cj-config.h. Everything the daemon could write (ejabberd's
-configuration, its state, history) lives in the world's directory, and the commands it
-would use to restart or control ejabberd are /bin/false until a private ejabberd joins
-the world (a later issue): so it can never reach the host's ejabberd.
+configuration and certificate, its state, history, a new LDAP database) lives in the
+world's directory. With the world's private ejabberd (ejabberd.py) the [Ejabberd] keys
+point at it: RestartCommand is its restart script, ControlCommand its ejabberdctl with
+`--config-dir`. Without it, both are /bin/false: the daemon can never reach the host's
+ejabberd either way.
 """
 
 import os
@@ -29,10 +31,12 @@ def write_config(path, sections):
     os.chmod(path, 0o644)
 
 
-def default_config(top, slapd):
+def default_config(top, slapd, ejabberd=None):
     """The world's daemon configuration. With the "empty" LDAP shape there is no simple
-    bind identity yet, so the daemon talks ldapi as root (SASL EXTERNAL)."""
-    directory = {"BaseDn": slapd.base_dn, "Timeout": 5}
+    bind identity yet, so the daemon talks ldapi as root (SASL EXTERNAL), and
+    `cl-setup ldap` creates the database in DatabaseDirectory (slapd runs as root here)."""
+    directory = {"BaseDn": slapd.base_dn, "Timeout": 5,
+                 "DatabaseDirectory": os.path.join(top, "slapd", "jabber-db")}
     if slapd.port is None and slapd.shape == "database":
         # No slapd in this world: a closed port on our own loopback.
         directory.update(Uri="ldap://127.0.0.1:1", BindDn=slapd.admin_dn)
@@ -42,16 +46,20 @@ def default_config(top, slapd):
     else:
         directory.update(Uri=slapd.ldapi_uri, BindDn="",
                          BindPasswordFile=slapd.admin_password_file)
+    ejabberd_keys = {
+        "ConfigFile": os.path.join(top, "ejabberd", "etc", "ejabberd.yml"),
+        "CertificateFile": os.path.join(top, "ejabberd", "etc", "calculate-jabber.pem"),
+        "StateDirectory": os.path.join(top, "state"),
+        "HistoryDirectory": os.path.join(top, "history"),
+        "ServiceManager": "command",
+        "RestartCommand": "/bin/false",
+        "ControlCommand": "/bin/false",
+    }
+    if ejabberd is not None:
+        ejabberd_keys.update(ejabberd.daemon_keys())
     return {
         "Directory": directory,
-        "Ejabberd": {
-            "ConfigFile": os.path.join(top, "ejabberd", "ejabberd.yml"),
-            "StateDirectory": os.path.join(top, "state"),
-            "HistoryDirectory": os.path.join(top, "history"),
-            "ServiceManager": "command",
-            "RestartCommand": "/bin/false",
-            "ControlCommand": "/bin/false",
-        },
+        "Ejabberd": ejabberd_keys,
         "Authorization": {"Timeout": 25},
     }
 
@@ -68,6 +76,9 @@ class Daemon:
         self.proc = None
         for sub in ("ejabberd", "state", "history"):
             os.makedirs(os.path.join(top, sub), mode=0o755, exist_ok=True)
+        database = config.get("Directory", {}).get("DatabaseDirectory")
+        if database:
+            os.makedirs(database, mode=0o700, exist_ok=True)
 
     def start(self, timeout=10, extra_args=(), wrapper=()):
         write_config(self.config_path, self.config)

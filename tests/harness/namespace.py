@@ -4,18 +4,22 @@ The harness bind-mounts over polkit's and PAM's directories and puts a tmpfs on 
 (the setuid polkit-agent-helper-1 ignores DBUS_SYSTEM_BUS_ADDRESS, so the bus must sit at
 the default path). Doing that in a private mount namespace leaves the host untouched.
 A network namespace gives a loopback of our own (free ports, no reaching the host's
-slapd or ejabberd), and a PID namespace means that whatever we start (slapd, polkitd, the
+slapd or ejabberd; all of 127.0.0.0/8 is ours, so ejabberd may be bound to 127.0.0.2), a
+UTS namespace a host name of our own (HOSTNAME: the daemon's default primary Jabber host,
+the same on every machine), and a PID namespace means that whatever we start (slapd, polkitd, the
 daemon, their children) dies with us even if we are killed with SIGKILL.
 """
 
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 
 MARK = "CJ_HARNESS_NAMESPACE"    # which namespaces setup() prepared
 REEXEC = "CJ_HARNESS_REEXEC"     # set for the re-executed process only
+HOSTNAME = "sandbox.example.org"  # the world's host name (World makes it resolve)
 
 
 def _ns_id():
@@ -43,7 +47,7 @@ def reexec(argv=None, not_root_exit=1):
         argv = [sys.executable] + sys.orig_argv[1:]
     os.environ[REEXEC] = "1"
     os.execv(unshare, [unshare, "--mount", "--propagation", "private", "--net",
-                       "--pid", "--fork", "--mount-proc", "--kill-child=SIGTERM",
+                       "--uts", "--pid", "--fork", "--mount-proc", "--kill-child=SIGTERM",
                        "--"] + list(argv))
 
 
@@ -52,6 +56,7 @@ def setup():
     (PID 1 ignores signals that have no handler)."""
     os.environ[MARK] = _ns_id()
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    socket.sethostname(HOSTNAME)
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
 

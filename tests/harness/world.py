@@ -4,8 +4,13 @@
         client.reload(user="nobody")
 
 Must run inside namespace.reexec() (bind mounts, tmpfs on /run/dbus, own loopback).
-Room is left for ejabberd (a later issue): it would be one more component started after
-slapd, with its directories under `top` and its ports from procs.free_port().
+
+ejabberd (ejabberd.py) is prepared after slapd (directories under `top`/ejabberd, free
+ports, ejabberdctl.cfg, a restart script) and pointed at by the daemon's [Ejabberd] keys;
+it runs once `cl-setup jabber` (the daemon) runs the restart script, or a test calls
+world.ejabberd.restart() with a configuration of its own. stop() stops it.
+The world's host name is namespace.HOSTNAME and resolves to 127.0.1.1 (a private
+/etc/hosts), as on a Debian machine.
 """
 
 import os
@@ -13,7 +18,7 @@ import shutil
 import subprocess
 import tempfile
 
-from . import bus, daemon, ldap, namespace, polkit, procs, syslog_sink
+from . import bus, daemon, ejabberd, ldap, namespace, polkit, procs, syslog_sink
 
 POLICY = "polkit/org.calculate.jabber.policy"          # in the build dir (generated)
 BUS_POLICY = "data/org.calculate.Jabber.conf"            # in the source dir
@@ -24,11 +29,12 @@ CLI_DIR = "cli"                                          # in the build dir
 class World:
     """ldap: "database", "empty" or None (no slapd); polkit: "real", "mock" or None;
     rules: initial polkit rules (JavaScript); pam: "permit" or "deny";
-    daemon: start the daemon; config: {section: {key: value}} merged over the defaults."""
+    daemon: start the daemon; config: {section: {key: value}} merged over the defaults;
+    ejabberd: prepare the private ejabberd (needs slapd) and point the daemon at it."""
 
     def __init__(self, builddir, sourcedir, ldap="database", polkit="real", rules="",
                  pam="permit", daemon=True, config=None, policy_file=None,
-                 bus_policy=None, daemon_program=None):
+                 bus_policy=None, daemon_program=None, ejabberd=True):
         if not namespace.inside():
             raise RuntimeError("World must run inside the harness namespace "
                                "(python3 -m harness run -- ...)")
@@ -39,6 +45,7 @@ class World:
         self.rules = rules
         self.pam = pam
         self.want_daemon = daemon
+        self.want_ejabberd = ejabberd
         self.config_overrides = config or {}
         self.policy_file = policy_file or os.path.join(self.builddir, POLICY)
         self.bus_policy = bus_policy or os.path.join(self.sourcedir, BUS_POLICY)
@@ -48,6 +55,7 @@ class World:
         self.mounts_before = None
         self.top = None
         self.bus = self.polkit = self.slapd = self.daemon = self.syslog = None
+        self.ejabberd = None
 
     def start(self):
         try:
@@ -64,6 +72,7 @@ class World:
         self.top = tempfile.mkdtemp(prefix="cj-world-")
         subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", self.top],
                        check=True)
+        self._private_hosts()
         self.syslog = syslog_sink.SyslogSink(self.top)
         self.syslog.start()
         self.bus = bus.Bus(self.processes, self.top, self.bus_policy)
@@ -78,11 +87,14 @@ class World:
         if self.ldap_shape is not None:
             self.slapd = ldap.Slapd(self.processes, self.top, self.ldap_shape)
             self.slapd.start()
+            if self.want_ejabberd:
+                self.ejabberd = ejabberd.Ejabberd(self.top, self.slapd).prepare()
         if self.want_daemon:
             self.start_daemon()
 
     def daemon_config(self):
-        cfg = daemon.default_config(self.top, self.slapd or ldap.Slapd(None, self.top))
+        cfg = daemon.default_config(self.top, self.slapd or ldap.Slapd(None, self.top),
+                                    self.ejabberd)
         for section, keys in self.config_overrides.items():
             cfg.setdefault(section, {}).update(keys)
         return cfg
@@ -107,7 +119,27 @@ class World:
                        SANDBOX_LDAP_SHAPE=self.slapd.shape)
         if self.daemon is not None:
             env["SANDBOX_DAEMON_CONFIG"] = self.daemon.config_path
+        if self.ejabberd is not None:
+            env.update(SANDBOX_XMPP_PORT=str(self.ejabberd.client_port),
+                       SANDBOX_XMPP_SERVER_PORT=str(self.ejabberd.server_port),
+                       SANDBOX_XMPP_HOST=namespace.HOSTNAME,
+                       SANDBOX_EJABBERD_DIR=self.ejabberd.dir,
+                       SANDBOX_EJABBERDCTL=" ".join(self.ejabberd.control_command),
+                       SANDBOX_HISTORY_DIR=self.ejabberd.history)
         return env
+
+    def _private_hosts(self):
+        """/etc/hosts with the world's host name on 127.0.1.1 (Debian's convention), bound
+        over the host's in our mount namespace."""
+        path = os.path.join(self.top, "hosts")
+        with open("/etc/hosts") as f:
+            lines = [l for l in f.read().splitlines() if not l.startswith("127.0.1.1")]
+        short = namespace.HOSTNAME.split(".")[0]
+        lines.insert(0, f"127.0.1.1\t{namespace.HOSTNAME} {short}")
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        os.chmod(path, 0o644)
+        subprocess.run(["mount", "--bind", path, "/etc/hosts"], check=True)
 
     def logs(self):
         """Every log of the world, for a failing test's report."""
@@ -116,9 +148,17 @@ class World:
             if name.endswith(".log") and os.path.isfile(os.path.join(self.top, name)):
                 with open(os.path.join(self.top, name), errors="replace") as f:
                     out.append(f"==== {name}\n{f.read()[-8000:]}")
+        if self.ejabberd is not None:
+            out.append(f"==== ejabberd\n{self.ejabberd.log()[-8000:]}")
         return "\n".join(out)
 
     def stop(self):
+        # The daemon first (it may be restarting ejabberd), then ejabberd (daemonized: not
+        # one of our processes), then the rest.
+        if self.daemon is not None:
+            self.daemon.stop()
+        if self.ejabberd is not None:
+            self.ejabberd.stop()
         self.processes.stop_all()
         if self.syslog is not None:
             self.syslog.stop()

@@ -10,7 +10,6 @@ from harness import client, polkit
 from helpers_directory import (ERROR, MANAGER, MANAGER_PATH, NO_OBJECT, USER, DBusError,
                                properties_changed, start_directory_world)
 
-USER_PROPERTIES = {"Name", "Jid", "Nickname", "Locked", "HasPassword", "Group", "HasPhoto"}
 INVALID = ERROR + "InvalidArgument"
 
 
@@ -44,12 +43,17 @@ def test_setup_ldap_creates_the_subtree_once(env):
     assert env.before_setup["LdapConfigured"] is False
     assert env.before_setup["AddUser"] == ERROR + "NotConfigured"
     assert env.before_setup["dump"] == {}
-    assert env.first_report == [f"Created {dn}" for dn in ous]
+    created = [f"Created {dn}" for dn in ous]
+    assert [line for line in env.first_report if line in created] == created, \
+        env.first_report
     for dn in ous:
         entry = env.ldap.search(dn, "(objectClass=*)", scope="base")[dn]
         assert "organizationalUnit" in entry["objectclass"]
-    # Again: every part "exists already", nothing is written.
-    assert env.second_report == [f"{dn} exists already" for dn in ous]
+    # Again: every part "exists already", nothing is created or written.
+    for dn in ous:
+        assert f"{dn} exists already" in env.second_report, env.second_report
+    assert not [line for line in env.second_report if line.startswith("Created")], \
+        env.second_report
     assert env.before_setup["dump_after_second"] == env.before_setup["dump_after_first"]
     assert env.bus.server_props()["LdapConfigured"] is True
 
@@ -209,11 +213,12 @@ def test_set_nickname(env):
     "before the reply: g_dbus_interface_skeleton_flush() on the changed skeletons before "
     "replying would make it so"))
 def test_properties_changed_before_the_reply(env):
-    """Many calls, so that a race cannot pass by luck (about 1 in 10^5 with the bug)."""
+    """Many calls, so that the race cannot pass by luck (with the bug about half of the
+    calls are late: all 48 in time would be a chance of about 1 in 10^12)."""
     name = env.unique("prompt")
     path = env.bus.add_user(name, "")
     late = []
-    for i in range(8):
+    for i in range(16):
         for method, sig, arg, expected in (
                 ("SetNickname", "s", f"Вовремя {i}", {"Nickname": f"Вовремя {i}"}),
                 ("SetLocked", "b", i % 2 == 0, {"Locked": i % 2 == 0}),
@@ -222,7 +227,7 @@ def test_properties_changed_before_the_reply(env):
             _, signals = env.bus.call_observed(path, USER, method, sig, arg)
             if properties_changed(signals, path, USER) != expected:
                 late.append((method, arg))
-    assert late == [], f"PropertiesChanged came after the reply of {len(late)} of 24 calls"
+    assert late == [], f"PropertiesChanged came after the reply of {len(late)} of 48 calls"
 
 
 def test_delete_user(env):

@@ -1,0 +1,326 @@
+#include "config.h"
+#include "cj-setup-jabber.h"
+
+#include <glib/gi18n.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cj-audit.h"
+#include "cj-common.h"
+#include "cj-ejabberd-files.h"
+#include "cj-error.h"
+#include "cj-options.h"
+#include "cj-setup-ldap.h"
+#include "cj-validate.h"
+
+typedef struct {
+  CjDaemon              *daemon;
+  GDBusMethodInvocation *invocation;
+  char                  *primary;
+  char                 **hosts;       /* primary first */
+  gboolean               history;
+  char                  *listen;
+  char                  *admin_password;
+  int                    certificate_fd;
+  GPtrArray             *report;
+} Setup;
+
+static void
+setup_free (Setup *setup)
+{
+  if (setup->admin_password != NULL)
+    explicit_bzero (setup->admin_password, strlen (setup->admin_password));
+  g_free (setup->admin_password);
+  g_free (setup->primary);
+  g_strfreev (setup->hosts);
+  g_free (setup->listen);
+  if (setup->certificate_fd >= 0)
+    close (setup->certificate_fd);
+  g_clear_pointer (&setup->report, g_ptr_array_unref);
+  setup->daemon->setup_running = FALSE;
+  g_free (setup);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Setup, setup_free)
+
+static void
+finish (Setup *setup, GError *error)
+{
+  if (error != NULL)
+    {
+      cj_daemon_fail (setup->invocation, NULL, error);
+      setup_free (setup);
+      return;
+    }
+  cj_audit_finish (setup->invocation, NULL, NULL);
+  g_ptr_array_add (setup->report, NULL);
+  g_dbus_method_invocation_return_value (setup->invocation,
+                                         g_variant_new ("(^as)", (char **) setup->report->pdata));
+  setup_free (setup);
+}
+
+/* The state: StateDirectory/server.conf, read back by cj_server_object_load_state. */
+static gboolean
+save_state (Setup *setup, GError **error)
+{
+  CjDaemon *daemon = setup->daemon;
+  g_autofree char *path = g_build_filename (daemon->config->state_dir, "server.conf", NULL);
+  g_autoptr(GKeyFile) file = g_key_file_new ();
+
+  g_key_file_set_boolean (file, "Jabber", "Configured", TRUE);
+  g_key_file_set_string (file, "Jabber", "PrimaryHost", setup->primary);
+  g_key_file_set_string_list (file, "Jabber", "Hosts", (const char *const *) setup->hosts + 1,
+                              g_strv_length (setup->hosts) - 1);
+  g_key_file_set_boolean (file, "Jabber", "History", setup->history);
+  g_key_file_set_string (file, "Jabber", "ListenAddress", setup->listen);
+  if (g_mkdir_with_parents (daemon->config->state_dir, 0755) < 0 ||
+      !g_key_file_save_to_file (file, path, error))
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error (error, CJ_ERROR, CJ_ERROR_FAILED, _("Cannot create %s"), daemon->config->state_dir);
+      return FALSE;
+    }
+  return cj_server_object_load_state (daemon, error);
+}
+
+static void
+on_restored_restart (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+  CjEjabberd *ejabberd = user_data;
+
+  if (!cj_ejabberd_restart_finish (ejabberd, result, &error))
+    g_warning ("ejabberd did not come back with its previous configuration either: %s", error->message);
+}
+
+static void
+on_restarted (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Setup *setup = user_data;
+  CjDaemon *daemon = setup->daemon;
+  GError *error = NULL;
+
+  if (!cj_ejabberd_restart_finish (daemon->ejabberd, result, &error))
+    {
+      g_autoptr(GError) restore_error = NULL;
+      GError *reported;
+
+      if (!cj_ejabberd_files_restore (daemon->config->ejabberd_config, &restore_error))
+        g_warning ("%s", restore_error->message);
+      else
+        cj_ejabberd_restart_async (daemon->ejabberd, on_restored_restart, daemon->ejabberd);
+      reported = g_error_new (CJ_ERROR, CJ_ERROR_FAILED,
+                              _("ejabberd did not start with the new configuration, the previous one "
+                                "was put back: %s"), error->message);
+      g_error_free (error);
+      finish (setup, reported);
+      return;
+    }
+  g_ptr_array_add (setup->report, g_strdup (_("Restarted ejabberd")));
+  if (!save_state (setup, &error))
+    {
+      finish (setup, error);
+      return;
+    }
+  finish (setup, NULL);
+}
+
+static void
+on_files_written (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Setup *setup = user_data;
+  GError *error = NULL;
+  g_autoptr(GPtrArray) lines = cj_ejabberd_files_write_finish (result, &error);
+
+  if (lines == NULL)
+    {
+      finish (setup, error);
+      return;
+    }
+  for (guint i = 0; i < lines->len; i++)
+    g_ptr_array_add (setup->report, g_strdup (lines->pdata[i]));
+  cj_ejabberd_restart_async (setup->daemon->ejabberd, on_restarted, setup);
+}
+
+static void
+write_files (Setup *setup)
+{
+  CjDaemon *daemon = setup->daemon;
+  const CjConfig *config = daemon->config;
+  CjEjabberdFiles *files = g_new0 (CjEjabberdFiles, 1);
+
+  files->config_file = g_strdup (config->ejabberd_config);
+  files->certificate_file = g_strdup (config->certificate_file);
+  files->secret_file = cj_setup_ldap_secret_path (config->state_dir);
+  files->certificate_fd = setup->certificate_fd;
+  setup->certificate_fd = -1;
+  files->hosts = g_strdupv (setup->hosts);
+  files->history = setup->history;
+  files->history_dir = g_strdup (config->history_dir);
+  files->listen = g_strdup (setup->listen);
+  files->client_port = config->client_port;
+  files->server_port = config->server_port;
+  files->ldap_server = g_strdup (config->ejabberd_ldap_server);
+  files->ldap_port = config->ejabberd_ldap_port;
+  files->ldap_rootdn = cj_setup_ldap_ejabberd_dn (daemon->directory);
+  files->users_dn = g_strdup (cj_directory_get_users_dn (daemon->directory));
+  files->jabber_dn = g_strdup (cj_directory_get_jabber_dn (daemon->directory));
+  cj_ejabberd_files_write_async (files, on_files_written, setup);
+}
+
+static void
+on_admin_stored (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Setup *setup = user_data;
+  GError *error = NULL;
+  g_autoptr(CjChanges) changes = cj_store_run_finish (setup->daemon->directory, result, &error);
+
+  if (changes == NULL)
+    {
+      finish (setup, error);
+      return;
+    }
+  cj_daemon_apply_changes (setup->daemon, changes);
+  write_files (setup);
+}
+
+/* The administrator is an ordinary Jabber account named admin, listed in ejabberd's admin
+ * ACL on every host. */
+static void
+store_admin (Setup *setup)
+{
+  CjDaemon *daemon = setup->daemon;
+  CjEntry *admin = cj_registry_find_user (daemon->registry, "admin");
+  CjStoreRequest *request;
+
+  if (admin != NULL)
+    {
+      request = cj_store_request_new (CJ_STORE_MODIFY_USER);
+      request->dn = g_strdup (admin->dn);
+      request->name = g_strdup ("admin");
+      g_ptr_array_add (setup->report, g_strdup_printf (_("Set the password of admin@%s"), setup->primary));
+    }
+  else
+    {
+      request = cj_store_request_new (CJ_STORE_ADD_USER);
+      request->name = g_strdup ("admin");
+      request->nickname = g_strdup ("Administrator");
+      request->jid = g_strdup_printf ("admin@%s", setup->primary);
+      g_ptr_array_add (setup->report, g_strdup_printf (_("Created the administrator account admin@%s"), setup->primary));
+    }
+  request->password = g_steal_pointer (&setup->admin_password);
+  cj_store_run_async (daemon->directory, request, NULL, on_admin_stored, setup);
+}
+
+/* Options ---------------------------------------------------------------------------------- */
+
+static gboolean
+read_options (Setup *setup, GVariant *options, GUnixFDList *fd_list, GError **error)
+{
+  static const CjOptionSpec specs[] = {
+    { CJ_OPT_ADMIN_PASSWORD, "s" }, { CJ_OPT_PRIMARY_HOST, "s" }, { CJ_OPT_HOSTS, "as" },
+    { CJ_OPT_HISTORY, "b" }, { CJ_OPT_LISTEN, "s" }, { CJ_OPT_CERTIFICATE, "h" }, { NULL, NULL }
+  };
+  CjServer *server = setup->daemon->server;
+  const char *password = NULL, *primary = NULL, *listen = NULL;
+  g_autofree const char **extra = NULL;
+  const char *const *current = cj_server_get_hosts (server);
+  g_autoptr(GPtrArray) hosts = g_ptr_array_new_with_free_func (g_free);
+
+  if (!cj_options_check (options, specs, error))
+    return FALSE;
+
+  if (g_variant_lookup (options, CJ_OPT_ADMIN_PASSWORD, "&s", &password))
+    {
+      if (!cj_validate_password (password, error))
+        return FALSE;
+      setup->admin_password = g_strdup (password);
+    }
+  else if (!cj_server_get_configured (server) ||
+           cj_registry_find_user (setup->daemon->registry, "admin") == NULL)
+    {
+      g_set_error_literal (error, CJ_ERROR, CJ_ERROR_INVALID_ARGUMENT,
+                           _("The password of the Jabber administrator (admin) is needed the first time"));
+      return FALSE;
+    }
+
+  if (!g_variant_lookup (options, CJ_OPT_PRIMARY_HOST, "&s", &primary))
+    primary = cj_server_get_primary_host (server);
+  if (!cj_validate_host (primary, error))
+    return FALSE;
+  setup->primary = g_ascii_strdown (primary, -1);
+  g_ptr_array_add (hosts, g_strdup (setup->primary));
+  /* Extra hosts: the given ones replace the current ones; without the option they stay. */
+  if (!g_variant_lookup (options, CJ_OPT_HOSTS, "^a&s", &extra))
+    extra = current != NULL && current[0] != NULL ? g_memdup2 (current + 1, sizeof (char *) * g_strv_length ((char **) current)) : NULL;
+  for (const char **h = extra; h != NULL && *h != NULL; h++)
+    {
+      g_autofree char *lower = NULL;
+
+      if (!cj_validate_host (*h, error))
+        return FALSE;
+      lower = g_ascii_strdown (*h, -1);
+      if (!g_ptr_array_find_with_equal_func (hosts, lower, g_str_equal, NULL))
+        g_ptr_array_add (hosts, g_steal_pointer (&lower));
+    }
+  g_ptr_array_add (hosts, NULL);
+  setup->hosts = (char **) g_ptr_array_free (g_steal_pointer (&hosts), FALSE);
+
+  if (!g_variant_lookup (options, CJ_OPT_HISTORY, "b", &setup->history))
+    setup->history = cj_server_get_history (server);
+  if (!g_variant_lookup (options, CJ_OPT_LISTEN, "&s", &listen))
+    listen = cj_server_get_listen_address (server);
+  if (listen != NULL && *listen != '\0' && !cj_validate_ip_address (listen, error))
+    return FALSE;
+  setup->listen = g_strdup (listen != NULL ? listen : "");
+
+  if (g_variant_lookup (options, CJ_OPT_CERTIFICATE, "h", NULL) &&
+      (setup->certificate_fd = cj_options_get_fd (options, CJ_OPT_CERTIFICATE, fd_list, error)) < 0)
+    return FALSE;
+  return TRUE;
+}
+
+gboolean
+cj_setup_jabber_handle (CjServer *server, GDBusMethodInvocation *invocation, GUnixFDList *fd_list,
+                        GVariant *options, CjDaemon *daemon)
+{
+  g_autoptr(Setup) setup = NULL;
+  GError *error = NULL;
+
+  if (daemon->setup_running)
+    return cj_daemon_fail (invocation, NULL,
+                           g_error_new_literal (CJ_ERROR, CJ_ERROR_BUSY, _("A setup is running already")));
+  daemon->setup_running = TRUE;
+  setup = g_new0 (Setup, 1);
+  setup->daemon = daemon;
+  setup->invocation = invocation;
+  setup->certificate_fd = -1;
+  setup->report = g_ptr_array_new_with_free_func (g_free);
+
+  if (!cj_server_get_ldap_configured (server))
+    return cj_daemon_fail (invocation, NULL,
+                           g_error_new_literal (CJ_ERROR, CJ_ERROR_NOT_CONFIGURED,
+                                                _("The directory is not set up for Jabber: run “cl-setup ldap” first")));
+  if (!read_options (setup, options, fd_list, &error))
+    return cj_daemon_fail (invocation, NULL, error);
+
+  if (setup->admin_password != NULL)
+    store_admin (g_steal_pointer (&setup));
+  else
+    write_files (g_steal_pointer (&setup));
+  return TRUE;
+}
+
+gboolean
+cj_setup_jabber_handle_reload (CjServer *server, GDBusMethodInvocation *invocation, CjDaemon *daemon)
+{
+  g_autoptr(GVariant) options = NULL;
+
+  if (!cj_server_get_configured (server))
+    return cj_daemon_fail (invocation, NULL,
+                           g_error_new_literal (CJ_ERROR, CJ_ERROR_NOT_CONFIGURED,
+                                                _("The Jabber service is not set up yet: run “cl-setup jabber” first")));
+  /* The same settings, rendered and applied again. */
+  options = g_variant_ref_sink (g_variant_new ("a{sv}", NULL));
+  return cj_setup_jabber_handle (server, invocation, NULL, options, daemon);
+}

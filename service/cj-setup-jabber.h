@@ -1,0 +1,15 @@
+/* `cl-setup jabber` (Server.Setup): the admin account, ejabberd's configuration and its
+ * restart, with the previous configuration restored when ejabberd does not come up. */
+#pragma once
+
+#include "cj-daemon.h"
+
+G_BEGIN_DECLS
+
+gboolean cj_setup_jabber_handle (CjServer *server, GDBusMethodInvocation *invocation,
+                                 GUnixFDList *fd_list, GVariant *options, CjDaemon *daemon);
+/* Reload: the same configuration rendered again, and ejabberd restarted. */
+gboolean cj_setup_jabber_handle_reload (CjServer *server, GDBusMethodInvocation *invocation,
+                                        CjDaemon *daemon);
+
+G_END_DECLS
