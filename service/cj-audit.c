@@ -4,6 +4,7 @@
 #include <syslog.h>
 
 #include "cj-gate.h"
+#include "cj-validate.h"
 
 void
 cj_audit_open (void)
@@ -16,7 +17,7 @@ cj_audit_finish (GDBusMethodInvocation *invocation, const char *target, const GE
 {
   const CjCaller *caller = cj_gate_get_caller (invocation);
   g_autofree char *safe_target =
-    g_strescape (target != NULL ? target : g_dbus_method_invocation_get_object_path (invocation), NULL);
+    cj_text_escape (target != NULL ? target : g_dbus_method_invocation_get_object_path (invocation));
   g_autofree char *result = NULL;
   g_autofree char *line = NULL;
 
@@ -24,7 +25,7 @@ cj_audit_finish (GDBusMethodInvocation *invocation, const char *target, const GE
     result = g_strdup ("ok");
   else
     {
-      g_autofree char *safe_message = g_strescape (error->message, NULL);
+      g_autofree char *safe_message = cj_text_escape (error->message);
       result = g_strdup_printf ("failed: %s", safe_message);
     }
 

@@ -124,7 +124,7 @@ handle_find_user (CjManager *manager, GDBusMethodInvocation *invocation, const c
 {
   g_autofree char *local = local_part (daemon, name);
   CjEntry *user = local != NULL ? cj_registry_find_user (daemon->registry, local) : NULL;
-  g_autofree char *safe = g_strescape (name, NULL);
+  g_autofree char *safe = cj_text_escape (name);
 
   if (local == NULL)
     return cj_daemon_fail (invocation, NULL,
@@ -181,7 +181,7 @@ handle_find_group (CjManager *manager, GDBusMethodInvocation *invocation, const 
 
   if (group == NULL)
     {
-      g_autofree char *safe = g_strescape (name, NULL);
+      g_autofree char *safe = cj_text_escape (name);
       return cj_daemon_fail (invocation, NULL,
                              g_error_new (CJ_ERROR, CJ_ERROR_NOT_FOUND, _("No group named “%s”"), safe));
     }

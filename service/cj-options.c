@@ -5,6 +5,7 @@
 #include <glib/gi18n.h>
 
 #include "cj-error.h"
+#include "cj-validate.h"
 
 gboolean
 cj_options_check (GVariant *options, const CjOptionSpec *specs, GError **error)
@@ -22,7 +23,7 @@ cj_options_check (GVariant *options, const CjOptionSpec *specs, GError **error)
         spec++;
       if (spec->key == NULL)
         {
-          g_autofree char *safe = g_strescape (key, NULL);
+          g_autofree char *safe = cj_text_escape (key);
           g_set_error (error, CJ_ERROR, CJ_ERROR_INVALID_ARGUMENT, _("Unknown option “%s”"), safe);
           g_variant_unref (value);
           return FALSE;

@@ -312,6 +312,7 @@ apply_group (CjRegistry *registry, Record *record, CjEntry *entry)
       record->object = cj_object_skeleton_new (record->path);
       record->group = cj_group_skeleton_new ();
       cj_group_set_name (record->group, entry->name);
+      cj_group_set_members (record->group, (const char *const[]) { NULL });
       if (registry->hooks.group_created != NULL)
         registry->hooks.group_created (record->group, registry->hooks.data);
       cj_object_skeleton_set_group (record->object, record->group);

@@ -142,3 +142,31 @@ cj_validate_ip_address (const char *address, GError **error)
     return invalid (error, _("“%s” is not an IP address"), address != NULL ? address : "");
   return TRUE;
 }
+
+/* Keeps UTF-8 (Cyrillic names stay readable), escapes what could forge a log line or a
+ * message: quotes, backslashes, control characters. */
+char *
+cj_text_escape (const char *text)
+{
+  GString *out = g_string_new (NULL);
+
+  if (!g_utf8_validate (text, -1, NULL))
+    {
+      g_autofree char *octal = g_strescape (text, NULL);
+      g_string_append (out, octal);
+      return g_string_free (out, FALSE);
+    }
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (c == '"' || c == '\\')
+        g_string_append_printf (out, "\\%c", (char) c);
+      else if (g_unichar_iscntrl (c) || c == 0x2028 || c == 0x2029)
+        g_string_append_printf (out, "\\u%04x", c);
+      else
+        g_string_append_unichar (out, c);
+    }
+  return g_string_free (out, FALSE);
+}
+

@@ -13,4 +13,7 @@ gboolean cj_validate_password   (const char *password, GError **error);
 gboolean cj_validate_host       (const char *host, GError **error);
 gboolean cj_validate_ip_address (const char *address, GError **error);
 
+/* Caller-given text made safe to show in a message or a log line. */
+char    *cj_text_escape         (const char *text);
+
 G_END_DECLS

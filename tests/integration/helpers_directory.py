@@ -204,12 +204,6 @@ class Bus:
     def server_props(self):
         return self.props(SERVER_PATH, SERVER)
 
-    def user_names(self):
-        return [self.prop(p, USER, "Name") for p in self.list_users()]
-
-    def group_names(self):
-        return [self.prop(p, GROUP, "Name") for p in self.list_groups()]
-
 
 def _ignore(*args):
     pass

@@ -272,13 +272,10 @@ def test_unknown_users_change_nothing(env, users):
     env.bus.call(other, GROUP, "AddMembers", "ao", [pb])
     before = env.ldap.dump()
     unknown = "/org/calculate/Jabber/Users/00000000000000000000000000000000"
-    try:
+    with pytest.raises(DBusError) as e:
         env.bus.call(path, GROUP, "AddMembers", "ao", [pa, unknown, pb])
-    except Exception as e:
-        assert getattr(e, "name", None) == NOT_FOUND, e
-        assert unknown in e.message, e.message            # the error names it
-    else:
-        raise AssertionError("AddMembers with an unknown user succeeded")
+    assert e.value.name == NOT_FOUND, e.value
+    assert unknown in e.value.message                     # the error names it
     assert env.ldap.dump() == before
     assert group_of(env, pa) == NO_OBJECT and group_of(env, pb) == other
     # A group path is not a user either.
