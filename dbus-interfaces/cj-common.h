@@ -34,5 +34,7 @@
 /* Input limits, checked by the daemon (and early by the CLI for friendlier messages). */
 #define CJ_MAX_NAME_BYTES      64
 #define CJ_MAX_NICKNAME_CHARS  128
-#define CJ_MAX_GROUP_CHARS     128
+#define CJ_MAX_GROUP_CHARS     64
+/* The name is the RDN: slapd's mdb keys cap a DN at about 250 bytes. */
+#define CJ_MAX_GROUP_BYTES     160
 #define CJ_MAX_PASSWORD_BYTES  256

@@ -8,7 +8,7 @@
 
 #define POLL_SECONDS        30   /* without a sync provider: how often to search again */
 #define UNCONFIGURED_SECONDS 10  /* how often to look whether the subtree appeared */
-#define MAX_BACKOFF_SECONDS 30
+#define MAX_BACKOFF_SECONDS 8
 
 struct _CjFollower {
   CjDirectory    *directory;

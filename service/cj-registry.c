@@ -27,6 +27,7 @@ struct _CjRegistry {
   /* Derived properties are recomputed once per change, for what the change touched. */
   GHashTable *dirty_users;      /* casefolded name -> NULL (set) */
   GHashTable *dirty_groups;     /* Record -> NULL (set) */
+  GHashTable *touched;          /* Record -> NULL (set): skeletons to flush */
 };
 
 static char *
@@ -73,6 +74,7 @@ cj_registry_new (GDBusObjectManagerServer *manager, const CjRegistryHooks *hooks
   registry->group_of_member = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   registry->dirty_users = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   registry->dirty_groups = g_hash_table_new (g_direct_hash, g_direct_equal);
+  registry->touched = g_hash_table_new (g_direct_hash, g_direct_equal);
   return registry;
 }
 
@@ -83,6 +85,7 @@ cj_registry_free (CjRegistry *registry)
     return;
   g_hash_table_unref (registry->dirty_users);
   g_hash_table_unref (registry->dirty_groups);
+  g_hash_table_unref (registry->touched);
   g_hash_table_unref (registry->group_of_member);
   g_hash_table_unref (registry->users_by_key);
   g_hash_table_unref (registry->groups_by_key);
@@ -213,15 +216,33 @@ flush (CjRegistry *registry)
 
       if (in != NULL)
         g_hash_table_add (registry->dirty_groups, in);
-      if (user != NULL && g_strcmp0 (cj_user_get_group (user->user), path) != 0)
-        cj_user_set_group (user->user, path);
+      if (user != NULL)
+        {
+          if (g_strcmp0 (cj_user_get_group (user->user), path) != 0)
+            cj_user_set_group (user->user, path);
+          g_hash_table_add (registry->touched, user);
+        }
     }
   g_hash_table_remove_all (registry->dirty_users);
 
   g_hash_table_iter_init (&iter, registry->dirty_groups);
   while (g_hash_table_iter_next (&iter, (gpointer *) &group, NULL))
-    update_members (registry, group);
+    {
+      update_members (registry, group);
+      g_hash_table_add (registry->touched, group);
+    }
   g_hash_table_remove_all (registry->dirty_groups);
+
+  /* GDBus sends PropertiesChanged from an idle callback; a change made for a method call
+   * must be on the bus before its reply, so send it now. */
+  g_hash_table_iter_init (&iter, registry->touched);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &group, NULL))
+    {
+      Record *record = (Record *) group;
+      g_dbus_interface_skeleton_flush (record->user != NULL ? G_DBUS_INTERFACE_SKELETON (record->user)
+                                                            : G_DBUS_INTERFACE_SKELETON (record->group));
+    }
+  g_hash_table_remove_all (registry->touched);
 
   if (registry->hooks.counts_changed != NULL)
     registry->hooks.counts_changed (g_hash_table_size (registry->users_by_key),
@@ -362,6 +383,7 @@ remove_record (CjRegistry *registry, Record *record)
       g_hash_table_remove (registry->dirty_groups, record);
       reindex_orphans (registry, members);
     }
+  g_hash_table_remove (registry->touched, record);
   g_dbus_object_manager_server_unexport (registry->manager, record->path);
   g_hash_table_remove (registry->by_path, record->path);
   g_hash_table_remove (registry->by_uuid, record->entry->uuid);

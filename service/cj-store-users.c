@@ -16,23 +16,24 @@ user_dn (CjStoreContext *ctx, const char *name)
   return cj_ldap_child_dn ("uid", name, cj_directory_get_users_dn (ctx->directory));
 }
 
-/* The group must exist before anyone is put into it; checked in LDAP, not in the view. */
-static gboolean
+/* The group must exist before anyone is put into it; checked in LDAP, not in the view.
+ * Returns the group as it is now. */
+static CjEntry *
 check_group (CjStoreContext *ctx, const char *group_dn, GError **error)
 {
   g_autoptr(GError) local_error = NULL;
   g_autoptr(CjEntry) group = cj_store_read (ctx, group_dn, &local_error);
 
   if (group != NULL && group->kind == CJ_ENTRY_GROUP)
-    return TRUE;
+    return g_steal_pointer (&group);
   if (local_error != NULL && !g_error_matches (local_error, CJ_ERROR, CJ_ERROR_NOT_FOUND) &&
       !g_error_matches (local_error, CJ_ERROR, CJ_ERROR_FAILED))
     {
       g_propagate_error (error, g_steal_pointer (&local_error));
-      return FALSE;
+      return NULL;
     }
   g_set_error (error, CJ_ERROR, CJ_ERROR_NOT_FOUND, _("The group does not exist (any more)"));
-  return FALSE;
+  return NULL;
 }
 
 static gboolean
@@ -46,8 +47,12 @@ add_user (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
                          ? request->nickname : NULL;
   int rc;
 
-  if (request->group_dn != NULL && !check_group (ctx, request->group_dn, error))
-    return FALSE;
+  if (request->group_dn != NULL)
+    {
+      g_autoptr(CjEntry) group = check_group (ctx, request->group_dn, error);
+      if (group == NULL)
+        return FALSE;
+    }
   if (request->password != NULL && (hash = cj_password_hash (request->password, error)) == NULL)
     return FALSE;
 
@@ -220,10 +225,19 @@ set_group (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
         g_propagate_error (error, g_steal_pointer (&local_error));
       return FALSE;
     }
-  if (request->group_dn != NULL && !check_group (ctx, request->group_dn, error))
-    return FALSE;
+  if (request->group_dn != NULL)
+    {
+      g_autoptr(CjEntry) group = check_group (ctx, request->group_dn, error);
+
+      if (group == NULL)
+        return FALSE;
+      if (group->members != NULL && g_strv_contains ((const char *const *) group->members, user->name))
+        ctx->changes->previous_group = g_strdup (group->uuid);
+    }
   if (!cj_store_leave_groups (ctx, user->name, request->group_dn, TRUE, error))
     return FALSE;
+  if (ctx->changes->previous_group == NULL && ctx->changes->moved_from->len > 0)
+    ctx->changes->previous_group = g_strdup (ctx->changes->moved_from->pdata[0]);
   if (request->group_dn != NULL &&
       (!cj_store_join_group (ctx, request->group_dn, user->name, error) ||
        !cj_store_reread (ctx, request->group_dn, FALSE, error)))

@@ -53,6 +53,7 @@ cj_changes_free (CjChanges *changes)
   if (changes == NULL)
     return;
   g_clear_pointer (&changes->subject, cj_entry_unref);
+  g_free (changes->previous_group);
   g_ptr_array_unref (changes->changed);
   g_ptr_array_unref (changes->removed);
   g_ptr_array_unref (changes->moved_users);

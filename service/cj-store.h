@@ -47,6 +47,7 @@ typedef struct {
   GPtrArray *removed;      /* char*: entryUUIDs of deleted entries */
   GPtrArray *moved_users;  /* char*: user names taken out of another group */
   GPtrArray *moved_from;   /* char*: entryUUID of that group, same index */
+  char      *previous_group; /* SET_GROUP: entryUUID of the group the user was in, or NULL */
 } CjChanges;
 
 void cj_changes_free (CjChanges *changes);

@@ -74,8 +74,8 @@ handle_set_locked (CjUser *iface, GDBusMethodInvocation *invocation, gboolean lo
 static void
 reply_previous_group (CjDaemon *daemon, GDBusMethodInvocation *invocation, CjChanges *changes)
 {
-  g_autofree char *path = changes->moved_from->len > 0
-                          ? cj_registry_group_path_for_uuid (changes->moved_from->pdata[0])
+  g_autofree char *path = changes->previous_group != NULL
+                          ? cj_registry_group_path_for_uuid (changes->previous_group)
                           : g_strdup (CJ_NO_OBJECT);
 
   g_dbus_method_invocation_return_value (invocation, g_variant_new ("(o)", path));

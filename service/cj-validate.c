@@ -84,7 +84,7 @@ cj_validate_group_name (const char *name, GError **error)
     return invalid (error, _("The group name is empty"));
   if (strcmp (stripped, name) != 0)
     return invalid (error, _("The group name must not begin or end with spaces"));
-  if (g_utf8_strlen (name, -1) > CJ_MAX_GROUP_CHARS)
+  if (g_utf8_strlen (name, -1) > CJ_MAX_GROUP_CHARS || strlen (name) > CJ_MAX_GROUP_BYTES)
     return invalid (error, _("The group name is longer than %d characters"), CJ_MAX_GROUP_CHARS);
   if (has_control (name))
     return invalid (error, _("The group name must not contain control characters"));

@@ -144,7 +144,9 @@ class Slapd:
     def start(self, timeout=10):
         if self.proc is None and not os.path.isdir(os.path.join(self.top, "slapd.d")):
             self.build()
-        self.port = procs.free_port()
+        # A restart keeps the port: the daemon's Uri points at it.
+        if self.port is None:
+            self.port = procs.free_port()
         # -d keeps slapd in the foreground, so it stays our child (and its log ours).
         self.proc = self.processes.start(
             "slapd", ["slapd", "-d", "0", "-h", f"{self.uri}/ {self.ldapi_uri}",

@@ -206,12 +206,6 @@ def test_set_nickname(env):
     assert env.bus.prop(path, USER, "Nickname") == name
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "daemon bug: the gdbus-codegen skeletons emit PropertiesChanged from an idle source; "
-    "it reaches the caller before the reply only when the follower's copy of the change "
-    "happened to be applied first (about half of the calls), though the API promises it "
-    "before the reply: g_dbus_interface_skeleton_flush() on the changed skeletons before "
-    "replying would make it so"))
 def test_properties_changed_before_the_reply(env):
     """Many calls, so that the race cannot pass by luck (with the bug about half of the
     calls are late: all 48 in time would be a chance of about 1 in 10^12)."""
