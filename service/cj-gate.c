@@ -231,7 +231,7 @@ on_authorize_method (GDBusInterfaceSkeleton *skeleton,
 
   if (rule == NULL)
     {
-      g_dbus_method_invocation_return_error (g_object_ref (invocation), CJ_ERROR,
+      g_dbus_method_invocation_return_error (invocation, CJ_ERROR,
                                              CJ_ERROR_PERMISSION_DENIED,
                                              _("Method %s.%s is not in the authorization table"),
                                              g_dbus_method_invocation_get_interface_name (invocation),
@@ -242,7 +242,9 @@ on_authorize_method (GDBusInterfaceSkeleton *skeleton,
   check = g_new0 (Check, 1);
   check->gate = gate;
   check->skeleton = g_object_ref (skeleton);
-  check->invocation = g_object_ref (invocation);
+  /* Returning FALSE hands GLib's reference to us: it will not drop it (gdbusinterface-
+   * skeleton.c), and answering the call consumes it. */
+  check->invocation = invocation;
   check->rule = rule;
   g_main_context_invoke (gate->context, start_check, check);
   return FALSE;

@@ -9,6 +9,7 @@ ejabberd either way.
 """
 
 import os
+import shlex
 import time
 
 from . import bus
@@ -81,6 +82,11 @@ class Daemon:
             os.makedirs(database, mode=0o700, exist_ok=True)
 
     def start(self, timeout=10, extra_args=(), wrapper=()):
+        # CJ_DAEMON_WRAPPER="valgrind --leak-check=full ..." runs every test's daemon under
+        # it (see docs/operations.md, "Checking the daemon with valgrind").
+        if not wrapper and os.environ.get("CJ_DAEMON_WRAPPER"):
+            wrapper = shlex.split(os.environ["CJ_DAEMON_WRAPPER"])
+            timeout = max(timeout, 60)
         write_config(self.config_path, self.config)
         self.proc = self.processes.start(
             "calculate-jabberd",

@@ -1,0 +1,393 @@
+"""calculate-jabberd benchmark: a harness world ("database" shape) with N users and N/100
+groups loaded offline, then the project's speed and memory targets measured against it.
+
+Run through bench/run (it sets PYTHONPATH and uses Debian's /usr/bin/python3); see
+bench/README.md for what is measured and why.
+"""
+
+import argparse
+import datetime
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCEDIR = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(SOURCEDIR, "tests"))
+
+from harness import bus, daemon as hdaemon, namespace  # noqa: E402
+from harness.world import World  # noqa: E402
+
+SERVICE = "org.calculate.Jabber"
+MANAGER_PATH = "/org/calculate/Jabber"
+MANAGER_IFACE = "org.calculate.Jabber.Manager"
+OM_IFACE = "org.freedesktop.DBus.ObjectManager"
+
+BASE_DN = "dc=example,dc=org"
+JABBER_DN = "ou=Jabber,ou=Services," + BASE_DN
+USERS_DN = "ou=Users," + JABBER_DN
+GROUPS_DN = "ou=Groups," + JABBER_DN
+# A fixed SHA-512 crypt hash (of "benchmark"): what cj-password.c writes, minus the cost.
+PASSWORD_HASH = ("{CRYPT}$6$benchbenchbench$J98v0al4dy727BVUoUWofuhcuPaUHyLzFA3PhP8rhnyVcUuaNQ8"
+                 "KfZ1PBJzz.7r4DGQixrAo/j1VpgAP9Q938/")
+MB = 1024 * 1024
+
+
+# Loading the directory ------------------------------------------------------------------
+
+def user_name(i):
+    return f"user{i:06d}"
+
+
+def write_ldif(path, users, groups, per_group, host):
+    """The Jabber subtree (what Server.SetupLdap creates, minus ejabberd's identity), N
+    users as cj-store-users.c writes them, and groups of per_group members each."""
+    with open(path, "w") as f:
+        for dn, ou in (("ou=Services," + BASE_DN, "Services"), (JABBER_DN, "Jabber"),
+                       (USERS_DN, "Users"), (GROUPS_DN, "Groups")):
+            f.write(f"dn: {dn}\nobjectClass: top\nobjectClass: organizationalUnit\nou: {ou}\n\n")
+        for i in range(1, users + 1):
+            name = user_name(i)
+            f.write(f"dn: uid={name},{USERS_DN}\n"
+                    "objectClass: top\nobjectClass: person\nobjectClass: organizationalPerson\n"
+                    "objectClass: inetOrgPerson\n"
+                    f"uid: {name}\ncn: {name}\nsn: User {i}\ndisplayName: User {i}\n"
+                    f"mail: {name}@{host}\nuserPassword: {PASSWORD_HASH}\n\n")
+        for g in range(1, groups + 1):
+            f.write(f"dn: cn=group{g:04d},{GROUPS_DN}\nobjectClass: top\n"
+                    f"objectClass: posixGroup\ncn: group{g:04d}\ngidNumber: {10000 + g}\n")
+            first = (g - 1) * per_group + 1
+            for i in range(first, min(first + per_group, users + 1)):
+                f.write(f"memberUid: {user_name(i)}\n")
+            f.write("\n")
+
+
+def load_directory(world, users, groups, per_group):
+    """slapadd of the whole subtree while slapd is stopped (the fastest way in), then slapd
+    again. Returns the seconds slapadd took."""
+    slapd = world.slapd
+    ldif = os.path.join(slapd.top, "bench.ldif")
+    write_ldif(ldif, users, groups, per_group, namespace.HOSTNAME)
+    slapd.stop()
+    t0 = time.monotonic()
+    r = subprocess.run(["slapadd", "-q", "-w", "-F", os.path.join(slapd.top, "slapd.d"),
+                        "-b", BASE_DN, "-l", ldif], capture_output=True, text=True)
+    seconds = time.monotonic() - t0
+    if r.returncode != 0:
+        raise RuntimeError(f"slapadd failed: {r.stderr}")
+    os.unlink(ldif)
+    slapd.start(timeout=60)
+    return seconds
+
+
+# Measuring -------------------------------------------------------------------------------
+
+def timed(argv, stdin=None, stdout=subprocess.DEVNULL, env=None):
+    t0 = time.monotonic()
+    r = subprocess.run(argv, input=stdin, stdout=stdout, stderr=subprocess.PIPE, env=env,
+                       text=True)
+    seconds = time.monotonic() - t0
+    if r.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed ({r.returncode}): {r.stderr.strip()}")
+    return seconds, r
+
+
+def ldapsearch_argv(slapd):
+    return ["ldapsearch", "-x", "-LLL", "-H", slapd.uri, "-D", slapd.admin_dn,
+            "-y", slapd.admin_password_file, "-b", USERS_DN, "-s", "one",
+            "(objectClass=inetOrgPerson)"]
+
+
+def count_search_entries(slapd):
+    r = subprocess.run(ldapsearch_argv(slapd) + ["1.1"], capture_output=True, text=True)
+    return sum(1 for line in r.stdout.splitlines() if line.startswith("dn: "))
+
+
+class Client:
+    """A GDBus connection of our own to the world's system bus (the bench is root)."""
+
+    def __init__(self):
+        from gi.repository import Gio, GLib
+        self.Gio, self.GLib = Gio, GLib
+        self.conn = Gio.DBusConnection.new_for_address_sync(
+            bus.ADDRESS, Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
+            | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
+
+    def call(self, path, iface, method, reply_type, timeout=300):
+        return self.conn.call_sync(SERVICE, path, iface, method, None,
+                                   self.GLib.VariantType(reply_type),
+                                   self.Gio.DBusCallFlags.NONE, timeout * 1000, None)
+
+    def has_owner(self):
+        r = self.conn.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                "org.freedesktop.DBus", "NameHasOwner",
+                                self.GLib.Variant("(s)", (SERVICE,)),
+                                self.GLib.VariantType("(b)"), self.Gio.DBusCallFlags.NONE,
+                                5000, None)
+        return r.unpack()[0]
+
+    def start_and_wait_owner(self, spawn, timeout):
+        """Calls spawn() and returns (seconds until the name has an owner, spawn's result),
+        seen through NameOwnerChanged (no polling while the daemon loads)."""
+        ctx = self.GLib.MainContext.default()
+        owned = []
+
+        def on_signal(_conn, _sender, _path, _iface, _signal, params, _data=None):
+            name, _old, new = params.unpack()
+            if name == SERVICE and new:
+                owned.append(time.monotonic())
+        sub = self.conn.signal_subscribe("org.freedesktop.DBus", "org.freedesktop.DBus",
+                                         "NameOwnerChanged", "/org/freedesktop/DBus", SERVICE,
+                                         self.Gio.DBusSignalFlags.NONE, on_signal)
+        try:
+            # The match rule must be in place before the daemon starts: a round trip.
+            self.has_owner()
+            t0 = time.monotonic()
+            proc = spawn()
+            while not owned:
+                ctx.iteration(False) or time.sleep(0.002)
+                proc.check_alive()
+                if time.monotonic() - t0 > timeout:
+                    raise TimeoutError(f"{SERVICE} not owned after {timeout}s:\n"
+                                       + proc.log_tail())
+            return owned[0] - t0, proc
+        finally:
+            self.conn.signal_unsubscribe(sub)
+
+
+class DaemonRunner:
+    """Starts and stops the world's daemon ourselves (the harness's Daemon.start polls with
+    a `gdbus` process every 50 ms: too coarse and too noisy to time a start)."""
+
+    def __init__(self, world, client, debug=True):
+        self.world, self.client, self.debug = world, client, debug
+        self.daemon = hdaemon.Daemon(world.processes, world.top, world.daemon_program,
+                                     world.daemon_config())
+        hdaemon.write_config(self.daemon.config_path, self.daemon.config)
+
+    def start(self, timeout=900, wrapper=()):
+        argv = list(wrapper) + [self.daemon.program, "--config", self.daemon.config_path]
+        if self.debug:
+            argv.append("--debug")
+
+        def spawn():
+            return self.world.processes.start(
+                "calculate-jabberd", argv, os.path.join(self.world.top, "calculate-jabberd.log"))
+        seconds, self.daemon.proc = self.client.start_and_wait_owner(spawn, timeout)
+        self.world.daemon = self.daemon
+        return seconds
+
+    @property
+    def pid(self):
+        return self.daemon.proc.pid
+
+    def stop(self):
+        self.daemon.stop()
+        # The name must be gone before the next start is timed.
+        deadline = time.monotonic() + 30
+        while self.client.has_owner() and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+
+def proc_status(pid):
+    out = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile", "VmSize"):
+                out[key] = int(value.split()[0]) * 1024
+    return out
+
+
+def median(xs):
+    return statistics.median(xs)
+
+
+def fmt_s(x):
+    return f"{x:.3f} s" if x >= 0.1 else f"{x * 1000:.1f} ms"
+
+
+def fmt_mb(x):
+    return f"{x / MB:.1f} MB"
+
+
+# The run ----------------------------------------------------------------------------------
+
+def run(args):
+    notes = []
+    rows = []   # (what, value text, target text, verdict or "")
+
+    def note(text):
+        notes.append(text)
+        print(f"bench: {text}", flush=True)
+
+    def row(what, value, target="", ok=None):
+        rows.append((what, value, target, "" if ok is None else ("PASS" if ok else "FAIL")))
+
+    builddir = os.path.abspath(args.builddir)
+    world = World(builddir, SOURCEDIR, ldap="database", polkit="real", daemon=False,
+                  ejabberd=False)
+    world.start()
+    try:
+        groups = args.groups if args.groups is not None else args.users // 100
+        note(f"{args.users} users, {groups} groups of {args.group_size}; load average "
+             f"{' '.join(open('/proc/loadavg').read().split()[:3])}")
+        slapadd_s = load_directory(world, args.users, groups, args.group_size)
+        note(f"slapadd of the subtree: {fmt_s(slapadd_s)}")
+        found = count_search_entries(world.slapd)
+        if found != args.users:
+            raise RuntimeError(f"ldapsearch finds {found} users, not {args.users}")
+
+        env = world.env()
+        client = Client()
+
+        # (1) ldapsearch of every user, the baseline.
+        search = [timed(ldapsearch_argv(world.slapd))[0] for _ in range(args.runs)]
+        search_s = median(search)
+        note("ldapsearch: " + ", ".join(fmt_s(x) for x in search))
+        row("ldapsearch of all users (baseline)", fmt_s(search_s))
+
+        # (2) daemon start until it owns org.calculate.Jabber.
+        runner = DaemonRunner(world, client, debug=not args.no_debug)
+        starts = []
+        for i in range(args.runs):
+            if i > 0:
+                runner.stop()
+            starts.append(runner.start(timeout=args.start_timeout))
+            note(f"daemon start {i + 1}: {fmt_s(starts[-1])}")
+        start_s = median(starts)
+        row("daemon start -> owns org.calculate.Jabber", fmt_s(start_s),
+            f"<= 3 x ldapsearch = {fmt_s(3 * search_s)}", start_s <= 3 * search_s)
+        row("  (start / ldapsearch)", f"{start_s / search_s:.1f} x")
+
+        # (3) memory once loaded.
+        time.sleep(1)
+        mem = proc_status(runner.pid)
+        count = client.call(MANAGER_PATH, MANAGER_IFACE, "ListUsers", "(ao)").get_child_value(0).n_children()
+        if count != args.users:
+            raise RuntimeError(f"ListUsers returned {count} users, not {args.users}")
+        row("daemon VmRSS after loading", fmt_mb(mem["VmRSS"]), "< 200 MB",
+            mem["VmRSS"] < 200 * MB)
+        row("daemon VmHWM (peak) while loading", fmt_mb(mem["VmHWM"]), "< 200 MB",
+            mem["VmHWM"] < 200 * MB)
+        note(f"memory after loading: " + ", ".join(f"{k} {fmt_mb(v)}" for k, v in mem.items()))
+
+        # (4) listing.
+        lists = []
+        for _ in range(args.runs):
+            t0 = time.monotonic()
+            client.call(MANAGER_PATH, MANAGER_IFACE, "ListUsers", "(ao)")
+            lists.append(time.monotonic() - t0)
+        list_s = median(lists)
+        row("ListUsers over D-Bus (GDBus client)", fmt_s(list_s), "< 1 s", list_s < 1)
+        gmos = []
+        for _ in range(args.runs):
+            t0 = time.monotonic()
+            client.call(MANAGER_PATH, OM_IFACE, "GetManagedObjects", "(a{oa{sa{sv}}})")
+            gmos.append(time.monotonic() - t0)
+        row("  GetManagedObjects over D-Bus (info)", fmt_s(median(gmos)))
+        cli = os.path.join(world.cli_dir, "cl-jabber")
+        _, r = timed([cli, "user", "list"], stdout=subprocess.PIPE, env=env)
+        listed = len(r.stdout.splitlines())
+        if listed != args.users:
+            raise RuntimeError(f"cl-jabber user list printed {listed} lines, not {args.users}")
+        cli_lists = [timed([cli, "user", "list"], env=env)[0] for _ in range(args.runs)]
+        cli_list_s = median(cli_lists)
+        row("cl-jabber user list", fmt_s(cli_list_s), "< 1 s", cli_list_s < 1)
+        note("ListUsers: " + ", ".join(fmt_s(x) for x in lists)
+             + "; GetManagedObjects: " + ", ".join(fmt_s(x) for x in gmos)
+             + "; cl-jabber user list: " + ", ".join(fmt_s(x) for x in cli_lists))
+        mem2 = proc_status(runner.pid)
+        row("  daemon VmHWM after listing (info)", fmt_mb(mem2["VmHWM"]))
+        note(f"memory after listing: VmRSS {fmt_mb(mem2['VmRSS'])}, VmHWM {fmt_mb(mem2['VmHWM'])}")
+
+        # (5) one account end to end vs one ldapadd process; interleaved against drift.
+        useradd = os.path.join(world.cli_dir, "cl-useradd")
+        adds, ldapadds = [], []
+        for i in range(args.adds):
+            name = f"benchcli{i:03d}"
+            adds.append(timed([useradd, "-P", name, "jabber"], stdin="bench-password\n",
+                              env=env)[0])
+            time.sleep(0.2)
+            name = f"benchldap{i:03d}"
+            ldif = (f"dn: uid={name},{USERS_DN}\nobjectClass: top\nobjectClass: person\n"
+                    "objectClass: organizationalPerson\nobjectClass: inetOrgPerson\n"
+                    f"uid: {name}\ncn: {name}\nsn: {name}\nmail: {name}@{namespace.HOSTNAME}\n"
+                    f"userPassword: {PASSWORD_HASH}\n")
+            ldapadds.append(timed(["ldapadd", "-x", "-H", world.slapd.uri,
+                                   "-D", world.slapd.admin_dn, "-y",
+                                   world.slapd.admin_password_file], stdin=ldif)[0])
+            time.sleep(0.2)
+        add_s, ldapadd_s = median(adds), median(ldapadds)
+        row("ldapadd of one entry (baseline)", fmt_s(ldapadd_s))
+        row("cl-useradd -P NAME jabber", fmt_s(add_s),
+            f"<= 2 x ldapadd = {fmt_s(2 * ldapadd_s)}", add_s <= 2 * ldapadd_s)
+        row("  (cl-useradd / ldapadd)", f"{add_s / ldapadd_s:.1f} x")
+        note("cl-useradd: " + ", ".join(fmt_s(x) for x in adds))
+        note("ldapadd: " + ", ".join(fmt_s(x) for x in ldapadds))
+        mem3 = proc_status(runner.pid)
+        note(f"memory at the end: VmRSS {fmt_mb(mem3['VmRSS'])}, VmHWM {fmt_mb(mem3['VmHWM'])}")
+
+        if args.then:
+            note(f"running {args.then!r} in the world (daemon pid {runner.pid})")
+            env["BENCH_DAEMON_PID"] = str(runner.pid)
+            subprocess.run(args.then, shell=True, env=env)
+    except BaseException:
+        if world.top:
+            print(world.logs()[-6000:], file=sys.stderr)
+        raise
+    finally:
+        world.stop()
+    return rows, notes
+
+
+def report(args, rows, notes):
+    head = ("calculate-jabberd benchmark, "
+            + datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
+            + f", {args.users} users, {os.cpu_count()} CPUs, git "
+            + subprocess.run(["git", "-C", SOURCEDIR, "describe", "--always", "--dirty"],
+                             capture_output=True, text=True).stdout.strip())
+    w1 = max(len(r[0]) for r in rows)
+    w2 = max(len(r[1]) for r in rows)
+    w3 = max(len(r[2]) for r in rows)
+    lines = [head, ""]
+    lines += [f"{a:<{w1}}  {b:>{w2}}  {c:<{w3}}  {d}".rstrip() for a, b, c, d in rows]
+    lines += ["", "details:"] + [f"  {n}" for n in notes]
+    text = "\n".join(lines) + "\n"
+    print("\n" + text)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = os.path.join(HERE, f"results-{stamp}-{args.users}.txt")
+    with open(path, "w") as f:
+        f.write(text)
+    print(f"bench: results written to {path}")
+    return all(r[3] != "FAIL" for r in rows)
+
+
+def main():
+    p = argparse.ArgumentParser(prog="bench/run", description=__doc__.splitlines()[0])
+    p.add_argument("--users", type=int, default=100000, help="users to load (100000)")
+    p.add_argument("--groups", type=int, default=None, help="groups (default users/100)")
+    p.add_argument("--group-size", type=int, default=100, help="members per group (100)")
+    p.add_argument("--runs", type=int, default=3, help="runs of each timing (3)")
+    p.add_argument("--adds", type=int, default=10, help="users added each way (10)")
+    p.add_argument("--builddir", default=os.environ.get("BUILDDIR",
+                                                        os.path.join(SOURCEDIR, "build")))
+    p.add_argument("--start-timeout", type=float, default=900,
+                   help="seconds a daemon start may take before giving up (900)")
+    p.add_argument("--no-debug", action="store_true", help="start the daemon without --debug")
+    p.add_argument("--then", metavar="COMMAND",
+                   help="shell command to run in the world at the end, daemon still up "
+                        "($BENCH_DAEMON_PID, $SANDBOX_* set); e.g. a profiler")
+    args = p.parse_args()
+    if args.users < 1:
+        p.error("--users must be at least 1")
+    namespace.reexec()
+    namespace.setup()
+    rows, notes = run(args)
+    sys.exit(0 if report(args, rows, notes) else 1)
+
+
+if __name__ == "__main__":
+    main()
