@@ -8,6 +8,8 @@ bench/README.md for what is measured and why.
 import argparse
 import datetime
 import os
+import re
+import shlex
 import statistics
 import subprocess
 import sys
@@ -120,6 +122,16 @@ class Client:
                                    self.GLib.VariantType(reply_type),
                                    self.Gio.DBusCallFlags.NONE, timeout * 1000, None)
 
+    def timed_call(self, path, iface, method, timeout=300):
+        """(seconds, reply size in bytes, reply body) of one call; raises on an error."""
+        msg = self.Gio.DBusMessage.new_method_call(SERVICE, path, iface, method)
+        t0 = time.monotonic()
+        reply, _serial = self.conn.send_message_with_reply_sync(
+            msg, self.Gio.DBusSendMessageFlags.NONE, timeout * 1000, None)
+        seconds = time.monotonic() - t0
+        reply.to_gerror()
+        return seconds, len(reply.to_blob(self.Gio.DBusCapabilityFlags.NONE)), reply.get_body()
+
     def has_owner(self):
         r = self.conn.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus",
                                 "org.freedesktop.DBus", "NameHasOwner",
@@ -175,9 +187,37 @@ class DaemonRunner:
         def spawn():
             return self.world.processes.start(
                 "calculate-jabberd", argv, os.path.join(self.world.top, "calculate-jabberd.log"))
+        log = os.path.join(self.world.top, "calculate-jabberd.log")
+        offset = os.path.getsize(log) if os.path.exists(log) else 0
         seconds, self.daemon.proc = self.client.start_and_wait_owner(spawn, timeout)
         self.world.daemon = self.daemon
+        # "owning" is logged by the name-acquired callback, a moment after the bus saw it.
+        deadline = time.monotonic() + 2
+        while (phases := self._phases(log, offset)) is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.phases = phases
         return seconds
+
+    @staticmethod
+    def _phases(log, offset):
+        """From the --debug log (GLib's hh:mm:ss.mmm stamps): seconds from the first line
+        (connected to the bus) to "loaded" (sync search, parsing, registry) and from
+        "loaded" to "owning" (exporting every object on the connection)."""
+        stamps = {}
+        with open(log, errors="replace") as f:
+            f.seek(offset)
+            for line in f:
+                m = re.search(r"DEBUG: (\d+):(\d+):(\d+\.\d+): (.*)", line)
+                if not m:
+                    continue
+                t = int(m[1]) * 3600 + int(m[2]) * 60 + float(m[3])
+                stamps.setdefault("first", t)
+                for key in ("loaded", "owning"):
+                    if m[4].startswith(key):
+                        stamps[key] = t
+        if not all(k in stamps for k in ("first", "loaded", "owning")):
+            return None
+        return stamps["loaded"] - stamps["first"], stamps["owning"] - stamps["loaded"]
 
     @property
     def pid(self):
@@ -199,6 +239,13 @@ def proc_status(pid):
             if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile", "VmSize"):
                 out[key] = int(value.split()[0]) * 1024
     return out
+
+
+def cpu_seconds(pid):
+    """utime + stime of a process so far (a measure the machine's noise barely moves)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def median(xs):
@@ -242,25 +289,40 @@ def run(args):
 
         env = world.env()
         client = Client()
+        slapd_pid = world.slapd.proc.pid
 
         # (1) ldapsearch of every user, the baseline.
-        search = [timed(ldapsearch_argv(world.slapd))[0] for _ in range(args.runs)]
+        search, search_cpu = [], []
+        for _ in range(args.runs):
+            before = cpu_seconds(slapd_pid)
+            search.append(timed(ldapsearch_argv(world.slapd))[0])
+            search_cpu.append(cpu_seconds(slapd_pid) - before)
         search_s = median(search)
-        note("ldapsearch: " + ", ".join(fmt_s(x) for x in search))
+        note("ldapsearch: " + ", ".join(fmt_s(x) for x in search)
+             + "; slapd CPU per search: " + ", ".join(fmt_s(x) for x in search_cpu))
         row("ldapsearch of all users (baseline)", fmt_s(search_s))
 
         # (2) daemon start until it owns org.calculate.Jabber.
         runner = DaemonRunner(world, client, debug=not args.no_debug)
-        starts = []
+        starts, start_cpu = [], []
         for i in range(args.runs):
             if i > 0:
                 runner.stop()
-            starts.append(runner.start(timeout=args.start_timeout))
-            note(f"daemon start {i + 1}: {fmt_s(starts[-1])}")
+            before = cpu_seconds(slapd_pid)
+            starts.append(runner.start(timeout=args.start_timeout,
+                                       wrapper=shlex.split(args.wrapper or "")))
+            slapd_cpu = cpu_seconds(slapd_pid) - before
+            start_cpu.append(cpu_seconds(runner.pid))
+            phases = (f"; log: connected -> loaded {fmt_s(runner.phases[0])}, loaded -> "
+                      f"owning {fmt_s(runner.phases[1])}") if runner.phases else ""
+            note(f"daemon start {i + 1}: {fmt_s(starts[-1])} (daemon CPU "
+                 f"{fmt_s(start_cpu[-1])}, slapd CPU {fmt_s(slapd_cpu)}, load average "
+                 f"{open('/proc/loadavg').read().split()[0]}{phases})")
         start_s = median(starts)
         row("daemon start -> owns org.calculate.Jabber", fmt_s(start_s),
             f"<= 3 x ldapsearch = {fmt_s(3 * search_s)}", start_s <= 3 * search_s)
         row("  (start / ldapsearch)", f"{start_s / search_s:.1f} x")
+        row("  daemon CPU time of a start (info)", fmt_s(median(start_cpu)))
 
         # (3) memory once loaded.
         time.sleep(1)
@@ -274,31 +336,50 @@ def run(args):
             mem["VmHWM"] < 200 * MB)
         note(f"memory after loading: " + ", ".join(f"{k} {fmt_mb(v)}" for k, v in mem.items()))
 
+        def daemon_survived(what):
+            """After a failed listing: was the daemon thrown off the bus? Then start it
+            again (untimed) so that the rest can be measured."""
+            if runner.daemon.proc.alive() and client.has_owner():
+                return
+            note(f"the daemon did not survive {what} (alive: {runner.daemon.proc.alive()}; "
+                 f"log: {runner.daemon.proc.log_tail(3).strip()!r}); starting it again")
+            runner.stop()
+            runner.start(timeout=args.start_timeout)
+
         # (4) listing.
-        lists = []
+        lists, size = [], 0
         for _ in range(args.runs):
-            t0 = time.monotonic()
-            client.call(MANAGER_PATH, MANAGER_IFACE, "ListUsers", "(ao)")
-            lists.append(time.monotonic() - t0)
+            seconds, size, _body = client.timed_call(MANAGER_PATH, MANAGER_IFACE, "ListUsers")
+            lists.append(seconds)
         list_s = median(lists)
         row("ListUsers over D-Bus (GDBus client)", fmt_s(list_s), "< 1 s", list_s < 1)
+        note("ListUsers: " + ", ".join(fmt_s(x) for x in lists) + f"; reply {fmt_mb(size)}")
         gmos = []
-        for _ in range(args.runs):
-            t0 = time.monotonic()
-            client.call(MANAGER_PATH, OM_IFACE, "GetManagedObjects", "(a{oa{sa{sv}}})")
-            gmos.append(time.monotonic() - t0)
-        row("  GetManagedObjects over D-Bus (info)", fmt_s(median(gmos)))
+        try:
+            for _ in range(args.runs):
+                seconds, size, _body = client.timed_call(MANAGER_PATH, OM_IFACE,
+                                                         "GetManagedObjects")
+                gmos.append(seconds)
+            row("  GetManagedObjects over D-Bus (info)", fmt_s(median(gmos)))
+            note("GetManagedObjects: " + ", ".join(fmt_s(x) for x in gmos)
+                 + f"; reply {fmt_mb(size)}")
+        except Exception as e:   # noqa: BLE001 - reported, then the run goes on
+            row("  GetManagedObjects over D-Bus", "error", "a reply", False)
+            note(f"GetManagedObjects failed: {e}")
+            daemon_survived("GetManagedObjects")
         cli = os.path.join(world.cli_dir, "cl-jabber")
-        _, r = timed([cli, "user", "list"], stdout=subprocess.PIPE, env=env)
+        r = subprocess.run([cli, "user", "list"], capture_output=True, text=True, env=env)
         listed = len(r.stdout.splitlines())
-        if listed != args.users:
-            raise RuntimeError(f"cl-jabber user list printed {listed} lines, not {args.users}")
-        cli_lists = [timed([cli, "user", "list"], env=env)[0] for _ in range(args.runs)]
-        cli_list_s = median(cli_lists)
-        row("cl-jabber user list", fmt_s(cli_list_s), "< 1 s", cli_list_s < 1)
-        note("ListUsers: " + ", ".join(fmt_s(x) for x in lists)
-             + "; GetManagedObjects: " + ", ".join(fmt_s(x) for x in gmos)
-             + "; cl-jabber user list: " + ", ".join(fmt_s(x) for x in cli_lists))
+        if r.returncode != 0 or listed < args.users:
+            row("cl-jabber user list", "error", "< 1 s", False)
+            note(f"cl-jabber user list: exit {r.returncode}, {listed} lines; "
+                 f"{r.stderr.strip()[:300]}")
+            daemon_survived("cl-jabber user list")
+        else:
+            cli_lists = [timed([cli, "user", "list"], env=env)[0] for _ in range(args.runs)]
+            cli_list_s = median(cli_lists)
+            row("cl-jabber user list", fmt_s(cli_list_s), "< 1 s", cli_list_s < 1)
+            note("cl-jabber user list: " + ", ".join(fmt_s(x) for x in cli_lists))
         mem2 = proc_status(runner.pid)
         row("  daemon VmHWM after listing (info)", fmt_mb(mem2["VmHWM"]))
         note(f"memory after listing: VmRSS {fmt_mb(mem2['VmRSS'])}, VmHWM {fmt_mb(mem2['VmHWM'])}")
@@ -321,18 +402,22 @@ def run(args):
                                    world.slapd.admin_password_file], stdin=ldif)[0])
             time.sleep(0.2)
         add_s, ldapadd_s = median(adds), median(ldapadds)
+        noop = median([timed([cli, "--version"], env=env)[0] for _ in range(args.adds)])
         row("ldapadd of one entry (baseline)", fmt_s(ldapadd_s))
         row("cl-useradd -P NAME jabber", fmt_s(add_s),
             f"<= 2 x ldapadd = {fmt_s(2 * ldapadd_s)}", add_s <= 2 * ldapadd_s)
         row("  (cl-useradd / ldapadd)", f"{add_s / ldapadd_s:.1f} x")
+        row("  cl-jabber --version, a process alone (info)", fmt_s(noop))
         note("cl-useradd: " + ", ".join(fmt_s(x) for x in adds))
         note("ldapadd: " + ", ".join(fmt_s(x) for x in ldapadds))
         mem3 = proc_status(runner.pid)
-        note(f"memory at the end: VmRSS {fmt_mb(mem3['VmRSS'])}, VmHWM {fmt_mb(mem3['VmHWM'])}")
+        note(f"memory at the end: VmRSS {fmt_mb(mem3['VmRSS'])}, VmHWM {fmt_mb(mem3['VmHWM'])}"
+             f"; load average {open('/proc/loadavg').read().split()[0]}")
 
         if args.then:
             note(f"running {args.then!r} in the world (daemon pid {runner.pid})")
             env["BENCH_DAEMON_PID"] = str(runner.pid)
+            env["SANDBOX_DAEMON_CONFIG"] = runner.daemon.config_path
             subprocess.run(args.then, shell=True, env=env)
     except BaseException:
         if world.top:
@@ -377,6 +462,10 @@ def main():
     p.add_argument("--start-timeout", type=float, default=900,
                    help="seconds a daemon start may take before giving up (900)")
     p.add_argument("--no-debug", action="store_true", help="start the daemon without --debug")
+    p.add_argument("--wrapper", metavar="COMMAND",
+                   help="prefix of the timed daemon starts, e.g. \"perf record -g -o F --\" or "
+                        "\"valgrind --tool=massif --massif-out-file=F\" (use with --runs 1; "
+                        "times and memory then describe the wrapper, not the daemon)")
     p.add_argument("--then", metavar="COMMAND",
                    help="shell command to run in the world at the end, daemon still up "
                         "($BENCH_DAEMON_PID, $SANDBOX_* set); e.g. a profiler")

@@ -1,56 +1,48 @@
 /* polkit asks for an administrator's password through an agent registered for the calling
- * process. A desktop session has one; a terminal (ssh, console) does not: start pkttyagent
- * for this process, as systemctl and fwupdmgr do, and wait until it is registered. */
+ * process. A desktop session has one; a terminal (ssh, console) does not: register a text
+ * agent for this process, in a thread of its own, as long as the command runs (what
+ * pkttyagent does; in-process because an agent spawned as this process's child was not
+ * asked by polkitd 122 here). It asks on /dev/tty. */
 #include "config.h"
 #include "cli.h"
 
-#include <glib-unix.h>
-#include <signal.h>
-#include <sys/wait.h>
+#define POLKIT_AGENT_I_KNOW_API_IS_SUBJECT_TO_CHANGE
+#include <polkitagent/polkitagent.h>
 #include <unistd.h>
 
-#define PKTTYAGENT "/usr/bin/pkttyagent"
+static PolkitAgentListener *listener;
 
 void
 cli_agent_start (Cli *cli)
 {
-  g_autofree char *pid = g_strdup_printf ("%d", (int) getpid ());
-  g_autofree char *notify = NULL;
-  int fds[2];
-  char byte;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PolkitSubject) subject = NULL;
 
-  if (!cli->interactive || cli->agent != 0 || geteuid () == 0 ||
-      !g_file_test (PKTTYAGENT, G_FILE_TEST_IS_EXECUTABLE))
+  if (!cli->interactive || cli->agent != NULL || geteuid () == 0)
     return;
-  if (!g_unix_open_pipe (fds, FD_CLOEXEC, NULL))
-    return;
-  notify = g_strdup_printf ("%d", fds[1]);
-  {
-    const char *argv[] = { PKTTYAGENT, "--process", pid, "--notify-fd", notify, "--fallback", NULL };
-    g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
-    g_autoptr(GSubprocess) agent = NULL;
-
-    g_subprocess_launcher_take_fd (launcher, fds[1], fds[1]);
-    agent = g_subprocess_launcher_spawnv (launcher, argv, NULL);
-    if (agent == NULL)
-      {
-        close (fds[0]);
-        return;
-      }
-    cli->agent = (GPid) atoi (g_subprocess_get_identifier (agent));
-  }
-  /* pkttyagent closes the notify fd once it is registered (or dies). */
-  while (read (fds[0], &byte, 1) > 0)
-    ;
-  close (fds[0]);
+  listener = polkit_agent_text_listener_new (NULL, &error);
+  if (listener == NULL)
+    {
+      g_debug ("no polkit agent: %s", error->message);
+      return;
+    }
+  subject = polkit_unix_process_new_for_owner (getpid (), 0, getuid ());
+  cli->agent = polkit_agent_listener_register (listener, POLKIT_AGENT_REGISTER_FLAGS_RUN_IN_THREAD,
+                                               subject, NULL, NULL, &error);
+  /* Another agent for this process (a desktop's) is fine: it will ask. */
+  if (cli->agent == NULL)
+    {
+      g_debug ("no polkit agent: %s", error->message);
+      g_clear_object (&listener);
+    }
 }
 
 void
 cli_agent_stop (Cli *cli)
 {
-  if (cli->agent == 0)
+  if (cli->agent == NULL)
     return;
-  kill (cli->agent, SIGTERM);
-  waitpid (cli->agent, NULL, 0);
-  cli->agent = 0;
+  polkit_agent_listener_unregister (cli->agent);
+  cli->agent = NULL;
+  g_clear_object (&listener);
 }

@@ -40,8 +40,13 @@ map_remote_error (GError **error)
 {
   g_autofree char *remote = NULL;
 
-  if (error == NULL || *error == NULL || (*error)->domain == CJ_ERROR)
+  if (error == NULL || *error == NULL)
     return;
+  if ((*error)->domain == CJ_ERROR)
+    {
+      g_dbus_error_strip_remote_error (*error);
+      return;
+    }
   remote = g_dbus_error_get_remote_error (*error);
   if (remote != NULL &&
       (g_str_equal (remote, "org.freedesktop.DBus.Error.ServiceUnknown") ||

@@ -46,14 +46,16 @@ ask_once (FILE *tty, const char *prompt)
   char *line;
   int fd = fileno (tty);
 
-  fputs (prompt, tty);
-  fflush (tty);
   if (tcgetattr (fd, &saved) < 0)
     return NULL;
   quiet = saved;
   quiet.c_lflag &= ~(tcflag_t) ECHO;
   quiet.c_lflag |= ECHONL;
+  /* Echo off before the prompt shows: what is typed after it is never echoed, nor
+   * flushed away. */
   tcsetattr (fd, TCSAFLUSH, &quiet);
+  fputs (prompt, tty);
+  fflush (tty);
   line = read_line (tty);
   tcsetattr (fd, TCSAFLUSH, &saved);
   return line;

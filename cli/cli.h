@@ -30,7 +30,7 @@ typedef struct {
   GDBusConnection *bus;
   gboolean         json;
   gboolean         interactive;   /* stdin is a terminal: polkit may ask for a password */
-  GPid             agent;         /* pkttyagent, 0 if none */
+  gpointer         agent;         /* our polkit agent's registration, NULL if none */
 } Cli;
 
 /* cli-call.c: connecting, calling, errors. */

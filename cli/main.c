@@ -63,12 +63,14 @@ main (int argc, char **argv)
   /* --help needs no daemon. */
   if (!wants_help (argc, argv) && !(g_str_equal (name, "cl-jabber") && argc < 2))
     {
+      /* The agent first: polkit looks for one when this process's first call arrives. */
+      cli_agent_start (&cli);
       if (!cli_connect (&cli, &error))
         {
           g_printerr (_("%s: cannot connect to the system bus: %s\n"), name, error->message);
+          cli_agent_stop (&cli);
           return CLI_EXIT_NO_SERVICE;
         }
-      cli_agent_start (&cli);
     }
 
   if (g_str_equal (name, "cl-jabber"))

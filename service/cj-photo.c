@@ -76,27 +76,117 @@ read_all (int fd, GError **error)
 }
 
 typedef struct {
-  gboolean too_large;
+  gboolean   jpeg;
+  gboolean   too_large;
+  GdkPixbuf *pixbuf;            /* the loader's own pixbuf, as prepared (not owned) */
+  guint8    *rows;              /* which of its rows the loader has filled */
+  int        height;
 } Prepared;
 
 static void
 on_size_prepared (GdkPixbufLoader *loader, int width, int height, gpointer data)
 {
   Prepared *prepared = data;
-  double scale;
 
   if (width <= 0 || height <= 0 || (gint64) width * height > CJ_PHOTO_MAX_PIXELS)
     {
       /* Decompression bomb: decode as little as possible, the result is thrown away. */
       prepared->too_large = TRUE;
-      gdk_pixbuf_loader_set_size (loader, 1, 1);
+      /* 0×0 makes the loaders stop before they allocate or decode anything (as
+       * gdk_pixbuf_get_file_info() does); 1×1 would still decode every pixel. */
+      gdk_pixbuf_loader_set_size (loader, 0, 0);
       return;
     }
-  /* Decode straight to the avatar size where the loader can (JPEG does). */
-  scale = MIN (1.0, (double) CJ_PHOTO_MAX_SIDE / MAX (width, height));
-  if (scale < 1.0)
-    gdk_pixbuf_loader_set_size (loader, MAX (1, (int) (width * scale + 0.5)),
-                                MAX (1, (int) (height * scale + 0.5)));
+  /* A JPEG can be decoded straight to 1/2, 1/4 or 1/8 of its size (the DCT scaling of
+   * libjpeg). Ask for exactly such a size, the smallest still at least the avatar size:
+   * any other size would make the loader rescale it itself, and a rescaling loader reports
+   * no progress (area-updated), which complete() needs to see a truncated file. */
+  if (prepared->jpeg && MAX (width, height) > CJ_PHOTO_MAX_SIDE)
+    {
+      int d = 8;
+
+      while (d > 1 && MAX ((width + d - 1) / d, (height + d - 1) / d) < CJ_PHOTO_MAX_SIDE)
+        d /= 2;
+      if (d > 1)
+        gdk_pixbuf_loader_set_size (loader, (width + d - 1) / d, (height + d - 1) / d);
+    }
+}
+
+static void
+on_area_prepared (GdkPixbufLoader *loader, gpointer data)
+{
+  Prepared *prepared = data;
+
+  prepared->pixbuf = gdk_pixbuf_loader_get_pixbuf (loader);
+  prepared->height = gdk_pixbuf_get_height (prepared->pixbuf);
+  g_free (prepared->rows);
+  prepared->rows = g_malloc0 ((gsize) prepared->height);
+}
+
+static void
+on_area_updated (GdkPixbufLoader *loader, int x, int y, int width, int height, gpointer data)
+{
+  Prepared *prepared = data;
+
+  /* The loader's final rescale (to the size set in size-prepared) is announced on a new
+   * pixbuf: only what the decoder itself filled counts. */
+  if (prepared->rows == NULL || gdk_pixbuf_loader_get_pixbuf (loader) != prepared->pixbuf)
+    return;
+  for (int row = MAX (0, y); row < MIN (prepared->height, y + height); row++)
+    prepared->rows[row] = 1;
+}
+
+/* Loaders hand out a truncated image as if it were whole (the rest filled with grey):
+ * every row must have been decoded. */
+static gboolean
+complete (const Prepared *prepared)
+{
+  if (prepared->rows == NULL)
+    return FALSE;
+  for (int row = 0; row < prepared->height; row++)
+    if (!prepared->rows[row])
+      return FALSE;
+  return TRUE;
+}
+
+/* libjpeg makes up the end of a truncated JPEG (a warning gdk-pixbuf drops, then grey
+ * rows): walk the markers, skipping segments by their length and scans up to the next
+ * marker, and require EOI. */
+static gboolean
+jpeg_has_eoi (const guint8 *data, gsize size)
+{
+  gsize i = 2;
+
+  while (i + 1 < size)
+    {
+      guint8 marker;
+
+      if (data[i] != 0xff)
+        return FALSE;
+      marker = data[i + 1];
+      if (marker == 0xff)                       /* fill byte */
+        {
+          i++;
+          continue;
+        }
+      if (marker == 0xd9)
+        return TRUE;
+      if (marker == 0x01 || (marker >= 0xd0 && marker <= 0xd7))
+        {
+          i += 2;
+          continue;
+        }
+      if (i + 3 >= size)
+        return FALSE;
+      i += 2 + ((gsize) data[i + 2] << 8 | data[i + 3]);
+      if (marker == 0xda)                       /* SOS: entropy-coded data follows */
+        {
+          while (i + 1 < size &&
+                 !(data[i] == 0xff && data[i + 1] != 0x00 && !(data[i + 1] >= 0xd0 && data[i + 1] <= 0xd7)))
+            i++;
+        }
+    }
+  return FALSE;
 }
 
 static GdkPixbuf *
@@ -108,12 +198,20 @@ decode (GBytes *bytes, GError **error)
   g_autofree char *mime = g_content_type_get_mime_type (type);
   g_autoptr(GdkPixbufLoader) loader = NULL;
   g_autoptr(GError) local_error = NULL;
-  Prepared prepared = { FALSE };
+  Prepared prepared = { FALSE, FALSE, NULL, NULL, 0 };
+  gsize offset = 0;
+  gboolean ok = TRUE;
   GdkPixbuf *pixbuf;
 
   if (mime == NULL || !g_strv_contains (allowed_types, mime))
     {
       *error = invalid (_("Not an image in a supported format (PNG, JPEG, GIF, BMP, TIFF, ICO, WebP, SVG)"));
+      return NULL;
+    }
+  prepared.jpeg = g_str_equal (mime, "image/jpeg");
+  if (prepared.jpeg && !jpeg_has_eoi (data, size))
+    {
+      *error = invalid (_("The image is incomplete (the file is truncated or damaged)"));
       return NULL;
     }
   loader = gdk_pixbuf_loader_new_with_mime_type (mime, &local_error);
@@ -124,25 +222,45 @@ decode (GBytes *bytes, GError **error)
       return NULL;
     }
   g_signal_connect (loader, "size-prepared", G_CALLBACK (on_size_prepared), &prepared);
+  g_signal_connect (loader, "area-prepared", G_CALLBACK (on_area_prepared), &prepared);
+  g_signal_connect (loader, "area-updated", G_CALLBACK (on_area_updated), &prepared);
 
-  if (!gdk_pixbuf_loader_write (loader, data, size, &local_error) ||
-      !gdk_pixbuf_loader_close (loader, &local_error))
+  /* In pieces, so that a loader that ignores the 0×0 size still stops at the next one. */
+  while (ok && offset < size && !prepared.too_large)
+    {
+      gsize n = MIN (size - offset, 64 * 1024);
+      ok = gdk_pixbuf_loader_write (loader, data + offset, n, &local_error);
+      offset += n;
+    }
+  /* (A failed write has closed the loader already.) */
+  if (ok)
+    ok = gdk_pixbuf_loader_close (loader, &local_error);
+  if (!ok)
     {
       if (!prepared.too_large)
         {
           *error = g_error_new (CJ_ERROR, CJ_ERROR_INVALID_ARGUMENT,
                                 _("The image cannot be read (damaged or not an image): %s"),
-                                local_error->message);
+                                local_error != NULL ? local_error->message : _("unknown error"));
+          g_free (prepared.rows);
           return NULL;
         }
     }
   if (prepared.too_large)
     {
+      g_free (prepared.rows);
       *error = g_error_new (CJ_ERROR, CJ_ERROR_INVALID_ARGUMENT,
                             _("The image has more than %d million pixels"), CJ_PHOTO_MAX_PIXELS / 1000000);
       return NULL;
     }
   pixbuf = gdk_pixbuf_loader_get_pixbuf (loader);
+  if (pixbuf != NULL && !complete (&prepared))
+    {
+      g_free (prepared.rows);
+      *error = invalid (_("The image is incomplete (the file is truncated or damaged)"));
+      return NULL;
+    }
+  g_free (prepared.rows);
   if (pixbuf == NULL)
     {
       *error = invalid (_("The image cannot be read (damaged or not an image)"));

@@ -285,9 +285,10 @@ def self_signed(path, host, gid=None):
     os.chmod(path, 0o640)
 
 
-def minimal_config(ej, hosts, base_dn, rootdn, password, history=False, listen="127.0.0.1"):
-    """A hand-written ejabberd.yml with the shape docs/ldap-layout.md describes (what the
-    daemon will render), for proving the harness without the daemon."""
+def minimal_config(ej, hosts, base_dn, rootdn, password, history=False, listen="127.0.0.1",
+                   cache_life_time=30):
+    """A hand-written ejabberd.yml of the shape the daemon renders (service/
+    cj-ejabberd-config.c; group names from `cn`), for proving the harness without it."""
     jabber = f"ou=Jabber,ou=Services,{base_dn}"
     host_list = ", ".join(f'"{h}"' for h in hosts)
     log_chat = f'\n  mod_log_chat: {{path: "{ej.history}", format: text}}' if history else ""
@@ -331,10 +332,10 @@ modules:
     ldap_rfilter: "(objectClass=posixGroup)"
     ldap_gfilter: "(&(objectClass=posixGroup)(cn=%g))"
     ldap_groupattr: cn
-    ldap_groupdesc: description
+    ldap_groupdesc: cn
     ldap_memberattr: memberUid
     ldap_ufilter: "(&(objectClass=inetOrgPerson)(uid=%u))"
     ldap_useruid: uid
     ldap_userdesc: displayName
-    cache_life_time: 30{log_chat}
+    cache_life_time: {cache_life_time}{log_chat}
 """

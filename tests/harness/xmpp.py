@@ -122,6 +122,25 @@ class _Client(slixmpp.ClientXMPP):
             self.disconnected.set_result(reason)
 
 
+async def _teardown(c, timeout=3):
+    """Ends the client's connection whatever state it is in, then cancels the
+    outgoing-filter task slixmpp leaves pending (else asyncio complains "Task was destroyed
+    but it is pending" when the client is freed)."""
+    c.cancel_connection_attempt()
+    if not c.disconnected.done() and c.transport is not None:
+        try:
+            c.disconnect(wait=1)
+            await asyncio.wait_for(asyncio.shield(c.disconnected), timeout)
+        except Exception:                 # timeout, or a transport already half closed
+            try:
+                c.abort()
+            except Exception:
+                pass
+    task = getattr(c, "_run_out_filters", None)
+    if task is not None and not task.done():
+        task.cancel()
+
+
 class Session:
     """One logged-in client. Methods block the calling thread."""
 
@@ -220,12 +239,7 @@ class Session:
 
     def close(self, timeout=5):
         async def close():
-            if not self._c.disconnected.done():
-                self._c.disconnect(wait=1)
-                try:
-                    await asyncio.wait_for(asyncio.shield(self._c.disconnected), timeout)
-                except asyncio.TimeoutError:
-                    self._c.abort()
+            await _teardown(self._c, timeout)
         try:
             _run(close(), timeout + 5)
         except Exception:
@@ -251,9 +265,7 @@ def login(jid, password, port, address="127.0.0.1", timeout=DEFAULT_TIMEOUT):
         except asyncio.TimeoutError:
             result = LoginFailed("timeout", f"no session within {timeout}s")
         if isinstance(result, LoginFailed):
-            c.cancel_connection_attempt()
-            if c.transport is not None:
-                c.abort()
+            await _teardown(c)
             return result
         return c
     c = _run(connect(), timeout + 10)

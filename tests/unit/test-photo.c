@@ -227,8 +227,11 @@ have_format (const char *name)
   gboolean found = FALSE;
 
   for (GSList *l = formats; l != NULL; l = l->next)
-    if (g_strcmp0 (gdk_pixbuf_format_get_name (l->data), name) == 0)
-      found = TRUE;
+    {
+      g_autofree char *format_name = gdk_pixbuf_format_get_name (l->data);
+      if (g_strcmp0 (format_name, name) == 0)
+        found = TRUE;
+    }
   g_slist_free (formats);
   return found;
 }
@@ -330,14 +333,14 @@ with_exif_orientation (GBytes *jpeg, guint orientation)
   return g_byte_array_free_to_bytes (out);
 }
 
-/* A PNG of @width × @height RGB pixels, all zero, compressed as well as zlib can: a few
+/* A PNG of @width × @height RGB pixels, all zero, compressed fast (zlib level 1): a few
  * MiB of file for gigabytes of pixels. Built by streaming rows, never held whole. */
 static GBytes *
 make_png_bomb (guint32 width, guint32 height)
 {
   static const guint8 signature[] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
   GByteArray *out = g_byte_array_new ();
-  g_autoptr(GConverter) zlib = G_CONVERTER (g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_ZLIB, 9));
+  g_autoptr(GConverter) zlib = G_CONVERTER (g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_ZLIB, 1));
   gsize row = 1 + (gsize) width * 3;
   gsize total = row * height, fed = 0;
   gsize chunk_size = 1 << 20;
@@ -446,6 +449,7 @@ decode_output (GBytes *jpeg)
   gsize length = 0;
   const guint8 *data = g_bytes_get_data (jpeg, &length);
   GdkPixbufFormat *format;
+  g_autofree char *name = NULL;
   g_auto(GStrv) mime_types = NULL;
   GdkPixbuf *pixbuf;
 
@@ -463,7 +467,8 @@ decode_output (GBytes *jpeg)
   g_assert_no_error (error);
   format = gdk_pixbuf_loader_get_format (loader);
   g_assert_nonnull (format);
-  g_assert_cmpstr (gdk_pixbuf_format_get_name (format), ==, "jpeg");
+  name = gdk_pixbuf_format_get_name (format);
+  g_assert_cmpstr (name, ==, "jpeg");
   mime_types = gdk_pixbuf_format_get_mime_types (format);
   g_assert_true (g_strv_contains ((const char *const *) mime_types, "image/jpeg"));
   pixbuf = gdk_pixbuf_loader_get_pixbuf (loader);
@@ -1097,7 +1102,7 @@ typedef struct {
 
 static const BombCase bomb_cases[] = {
   { "png-8000x6000",   "png",  8000,  6000 },    /* 48 MP, just over the cap: 144 MB of pixels */
-  { "png-20000x20000", "png",  20000, 20000 },   /* 400 MP: 1.2 GB of pixels in 1.2 MB of file */
+  { "png-20000x20000", "png",  20000, 20000 },   /* 400 MP: 1.2 GB of pixels in 5.5 MB of file */
   { "jpeg-65000x65000", "jpeg", 65000, 65000 },  /* even at 1/8: 8125² pixels, 198 MB */
 };
 
@@ -1138,8 +1143,7 @@ test_bomb (gconstpointer data)
       g_assert_cmpint (grown_kib, <, 64 * 1024);
       return;
     }
-  g_test_trap_subprocess (NULL, 120 * G_USEC_PER_SEC,
-                          G_TEST_SUBPROCESS_INHERIT_STDOUT | G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_subprocess (NULL, 120 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
   g_test_trap_assert_passed ();
 }
 
