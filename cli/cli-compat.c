@@ -136,11 +136,8 @@ cl_useradd (Cli *cli, const Command *command, int argc, char **argv)
   change.nickname = nickname;
   change.photo = image;
   change.group = group;
-  if (ask)
-    change.password = cli_password_ask (NULL, TRUE, &error);
-  else if (from_stdin)
-    change.password = cli_password_stdin (&error);
-  if ((ask || from_stdin) && change.password == NULL)
+  change.password = cli_password_from_flags (ask, from_stdin, &error);
+  if (error != NULL)
     return cli_fail (error);
   status = cli_user_add (cli, &change);
   cli_password_free (change.password);
@@ -155,8 +152,6 @@ cl_passwd (Cli *cli, const Command *command, int argc, char **argv)
     { "password-stdin", 'P', 0, G_OPTION_ARG_NONE, &from_stdin, N_("Read the password from standard input"), NULL },
     { NULL }
   };
-  CliUserChange change = { .lock = -1 };
-  g_autoptr(GError) error = NULL;
   const char *service;
   int status, checked;
 
@@ -164,15 +159,7 @@ cl_passwd (Cli *cli, const Command *command, int argc, char **argv)
     return status;
   if ((checked = check_service (argc, argv, FALSE, &service, 1)) < 0)
     return bad_check (checked);
-  change.name = argv[1];
-  change.password = from_stdin ? cli_password_stdin (&error) : cli_password_auto (TRUE, &error);
-  if (change.password == NULL)
-    return cli_fail (error);
-  status = cli_user_modify (cli, &change);
-  if (status == CLI_EXIT_OK)
-    g_print (_("Password of %s changed\n"), change.name);
-  cli_password_free (change.password);
-  return status;
+  return cli_user_passwd (cli, argv[1], from_stdin);
 }
 
 static int

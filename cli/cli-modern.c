@@ -59,11 +59,8 @@ user_add_or_mod (Cli *cli, gboolean add, int argc, char **argv)
   change.group = no_group ? "" : group;
   change.photo = photo;
   change.clear_photo = clear_photo;
-  if (ask)
-    change.password = cli_password_ask (NULL, TRUE, &error);
-  else if (from_stdin)
-    change.password = cli_password_stdin (&error);
-  if ((ask || from_stdin) && change.password == NULL)
+  change.password = cli_password_from_flags (ask, from_stdin, &error);
+  if (error != NULL)
     return cli_fail (error);
   status = add ? cli_user_add (cli, &change) : cli_user_modify (cli, &change);
   cli_password_free (change.password);
@@ -78,22 +75,12 @@ user_passwd (Cli *cli, int argc, char **argv)
     { "password-stdin", 'P', 0, G_OPTION_ARG_NONE, &from_stdin, N_("Read the password from standard input"), NULL },
     { NULL }
   };
-  CliUserChange change = { .lock = -1 };
-  g_autoptr(GError) error = NULL;
   int status;
 
   if ((status = parse ("NAME", _("Change the password."), entries, &argc, &argv)) != CLI_EXIT_OK ||
       (status = expect_args (argc, 1)) != CLI_EXIT_OK)
     return status;
-  change.name = argv[1];
-  change.password = from_stdin ? cli_password_stdin (&error) : cli_password_auto (TRUE, &error);
-  if (change.password == NULL)
-    return cli_fail (error);
-  status = cli_user_modify (cli, &change);
-  if (status == CLI_EXIT_OK)
-    g_print (_("Password of %s changed\n"), change.name);
-  cli_password_free (change.password);
-  return status;
+  return cli_user_passwd (cli, argv[1], from_stdin);
 }
 
 static int

@@ -131,3 +131,13 @@ cli_password_auto (gboolean confirm, GError **error)
     return cli_password_ask (NULL, confirm, error);
   return cli_password_stdin (error);
 }
+
+char *
+cli_password_from_flags (gboolean ask, gboolean from_stdin, GError **error)
+{
+  if (ask)
+    return cli_password_ask (NULL, TRUE, error);
+  if (from_stdin)
+    return cli_password_stdin (error);
+  return NULL;
+}

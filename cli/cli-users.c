@@ -192,6 +192,23 @@ cli_user_modify (Cli *cli, const CliUserChange *change)
 }
 
 int
+cli_user_passwd (Cli *cli, const char *name, gboolean from_stdin)
+{
+  g_autoptr(GError) error = NULL;
+  CliUserChange change = { .name = name, .lock = -1 };
+  int status;
+
+  change.password = from_stdin ? cli_password_stdin (&error) : cli_password_auto (TRUE, &error);
+  if (change.password == NULL)
+    return cli_fail (error);
+  status = cli_user_modify (cli, &change);
+  if (status == CLI_EXIT_OK)
+    g_print (_("Password of %s changed\n"), name);
+  cli_password_free (change.password);
+  return status;
+}
+
+int
 cli_user_delete (Cli *cli, const char *name)
 {
   g_autoptr(GError) error = NULL;

@@ -61,6 +61,8 @@ char      *cli_password_stdin (GError **error);
 /* cl-passwd's rule: ask on a terminal, else read standard input. */
 char      *cli_password_auto  (gboolean confirm, GError **error);
 void       cli_password_free  (char *password);
+/* -p (ask twice) or -P (standard input); NULL without error when neither was given. */
+char      *cli_password_from_flags (gboolean ask, gboolean from_stdin, GError **error);
 
 /* cli-users.c */
 typedef struct {
@@ -75,6 +77,8 @@ typedef struct {
 
 int        cli_user_add     (Cli *cli, const CliUserChange *change);
 int        cli_user_modify  (Cli *cli, const CliUserChange *change);
+/* cl-passwd: asks at a terminal (twice), else reads standard input. */
+int        cli_user_passwd  (Cli *cli, const char *name, gboolean from_stdin);
 int        cli_user_delete  (Cli *cli, const char *name);
 int        cli_user_list    (Cli *cli);
 int        cli_user_show    (Cli *cli, const char *name);

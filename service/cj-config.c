@@ -27,52 +27,35 @@ get_string (GKeyFile *file, const char *group, const char *key, const char *fall
   return g_steal_pointer (&value);
 }
 
+/* A whole number from 1 to @max; 0 with @error set when the key holds something else. */
 static guint
-get_seconds (GKeyFile *file, const char *group, const char *key, guint fallback, GError **error)
+get_number (GKeyFile *file, const char *group, const char *key, guint fallback, gint max,
+            const char *what, GError **error)
 {
   g_autoptr(GError) local_error = NULL;
   gint value = g_key_file_get_integer (file, group, key, &local_error);
 
-  if (local_error != NULL)
+  if (local_error != NULL && !g_error_matches (local_error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE))
+    return fallback;
+  if (local_error != NULL || value <= 0 || value > max)
     {
-      if (g_error_matches (local_error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE))
-        {
-          g_set_error (error, CJ_ERROR, CJ_ERROR_INVALID_ARGUMENT,
-                       _("[%s] %s must be a number of seconds"), group, key);
-          return 0;
-        }
-      return fallback;
-    }
-  if (value <= 0 || value > 3600)
-    {
-      g_set_error (error, CJ_ERROR, CJ_ERROR_INVALID_ARGUMENT,
-                   _("[%s] %s must be between 1 and 3600 seconds"), group, key);
+      /* TRANSLATORS: the last %s is "a number of seconds (1-3600)" or "a port number". */
+      g_set_error (error, CJ_ERROR, CJ_ERROR_INVALID_ARGUMENT, _("[%s] %s must be %s"), group, key, what);
       return 0;
     }
   return (guint) value;
 }
 
 static guint
+get_seconds (GKeyFile *file, const char *group, const char *key, guint fallback, GError **error)
+{
+  return get_number (file, group, key, fallback, 3600, _("a number of seconds (1-3600)"), error);
+}
+
+static guint
 get_port (GKeyFile *file, const char *group, const char *key, guint fallback, GError **error)
 {
-  g_autoptr(GError) local_error = NULL;
-  gint value = g_key_file_get_integer (file, group, key, &local_error);
-
-  if (local_error != NULL)
-    {
-      if (g_error_matches (local_error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE))
-        {
-          g_set_error (error, CJ_ERROR, CJ_ERROR_INVALID_ARGUMENT, _("[%s] %s must be a port number"), group, key);
-          return 0;
-        }
-      return fallback;
-    }
-  if (value <= 0 || value > 65535)
-    {
-      g_set_error (error, CJ_ERROR, CJ_ERROR_INVALID_ARGUMENT, _("[%s] %s must be a port number"), group, key);
-      return 0;
-    }
-  return (guint) value;
+  return get_number (file, group, key, fallback, 65535, _("a port number"), error);
 }
 
 /* ejabberd speaks TCP only: the host and port of an ldap:// URI, else the local server. */

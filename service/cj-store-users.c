@@ -185,21 +185,30 @@ modify_user (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
   return ok && cj_store_reread (ctx, request->dn, TRUE, error);
 }
 
+/* The user a request is about, as LDAP has it now. */
+static CjEntry *
+read_user (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  CjEntry *user = cj_store_read (ctx, request->dn, &local_error);
+
+  if (user != NULL)
+    return user;
+  if (g_error_matches (local_error, CJ_ERROR, CJ_ERROR_NOT_FOUND))
+    g_set_error (error, CJ_ERROR, CJ_ERROR_NOT_FOUND, _("The user “%s” no longer exists"), request->name);
+  else
+    g_propagate_error (error, g_steal_pointer (&local_error));
+  return NULL;
+}
+
 static gboolean
 delete_user (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
 {
-  g_autoptr(GError) local_error = NULL;
-  g_autoptr(CjEntry) user = cj_store_read (ctx, request->dn, &local_error);
+  g_autoptr(CjEntry) user = read_user (ctx, request, error);
   int rc;
 
   if (user == NULL)
-    {
-      if (g_error_matches (local_error, CJ_ERROR, CJ_ERROR_NOT_FOUND))
-        g_set_error (error, CJ_ERROR, CJ_ERROR_NOT_FOUND, _("The user “%s” no longer exists"), request->name);
-      else
-        g_propagate_error (error, g_steal_pointer (&local_error));
-      return FALSE;
-    }
+    return FALSE;
   /* Out of its group first: a failure then leaves a user without a group, never a group
    * with a member that does not exist. */
   if (!cj_store_leave_groups (ctx, user->name, NULL, FALSE, error))
@@ -214,17 +223,10 @@ delete_user (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
 static gboolean
 set_group (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
 {
-  g_autoptr(GError) local_error = NULL;
-  g_autoptr(CjEntry) user = cj_store_read (ctx, request->dn, &local_error);
+  g_autoptr(CjEntry) user = read_user (ctx, request, error);
 
   if (user == NULL)
-    {
-      if (g_error_matches (local_error, CJ_ERROR, CJ_ERROR_NOT_FOUND))
-        g_set_error (error, CJ_ERROR, CJ_ERROR_NOT_FOUND, _("The user “%s” no longer exists"), request->name);
-      else
-        g_propagate_error (error, g_steal_pointer (&local_error));
-      return FALSE;
-    }
+    return FALSE;
   if (request->group_dn != NULL)
     {
       g_autoptr(CjEntry) group = check_group (ctx, request->group_dn, error);

@@ -67,6 +67,15 @@ def at_terminal(world, command, *args, answers=(), uid=0):
         os.kill(pid, 9)
         pytest.fail(f"{command} did not finish: {output!r}")
     _, status = os.waitpid(pid, 0) if not done else (done, status)
+    # What the command wrote just before it ended is still in the pty.
+    while select.select([fd], [], [], 0.2)[0]:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
     os.close(fd)
     return os.waitstatus_to_exitcode(status), output.decode(errors="replace")
 
