@@ -97,13 +97,41 @@ read_secret (const char *path, GError **error)
   return g_strdup (g_strstrip (contents));
 }
 
-/* A certificate from the caller: a regular file holding a certificate and its key. */
+/* Runs openssl on @file; its standard output, or NULL when it fails. */
+static char *
+openssl_output (const char *const *argv)
+{
+  g_autofree char *out = NULL;
+  int status = 0;
+
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,
+                     NULL, NULL, &out, NULL, &status, NULL) ||
+      !g_spawn_check_wait_status (status, NULL))
+    return NULL;
+  return g_steal_pointer (&out);
+}
+
+/* The PEM holds a certificate and the private key that goes with it: openssl reads both and
+ * derives the same public key from each. */
+static gboolean
+certificate_matches_key (const char *file)
+{
+  const char *x509[] = { "openssl", "x509", "-noout", "-pubkey", "-in", file, NULL };
+  const char *pkey[] = { "openssl", "pkey", "-pubout", "-in", file, NULL };
+  g_autofree char *from_certificate = openssl_output (x509);
+  g_autofree char *from_key = openssl_output (pkey);
+
+  return from_certificate != NULL && from_key != NULL && *from_key != '\0' &&
+         g_str_equal (from_certificate, from_key);
+}
+
+/* A certificate from the caller: a regular file holding a certificate and its key. Checked
+ * in a private copy before it replaces the one ejabberd uses. */
 static gboolean
 install_given_certificate (CjEjabberdFiles *files, GPtrArray *report, GError **error)
 {
   g_autofree char *pem = g_malloc0 (MAX_CERTIFICATE_BYTES + 1);
-  g_autoptr(GTlsCertificate) certificate = NULL;
-  g_autoptr(GError) tls_error = NULL;
+  g_autofree char *dir = NULL, *copy = NULL;
   struct stat st;
   gsize length = 0;
   gboolean ok;
@@ -121,16 +149,19 @@ install_given_certificate (CjEjabberdFiles *files, GPtrArray *report, GError **e
         break;
       length += (gsize) n;
     }
-  certificate = g_tls_certificate_new_from_pem (pem, (gssize) length, &tls_error);
-  if (certificate == NULL || strstr (pem, "PRIVATE KEY-----") == NULL)
+  if ((dir = g_dir_make_tmp ("cj-cert-XXXXXX", error)) == NULL)
+    return FALSE;
+  copy = g_build_filename (dir, "given.pem", NULL);
+  ok = g_file_set_contents_full (copy, pem, (gssize) length, G_FILE_SET_CONTENTS_NONE, 0600, error);
+  if (ok && !certificate_matches_key (copy))
     {
-      explicit_bzero (pem, length);
-      g_set_error (error, CJ_ERROR, CJ_ERROR_INVALID_ARGUMENT,
-                   _("The certificate file must hold a PEM certificate and its private key (%s)"),
-                   tls_error != NULL ? tls_error->message : _("no private key"));
-      return FALSE;
+      g_set_error_literal (error, CJ_ERROR, CJ_ERROR_INVALID_ARGUMENT,
+                           _("The certificate file must hold a PEM certificate and its private key"));
+      ok = FALSE;
     }
-  ok = write_private (files->certificate_file, pem, length, error);
+  g_unlink (copy);
+  g_rmdir (dir);
+  ok = ok && write_private (files->certificate_file, pem, length, error);
   explicit_bzero (pem, length);
   if (ok)
     g_ptr_array_add (report, g_strdup_printf (_("Installed the given certificate as %s"), files->certificate_file));
