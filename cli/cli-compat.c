@@ -276,14 +276,14 @@ cl_groupmod (Cli *cli, const Command *command, int argc, char **argv)
 }
 
 static const Command commands[] = {
-  { "cl-setup",    N_("[OPTION…] ldap|jabber"),  N_("Set up the directory (ldap) or the Jabber service (jabber)."), cl_setup },
-  { "cl-useradd",  N_("[OPTION…] NAME jabber"),  N_("Add a Jabber account."), cl_useradd },
-  { "cl-passwd",   N_("[OPTION…] NAME jabber"),  N_("Change the password of a Jabber account."), cl_passwd },
+  { "cl-setup",    N_("ldap|jabber"),  N_("Set up the directory (ldap) or the Jabber service (jabber)."), cl_setup },
+  { "cl-useradd",  N_("NAME jabber"),  N_("Add a Jabber account."), cl_useradd },
+  { "cl-passwd",   N_("NAME jabber"),  N_("Change the password of a Jabber account."), cl_passwd },
   { "cl-userdel",  N_("NAME jabber"),            N_("Delete a Jabber account (and take it out of its group)."), cl_userdel },
-  { "cl-usermod",  N_("[OPTION…] NAME jabber"),  N_("Change a Jabber account: lock, unlock, nickname, group, photo."), cl_usermod },
+  { "cl-usermod",  N_("NAME jabber"),  N_("Change a Jabber account: lock, unlock, nickname, group, photo."), cl_usermod },
   { "cl-groupadd", N_("NAME jabber"),            N_("Add a Jabber group (its name is what users see)."), cl_groupadd },
   { "cl-groupdel", N_("NAME jabber"),            N_("Delete a Jabber group; its members stay, without a group."), cl_groupdel },
-  { "cl-groupmod", N_("[OPTION…] GROUP jabber"), N_("Rename a Jabber group or change its members."), cl_groupmod },
+  { "cl-groupmod", N_("GROUP jabber"), N_("Rename a Jabber group or change its members."), cl_groupmod },
 };
 
 gboolean

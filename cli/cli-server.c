@@ -123,8 +123,9 @@ cli_setup_jabber (Cli *cli, const CliSetup *setup)
   g_variant_lookup (props, "Configured", "b", &configured);
 
   g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
-  /* The admin password is needed the first time; later only when given on stdin. */
-  if (!configured || setup->password_from_stdin)
+  /* As the manual says, setup asks for the admin password (at a terminal, every time);
+   * without a terminal it is read from standard input, needed the first time only. */
+  if (!configured || setup->password_from_stdin || isatty (STDIN_FILENO))
     {
       if (setup->password_from_stdin || !isatty (STDIN_FILENO))
         password = cli_password_stdin (&error);

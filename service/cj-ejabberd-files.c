@@ -246,9 +246,12 @@ write_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *canc
       if (!install_given_certificate (files, report, &error))
         goto fail;
     }
-  else if (!g_file_test (files->certificate_file, G_FILE_TEST_EXISTS) &&
-           !make_self_signed (files, report, &error))
-    goto fail;
+  else if (files->renew_self_signed || !g_file_test (files->certificate_file, G_FILE_TEST_EXISTS))
+    {
+      if (!make_self_signed (files, report, &error))
+        goto fail;
+      files->made_self_signed = TRUE;
+    }
   if (files->history && !make_history_directory (files->history_dir, &error))
     goto fail;
 
@@ -298,8 +301,11 @@ cj_ejabberd_files_write_async (CjEjabberdFiles *files, GAsyncReadyCallback callb
 }
 
 GPtrArray *
-cj_ejabberd_files_write_finish (GAsyncResult *result, GError **error)
+cj_ejabberd_files_write_finish (GAsyncResult *result, gboolean *made_self_signed, GError **error)
 {
+  CjEjabberdFiles *files = g_task_get_task_data (G_TASK (result));
+
+  *made_self_signed = files->made_self_signed;
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 

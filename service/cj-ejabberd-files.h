@@ -16,6 +16,8 @@ typedef struct {
   char    *certificate_file;
   char    *secret_file;        /* ejabberd's LDAP password, from cl-setup ldap */
   int      certificate_fd;     /* a PEM given by the caller, or -1 */
+  gboolean renew_self_signed;  /* make the self-signed certificate again (hosts changed) */
+  gboolean made_self_signed;   /* out: a self-signed certificate was made */
   char   **hosts;
   gboolean history;
   char    *history_dir;
@@ -29,7 +31,8 @@ void       cj_ejabberd_files_free (CjEjabberdFiles *files);
 /* Writes everything; returns report lines. (transfer full) @files. */
 void       cj_ejabberd_files_write_async  (CjEjabberdFiles *files, GAsyncReadyCallback callback,
                                            gpointer user_data);
-GPtrArray *cj_ejabberd_files_write_finish (GAsyncResult *result, GError **error);
+GPtrArray *cj_ejabberd_files_write_finish (GAsyncResult *result, gboolean *made_self_signed,
+                                           GError **error);
 
 /* Puts <config_file>.previous back (after ejabberd refused the new one). */
 gboolean   cj_ejabberd_files_restore      (const char *config_file, GError **error);

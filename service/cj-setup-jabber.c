@@ -23,6 +23,8 @@ typedef struct {
   char                  *admin_password;
   int                    certificate_fd;
   GPtrArray             *report;
+  gboolean               self_signed;        /* this setup made the certificate */
+  char                 **kept_self_signed;   /* hosts of an earlier self-signed one kept */
 } Setup;
 
 static void
@@ -34,6 +36,7 @@ setup_free (Setup *setup)
   g_free (setup->primary);
   g_strfreev (setup->hosts);
   g_free (setup->listen);
+  g_strfreev (setup->kept_self_signed);
   if (setup->certificate_fd >= 0)
     close (setup->certificate_fd);
   g_clear_pointer (&setup->report, g_ptr_array_unref);
@@ -59,12 +62,18 @@ finish (Setup *setup, GError *error)
   setup_free (setup);
 }
 
+static char *
+state_path (CjDaemon *daemon)
+{
+  return g_build_filename (daemon->config->state_dir, "server.conf", NULL);
+}
+
 /* The state: StateDirectory/server.conf, read back by cj_server_object_load_state. */
 static gboolean
 save_state (Setup *setup, GError **error)
 {
   CjDaemon *daemon = setup->daemon;
-  g_autofree char *path = g_build_filename (daemon->config->state_dir, "server.conf", NULL);
+  g_autofree char *path = state_path (daemon);
   g_autoptr(GKeyFile) file = g_key_file_new ();
 
   g_key_file_set_boolean (file, "Jabber", "Configured", TRUE);
@@ -73,6 +82,12 @@ save_state (Setup *setup, GError **error)
                               g_strv_length (setup->hosts) - 1);
   g_key_file_set_boolean (file, "Jabber", "History", setup->history);
   g_key_file_set_string (file, "Jabber", "ListenAddress", setup->listen);
+  if (setup->self_signed)
+    g_key_file_set_string_list (file, "Jabber", "SelfSignedFor", (const char *const *) setup->hosts,
+                                g_strv_length (setup->hosts));
+  else if (setup->kept_self_signed != NULL)
+    g_key_file_set_string_list (file, "Jabber", "SelfSignedFor", (const char *const *) setup->kept_self_signed,
+                                g_strv_length (setup->kept_self_signed));
   if (g_mkdir_with_parents (daemon->config->state_dir, 0755) < 0 ||
       !g_key_file_save_to_file (file, path, error))
     {
@@ -82,6 +97,21 @@ save_state (Setup *setup, GError **error)
     }
   return cj_server_object_load_state (daemon, error);
 }
+
+static void
+finish_setup (Setup *setup)
+{
+  GError *error = NULL;
+
+  if (!save_state (setup, &error))
+    {
+      finish (setup, error);
+      return;
+    }
+  finish (setup, NULL);
+}
+
+static void store_admin (Setup *setup);
 
 static void
 on_restored_restart (GObject *source, GAsyncResult *result, gpointer user_data)
@@ -117,12 +147,11 @@ on_restarted (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   g_ptr_array_add (setup->report, g_strdup (_("Restarted ejabberd")));
-  if (!save_state (setup, &error))
-    {
-      finish (setup, error);
-      return;
-    }
-  finish (setup, NULL);
+  /* The admin account last: a setup that failed before leaves the directory as it was. */
+  if (setup->admin_password != NULL)
+    store_admin (setup);
+  else
+    finish_setup (setup);
 }
 
 static void
@@ -130,16 +159,38 @@ on_files_written (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   Setup *setup = user_data;
   GError *error = NULL;
-  g_autoptr(GPtrArray) lines = cj_ejabberd_files_write_finish (result, &error);
+  gboolean made_self_signed = FALSE;
+  g_autoptr(GPtrArray) lines = cj_ejabberd_files_write_finish (result, &made_self_signed, &error);
 
   if (lines == NULL)
     {
       finish (setup, error);
       return;
     }
+  setup->self_signed = made_self_signed;
   for (guint i = 0; i < lines->len; i++)
     g_ptr_array_add (setup->report, g_strdup (lines->pdata[i]));
   cj_ejabberd_restart_async (setup->daemon->ejabberd, on_restarted, setup);
+}
+
+/* The hosts the self-signed certificate in use was made for (NULL: it is not ours). */
+static char **
+self_signed_hosts (Setup *setup)
+{
+  g_autofree char *path = state_path (setup->daemon);
+  g_autoptr(GKeyFile) file = g_key_file_new ();
+
+  if (!g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, NULL))
+    return NULL;
+  return g_key_file_get_string_list (file, "Jabber", "SelfSignedFor", NULL, NULL);
+}
+
+static gboolean
+self_signed_hosts_changed (Setup *setup)
+{
+  g_auto(GStrv) made_for = setup->certificate_fd < 0 ? self_signed_hosts (setup) : NULL;
+
+  return made_for != NULL && !g_strv_equal ((const char *const *) made_for, (const char *const *) setup->hosts);
 }
 
 static void
@@ -154,6 +205,10 @@ write_files (Setup *setup)
   files->secret_file = cj_setup_ldap_secret_path (config->state_dir);
   files->certificate_fd = setup->certificate_fd;
   setup->certificate_fd = -1;
+  /* A certificate we made ourselves is made again when the hosts it names changed. */
+  files->renew_self_signed = self_signed_hosts_changed (setup);
+  if (setup->certificate_fd < 0)
+    setup->kept_self_signed = self_signed_hosts (setup);
   files->hosts = g_strdupv (setup->hosts);
   files->history = setup->history;
   files->history_dir = g_strdup (config->history_dir);
@@ -181,7 +236,7 @@ on_admin_stored (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   cj_daemon_apply_changes (setup->daemon, changes);
-  write_files (setup);
+  finish_setup (setup);
 }
 
 /* The administrator is an ordinary Jabber account named admin, listed in ejabberd's admin
@@ -304,10 +359,7 @@ cj_setup_jabber_handle (CjServer *server, GDBusMethodInvocation *invocation, GUn
   if (!read_options (setup, options, fd_list, &error))
     return cj_daemon_fail (invocation, NULL, error);
 
-  if (setup->admin_password != NULL)
-    store_admin (g_steal_pointer (&setup));
-  else
-    write_files (g_steal_pointer (&setup));
+  write_files (g_steal_pointer (&setup));
   return TRUE;
 }
 

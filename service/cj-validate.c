@@ -69,6 +69,14 @@ cj_validate_nickname (const char *nickname, GError **error)
     return invalid (error, _("The nickname is longer than %d characters"), CJ_MAX_NICKNAME_CHARS);
   if (has_control (nickname))
     return invalid (error, _("The nickname must not contain control characters"));
+  /* "" means "the account name" (the stored nickname is never empty); only spaces is a
+   * mistake, not a nickname. */
+  if (*nickname != '\0')
+    {
+      g_autofree char *stripped = g_strstrip (g_strdup (nickname));
+      if (*stripped == '\0')
+        return invalid (error, _("The nickname must not be only spaces"));
+    }
   return TRUE;
 }
 

@@ -16,9 +16,10 @@ main (int argc, char **argv)
   gboolean debug = FALSE;
   gboolean replace = FALSE;
   gboolean version = FALSE;
-  const GOptionEntry entries[] = {
-    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
-      N_("Read the configuration from FILE (default: " DEFAULT_CONFIG_FILE ")"), N_("FILE") },
+  /* Made at run time: a macro inside a translatable string would never be translated. */
+  g_autofree char *config_help = NULL;
+  GOptionEntry entries[] = {
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, NULL, N_("FILE") },
     { "debug", 'd', 0, G_OPTION_ARG_NONE, &debug, N_("Print debugging messages"), NULL },
     { "replace", 'r', 0, G_OPTION_ARG_NONE, &replace, N_("Replace a running instance"), NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Print the version and exit"), NULL },
@@ -34,6 +35,8 @@ main (int argc, char **argv)
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
 
+  config_help = g_strdup_printf (_("Read the configuration from FILE (default: %s)"), DEFAULT_CONFIG_FILE);
+  entries[0].description = config_help;
   context = g_option_context_new (NULL);
   g_option_context_set_summary (context, _("Manages the Jabber (XMPP) service: users and groups in LDAP, ejabberd's configuration."));
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);

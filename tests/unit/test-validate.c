@@ -51,7 +51,8 @@ test_nicknames (void)
   GString *cyrillic = g_string_new (NULL);
 
   expect (cj_validate_nickname, "Гость", TRUE);
-  expect (cj_validate_nickname, "", TRUE);
+  expect (cj_validate_nickname, "", TRUE);          /* the account name */
+  expect (cj_validate_nickname, "   ", FALSE);
   expect (cj_validate_nickname, "John \"JJ\" O'Neil <boss>", TRUE);
   expect (cj_validate_nickname, long_nick, FALSE);
   expect (cj_validate_nickname, "a\nb", FALSE);
