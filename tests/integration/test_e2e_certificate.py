@@ -1,6 +1,6 @@
 """`cl-setup --certificate FILE jabber`: ejabberd presents the given certificate to clients;
-a file that is not a certificate with its key is refused and changes nothing; without the
-option the self-signed one made at the first setup stays."""
+a file that is not a certificate with its key is refused and changes nothing; the
+self-signed one made at the first setup is made again when the hosts change."""
 
 import os
 import subprocess
@@ -26,6 +26,16 @@ def presented_subject(world):
     return r.stdout + r.stderr
 
 
+def presented_names(world):
+    """The subjectAltName of the certificate ejabberd shows."""
+    r = subprocess.run(["openssl", "s_client", "-starttls", "xmpp", "-xmpphost", namespace.HOSTNAME,
+                        "-connect", f"127.0.0.1:{e2e.port(world)}"],
+                       input="", capture_output=True, text=True, timeout=30)
+    x = subprocess.run(["openssl", "x509", "-noout", "-ext", "subjectAltName"],
+                       input=r.stdout, capture_output=True, text=True)
+    return x.stdout
+
+
 def make_certificate(directory, common_name):
     key, cert = os.path.join(directory, "key.pem"), os.path.join(directory, "cert.pem")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
@@ -40,6 +50,14 @@ def make_certificate(directory, common_name):
 def test_self_signed_by_default(setup):
     world, _ = setup
     assert namespace.HOSTNAME in e2e.poll(lambda: presented_subject(world), "a certificate")
+
+
+def test_self_signed_follows_the_hosts(setup):
+    world, cli = setup
+    cli.ok("cl-setup", "--hosts", "extra.example.org", "jabber")
+    names = e2e.poll(lambda: "extra.example.org" in presented_names(world) and presented_names(world),
+                     "the new host in the certificate")
+    assert f"DNS:{namespace.HOSTNAME}" in names
 
 
 def test_given_certificate_is_presented(setup, tmp_path):
