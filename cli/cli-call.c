@@ -141,19 +141,55 @@ cli_usage_error (const char *format, ...)
   return CLI_EXIT_USAGE;
 }
 
-GVariant *
-cli_managed_objects (Cli *cli, GError **error)
+/* Paged: GetManagedObjects would be one reply for everything, refused (LimitsExceeded) when
+ * there are too many users for one D-Bus message. 5000 users are about 1 MiB. */
+#define PAGE_SIZE 5000
+
+GPtrArray *
+cli_pages (Cli *cli, const char *method, const char *array_type, GError **error)
 {
-  /* One call for everything: listing 100,000 users is one round trip, not 100,000. */
-  g_autoptr(GVariant) reply = g_dbus_connection_call_sync (cli->bus, CJ_BUS_NAME, CJ_MANAGER_PATH,
-                                                           "org.freedesktop.DBus.ObjectManager",
-                                                           "GetManagedObjects", NULL,
-                                                           G_VARIANT_TYPE ("(a{oa{sa{sv}}})"),
-                                                           G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
-  if (reply == NULL)
+  g_autoptr(GPtrArray) pages = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  g_autofree char *reply_type = g_strdup_printf ("(%su)", array_type);
+  guint offset = 0;
+  guint total;
+
+  do
     {
-      map_remote_error (error);
-      return NULL;
+      GVariant *page = NULL;
+      g_autoptr(GVariant) reply = g_dbus_connection_call_sync (cli->bus, CJ_BUS_NAME, CJ_MANAGER_PATH,
+                                                               CJ_IFACE_MANAGER, method,
+                                                               g_variant_new ("(uu)", offset, PAGE_SIZE),
+                                                               G_VARIANT_TYPE (reply_type),
+                                                               G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
+      if (reply == NULL)
+        {
+          map_remote_error (error);
+          return NULL;
+        }
+      g_variant_get (reply, "(@*u)", &page, &total);
+      g_ptr_array_add (pages, page);
+      /* An empty page ends it too: the list shrank while we read. */
+      if (g_variant_n_children (page) == 0)
+        break;
+      offset += (guint) g_variant_n_children (page);
     }
-  return g_variant_get_child_value (reply, 0);
+  while (offset < total);
+  return g_steal_pointer (&pages);
+}
+
+GHashTable *
+cli_user_names (GPtrArray *user_pages)
+{
+  GHashTable *names = g_hash_table_new (g_str_hash, g_str_equal);
+
+  for (guint i = 0; i < user_pages->len; i++)
+    {
+      GVariantIter iter;
+      const char *path, *name;
+
+      g_variant_iter_init (&iter, user_pages->pdata[i]);
+      while (g_variant_iter_next (&iter, "(&o&s&s&sbbb&o)", &path, &name, NULL, NULL, NULL, NULL, NULL, NULL))
+        g_hash_table_insert (names, (gpointer) path, (gpointer) name);
+    }
+  return names;
 }
