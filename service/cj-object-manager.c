@@ -63,6 +63,7 @@ get_managed_objects (CjDaemon *daemon, GDBusMethodInvocation *invocation)
   GPtrArray *users = cj_registry_sorted_users (daemon->registry);
   GPtrArray *groups = cj_registry_sorted_groups (daemon->registry);
   gsize size = estimate (daemon, users) + estimate (daemon, groups);
+  g_autoptr(GVariant) server = NULL;
   GVariantBuilder builder;
 
   if (size > daemon->config->max_reply_bytes)
@@ -77,8 +78,9 @@ get_managed_objects (CjDaemon *daemon, GDBusMethodInvocation *invocation)
   g_variant_builder_open (&builder, G_VARIANT_TYPE ("{oa{sa{sv}}}"));
   g_variant_builder_add (&builder, "o", CJ_SERVER_PATH);
   g_variant_builder_open (&builder, G_VARIANT_TYPE ("a{sa{sv}}"));
-  g_variant_builder_add (&builder, "{s@a{sv}}", CJ_IFACE_SERVER,
-                         g_dbus_interface_skeleton_get_properties (G_DBUS_INTERFACE_SKELETON (daemon->server)));
+  /* (transfer full), not floating: the builder takes a reference of its own. */
+  server = g_dbus_interface_skeleton_get_properties (G_DBUS_INTERFACE_SKELETON (daemon->server));
+  g_variant_builder_add (&builder, "{s@a{sv}}", CJ_IFACE_SERVER, server);
   g_variant_builder_close (&builder);
   g_variant_builder_close (&builder);
   add_records (daemon, &builder, users);
