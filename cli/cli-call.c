@@ -141,19 +141,177 @@ cli_usage_error (const char *format, ...)
   return CLI_EXIT_USAGE;
 }
 
-GVariant *
-cli_managed_objects (Cli *cli, GError **error)
+/* Paged: GetManagedObjects would be one reply for everything, refused (LimitsExceeded) when
+ * there are too many users for one D-Bus message. 5000 users are about 1 MiB. Up to
+ * WINDOW pages are asked for at once, so that the daemon builds the next page while the
+ * bus carries one and we read another (on 2 cores that halves a 100,000-user listing). */
+#define PAGE_SIZE 5000
+#define WINDOW    4
+
+/* CJ_CLI_PAGE_SIZE (for the tests: many pages out of a few users). */
+static guint
+page_size (void)
 {
-  /* One call for everything: listing 100,000 users is one round trip, not 100,000. */
+  const char *text = g_getenv ("CJ_CLI_PAGE_SIZE");
+  guint64 value = text != NULL ? g_ascii_strtoull (text, NULL, 10) : 0;
+
+  return value > 0 && value <= PAGE_SIZE ? (guint) value : PAGE_SIZE;
+}
+
+typedef struct {
+  Cli        *cli;
+  const char *method;
+  const char *reply_type;
+  GPtrArray  *pages;      /* by request: GVariant array, NULL until answered */
+  guint      *offsets;    /* where each request started */
+  guint       requests;
+  guint       next;       /* next request to send */
+  guint       pending;
+  guint       total;
+  GError     *error;
+} Pager;
+
+typedef struct {
+  Pager *pager;
+  guint  index;
+} Request;
+
+static void send_page (Pager *pager);
+
+static void
+on_page (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autofree Request *request = data;
+  Pager *pager = request->pager;
+  g_autoptr(GVariant) reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result,
+                                                             pager->error == NULL ? &pager->error : NULL);
+
+  pager->pending--;
+  if (reply != NULL)
+    g_variant_get (reply, "(@*u)", &pager->pages->pdata[request->index], &pager->total);
+  send_page (pager);
+}
+
+static void
+send_page (Pager *pager)
+{
+  while (pager->error == NULL && pager->next < pager->requests && pager->pending < WINDOW)
+    {
+      Request *request = g_new0 (Request, 1);
+
+      request->pager = pager;
+      request->index = pager->next++;
+      pager->pending++;
+      g_dbus_connection_call (pager->cli->bus, CJ_BUS_NAME, CJ_MANAGER_PATH, CJ_IFACE_MANAGER,
+                              pager->method,
+                              g_variant_new ("(uu)", pager->offsets[request->index], page_size ()),
+                              G_VARIANT_TYPE (pager->reply_type), G_DBUS_CALL_FLAGS_NONE, -1, NULL,
+                              on_page, request);
+    }
+}
+
+static GVariant *
+call_page (Cli *cli, const char *method, const char *reply_type, guint offset, guint *total,
+           GError **error)
+{
+  GVariant *page = NULL;
   g_autoptr(GVariant) reply = g_dbus_connection_call_sync (cli->bus, CJ_BUS_NAME, CJ_MANAGER_PATH,
-                                                           "org.freedesktop.DBus.ObjectManager",
-                                                           "GetManagedObjects", NULL,
-                                                           G_VARIANT_TYPE ("(a{oa{sa{sv}}})"),
+                                                           CJ_IFACE_MANAGER, method,
+                                                           g_variant_new ("(uu)", offset, page_size ()),
+                                                           G_VARIANT_TYPE (reply_type),
                                                            G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
   if (reply == NULL)
     {
       map_remote_error (error);
       return NULL;
     }
-  return g_variant_get_child_value (reply, 0);
+  g_variant_get (reply, "(@*u)", &page, total);
+  return page;
+}
+
+GPtrArray *
+cli_pages (Cli *cli, const char *method, const char *array_type, GError **error)
+{
+  g_autoptr(GPtrArray) pages = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  g_autofree char *reply_type = g_strdup_printf ("(%su)", array_type);
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  Pager pager = { cli, method, reply_type, NULL, NULL, 0, 0, 0, 0, NULL };
+  guint offset, total;
+  GVariant *first = call_page (cli, method, reply_type, 0, &total, error);
+
+  if (first == NULL)
+    return NULL;
+  g_ptr_array_add (pages, first);
+  offset = (guint) g_variant_n_children (first);
+  if (offset == 0 || offset >= total)
+    return g_steal_pointer (&pages);
+
+  /* The rest at once, as if every page were full. */
+  pager.requests = (total - offset + page_size () - 1) / page_size ();
+  pager.pages = g_ptr_array_new_full (pager.requests, NULL);
+  g_ptr_array_set_size (pager.pages, pager.requests);
+  pager.offsets = g_new (guint, pager.requests);
+  for (guint i = 0; i < pager.requests; i++)
+    pager.offsets[i] = offset + i * page_size ();
+  g_main_context_push_thread_default (context);
+  send_page (&pager);
+  while (pager.pending > 0)
+    g_main_context_iteration (context, TRUE);
+  g_main_context_pop_thread_default (context);
+
+  /* A page shorter than asked for (the daemon keeps replies small, or the list changed)
+   * leaves a gap before the next: read it one page at a time. */
+  for (guint i = 0; pager.error == NULL && i < pager.requests; i++)
+    {
+      GVariant *page = pager.pages->pdata[i];
+      guint end;
+
+      if (page == NULL)
+        break;
+      end = i + 1 < pager.requests ? pager.offsets[i + 1] : total;
+
+      offset = pager.offsets[i] + (guint) g_variant_n_children (page);
+      g_ptr_array_add (pages, page);
+      pager.pages->pdata[i] = NULL;
+      while (offset < end && pager.error == NULL)
+        {
+          guint now_total;
+          GVariant *gap = call_page (cli, method, reply_type, offset, &now_total, &pager.error);
+
+          if (gap == NULL)
+            break;
+          g_ptr_array_add (pages, gap);
+          if (g_variant_n_children (gap) == 0)
+            break;
+          offset += (guint) g_variant_n_children (gap);
+        }
+    }
+  for (guint i = 0; i < pager.requests; i++)
+    g_clear_pointer (&pager.pages->pdata[i], g_variant_unref);
+  g_ptr_array_unref (pager.pages);
+  g_free (pager.offsets);
+  if (pager.error != NULL)
+    {
+      g_propagate_error (error, pager.error);
+      map_remote_error (error);
+      return NULL;
+    }
+  return g_steal_pointer (&pages);
+}
+
+GHashTable *
+cli_user_names (GPtrArray *user_pages)
+{
+  GHashTable *names = g_hash_table_new (g_str_hash, g_str_equal);
+
+  for (guint i = 0; i < user_pages->len; i++)
+    {
+      GVariantIter iter;
+      const char *path, *name;
+
+      g_variant_iter_init (&iter, user_pages->pdata[i]);
+      while (g_variant_iter_next (&iter, "(&o&s&s&sbbb&o)", &path, &name, NULL, NULL, NULL, NULL, NULL, NULL))
+        g_hash_table_insert (names, (gpointer) path, (gpointer) name);
+    }
+  return names;
 }

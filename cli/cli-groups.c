@@ -194,7 +194,7 @@ cli_group_remove_members (Cli *cli, const char *group, char **users)
   return status;
 }
 
-/* Member paths to names, from one GetManagedObjects. */
+/* Member paths to names, from the GetUsers pages. */
 
 static void
 print_group (Cli *cli, GString *out, const char *name, GVariant *members, GHashTable *user_names,
@@ -230,58 +230,35 @@ print_group (Cli *cli, GString *out, const char *name, GVariant *members, GHashT
   g_string_append (out, cli->json ? "]}" : "\n");
 }
 
-static gint
-compare_groups (gconstpointer a, gconstpointer b)
-{
-  const char *na = "", *nb = "";
-
-  g_variant_lookup (*(GVariant *const *) a, "Name", "&s", &na);
-  g_variant_lookup (*(GVariant *const *) b, "Name", "&s", &nb);
-  return strcmp (na, nb);
-}
-
+/* Page by page (Manager.GetGroups, GetUsers), sorted by name by the daemon. */
 static int
 list_groups (Cli *cli, const char *only)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) objects = cli_managed_objects (cli, &error);
-  g_autoptr(GHashTable) user_names = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autoptr(GPtrArray) groups = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  g_autoptr(GPtrArray) groups = cli_pages (cli, "GetGroups", "a(osao)", &error);
+  g_autoptr(GPtrArray) users = groups != NULL ? cli_pages (cli, "GetUsers", "a(osssbbbo)", &error) : NULL;
+  g_autoptr(GHashTable) user_names = NULL;
   g_autoptr(GString) out = g_string_new (NULL);
-  GVariantIter iter;
-  const char *path;
-  GVariant *interfaces;
   guint shown = 0;
 
-  if (objects == NULL)
+  if (users == NULL)
     return cli_fail (error);
-  g_variant_iter_init (&iter, objects);
-  while (g_variant_iter_next (&iter, "{&o@a{sa{sv}}}", &path, &interfaces))
-    {
-      g_autoptr(GVariant) user = g_variant_lookup_value (interfaces, CJ_IFACE_USER, G_VARIANT_TYPE_VARDICT);
-      GVariant *group = g_variant_lookup_value (interfaces, CJ_IFACE_GROUP, G_VARIANT_TYPE_VARDICT);
-      const char *name;
-
-      if (user != NULL && g_variant_lookup (user, "Name", "&s", &name))
-        g_hash_table_insert (user_names, (gpointer) path, (gpointer) name);
-      if (group != NULL)
-        g_ptr_array_add (groups, group);
-      g_variant_unref (interfaces);
-    }
-
-  g_ptr_array_sort (groups, compare_groups);
+  user_names = cli_user_names (users);
   if (cli->json && only == NULL)
     g_string_append_c (out, '[');
-  for (guint i = 0; i < groups->len; i++)
+  for (guint p = 0; p < groups->len; p++)
     {
-      const char *name = NULL;
-      g_autoptr(GVariant) members = NULL;
+      GVariantIter iter;
+      const char *name;
+      GVariant *members;
 
-      g_variant_lookup (groups->pdata[i], "Name", "&s", &name);
-      if (name == NULL || (only != NULL && strcmp (name, only) != 0))
-        continue;
-      members = g_variant_lookup_value (groups->pdata[i], "Members", G_VARIANT_TYPE ("ao"));
-      print_group (cli, out, name, members, user_names, shown++ == 0);
+      g_variant_iter_init (&iter, groups->pdata[p]);
+      while (g_variant_iter_next (&iter, "(&o&s@ao)", NULL, &name, &members))
+        {
+          if (only == NULL || strcmp (name, only) == 0)
+            print_group (cli, out, name, members, user_names, shown++ == 0);
+          g_variant_unref (members);
+        }
     }
   if (cli->json && only == NULL)
     g_string_append_c (out, ']');

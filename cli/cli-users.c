@@ -222,57 +222,6 @@ cli_user_delete (Cli *cli, const char *name)
 
 /* Listing and showing ---------------------------------------------------------------- */
 
-/* One GetManagedObjects for everything: listing 100,000 users is one call, not 100,000. */
-
-typedef struct {
-  const char *path;
-  GVariant   *props;
-  const char *name;
-} Item;
-
-static gint
-compare_items (gconstpointer a, gconstpointer b)
-{
-  return strcmp (((const Item *) a)->name, ((const Item *) b)->name);
-}
-
-/* The objects with @interface, sorted by Name; the group names by path in @groups. */
-static GArray *
-collect (GVariant *objects, const char *interface, GHashTable *group_names)
-{
-  GArray *items = g_array_new (FALSE, FALSE, sizeof (Item));
-  GVariantIter iter;
-  const char *path;
-  GVariant *interfaces;
-
-  g_variant_iter_init (&iter, objects);
-  while (g_variant_iter_next (&iter, "{&o@a{sa{sv}}}", &path, &interfaces))
-    {
-      g_autoptr(GVariant) props = g_variant_lookup_value (interfaces, interface, G_VARIANT_TYPE_VARDICT);
-      g_autoptr(GVariant) group_props = g_variant_lookup_value (interfaces, CJ_IFACE_GROUP, G_VARIANT_TYPE_VARDICT);
-      const char *name = NULL;
-
-      if (group_props != NULL && group_names != NULL && g_variant_lookup (group_props, "Name", "&s", &name))
-        g_hash_table_insert (group_names, (gpointer) path, (gpointer) name);
-      if (props != NULL && g_variant_lookup (props, "Name", "&s", &name))
-        {
-          Item item = { path, g_steal_pointer (&props), name };
-          g_array_append_val (items, item);
-        }
-      g_variant_unref (interfaces);
-    }
-  g_array_sort (items, compare_items);
-  return items;
-}
-
-static void
-free_items (GArray *items)
-{
-  for (guint i = 0; i < items->len; i++)
-    g_variant_unref (g_array_index (items, Item, i).props);
-  g_array_free (items, TRUE);
-}
-
 static const char *
 lookup_s (GVariant *props, const char *key)
 {
@@ -293,71 +242,100 @@ lookup_b (GVariant *props, const char *key)
   return value;
 }
 
+/* One user as listed or shown. */
+typedef struct {
+  const char *name, *jid, *nickname;
+  gboolean    locked, has_password, has_photo;
+  const char *group;   /* its name, NULL for none */
+} Row;
+
 static void
-print_user_json (GString *out, GVariant *props, const char *group_name)
+print_user_json (GString *out, const Row *row)
 {
   g_string_append (out, "{\"name\":");
-  cli_json_string (out, lookup_s (props, "Name"));
+  cli_json_string (out, row->name);
   g_string_append (out, ",\"jid\":");
-  cli_json_string (out, lookup_s (props, "Jid"));
+  cli_json_string (out, row->jid);
   g_string_append (out, ",\"nickname\":");
-  cli_json_string (out, lookup_s (props, "Nickname"));
+  cli_json_string (out, row->nickname);
   g_string_append_printf (out, ",\"locked\":%s,\"has_password\":%s,\"has_photo\":%s,\"group\":",
-                          lookup_b (props, "Locked") ? "true" : "false",
-                          lookup_b (props, "HasPassword") ? "true" : "false",
-                          lookup_b (props, "HasPhoto") ? "true" : "false");
-  if (group_name != NULL)
-    cli_json_string (out, group_name);
+                          row->locked ? "true" : "false",
+                          row->has_password ? "true" : "false",
+                          row->has_photo ? "true" : "false");
+  if (row->group != NULL)
+    cli_json_string (out, row->group);
   else
     g_string_append (out, "null");
   g_string_append_c (out, '}');
 }
 
-static const char *
-group_name_of (GVariant *props, GHashTable *group_names)
+/* Group paths to names, from every GetGroups page. */
+static GHashTable *
+group_names (GPtrArray *group_pages)
 {
-  const char *group = NULL;
+  GHashTable *names = g_hash_table_new (g_str_hash, g_str_equal);
 
-  if (!g_variant_lookup (props, "Group", "&o", &group) || g_strcmp0 (group, CJ_NO_OBJECT) == 0)
-    return NULL;
-  return g_hash_table_lookup (group_names, group);
+  for (guint i = 0; i < group_pages->len; i++)
+    {
+      GVariantIter iter;
+      const char *path, *name;
+
+      g_variant_iter_init (&iter, group_pages->pdata[i]);
+      while (g_variant_iter_next (&iter, "(&o&s@ao)", &path, &name, NULL))
+        g_hash_table_insert (names, (gpointer) path, (gpointer) name);
+    }
+  return names;
 }
 
+/* Page by page (Manager.GetUsers), already sorted by name: the daemon never has to build
+ * one reply for 100,000 users. */
 int
 cli_user_list (Cli *cli)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) objects = cli_managed_objects (cli, &error);
-  g_autoptr(GHashTable) group_names = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GPtrArray) groups = cli_pages (cli, "GetGroups", "a(osao)", &error);
+  g_autoptr(GPtrArray) users = groups != NULL ? cli_pages (cli, "GetUsers", "a(osssbbbo)", &error) : NULL;
+  g_autoptr(GHashTable) names = NULL;
   g_autoptr(GString) out = g_string_new (NULL);
-  GArray *items;
+  gboolean first = TRUE;
 
-  if (objects == NULL)
+  if (users == NULL)
     return cli_fail (error);
-  items = collect (objects, CJ_IFACE_USER, group_names);
+  names = group_names (groups);
   if (cli->json)
     g_string_append_c (out, '[');
-  for (guint i = 0; i < items->len; i++)
+  for (guint p = 0; p < users->len; p++)
     {
-      Item *item = &g_array_index (items, Item, i);
-      const char *group = group_name_of (item->props, group_names);
+      GVariantIter iter;
+      const char *group_path;
+      Row row;
 
-      if (cli->json)
+      g_variant_iter_init (&iter, users->pdata[p]);
+      while (g_variant_iter_next (&iter, "(&o&s&s&sbbb&o)", NULL, &row.name, &row.jid, &row.nickname,
+                                  &row.locked, &row.has_password, &row.has_photo, &group_path))
         {
-          if (i > 0)
-            g_string_append_c (out, ',');
-          print_user_json (out, item->props, group);
+          row.group = g_hash_table_lookup (names, group_path);
+          if (cli->json)
+            {
+              if (!first)
+                g_string_append_c (out, ',');
+              print_user_json (out, &row);
+            }
+          else
+            g_string_append_printf (out, "%s\t%s\t%s\t%s\t%s\n", row.name, row.jid, row.nickname,
+                                    row.locked ? _("locked") : "-",
+                                    row.group != NULL ? row.group : "-");
+          first = FALSE;
+          if (out->len > 65536)
+            {
+              fwrite (out->str, 1, out->len, stdout);
+              g_string_truncate (out, 0);
+            }
         }
-      else
-        g_string_append_printf (out, "%s\t%s\t%s\t%s\t%s\n", item->name, lookup_s (item->props, "Jid"),
-                                lookup_s (item->props, "Nickname"),
-                                lookup_b (item->props, "Locked") ? _("locked") : "-",
-                                group != NULL ? group : "-");
     }
   if (cli->json)
     g_string_append (out, "]\n");
   fwrite (out->str, 1, out->len, stdout);
-  free_items (items);
   return CLI_EXIT_OK;
 }
 
@@ -378,7 +356,11 @@ cli_user_show (Cli *cli, const char *name)
   if (cli->json)
     {
       g_autoptr(GString) out = g_string_new (NULL);
-      print_user_json (out, props, group);
+      Row row = { lookup_s (props, "Name"), lookup_s (props, "Jid"), lookup_s (props, "Nickname"),
+                  lookup_b (props, "Locked"), lookup_b (props, "HasPassword"),
+                  lookup_b (props, "HasPhoto"), group };
+
+      print_user_json (out, &row);
       g_print ("%s\n", out->str);
       return CLI_EXIT_OK;
     }

@@ -40,8 +40,11 @@ void       cli_disconnect   (Cli *cli);
 GVariant  *cli_call         (Cli *cli, const char *path, const char *interface, const char *method,
                              GVariant *parameters, const char *reply_type, GUnixFDList *fd_list,
                              GError **error);
-/* org.freedesktop.DBus.ObjectManager.GetManagedObjects: a{oa{sa{sv}}} */
-GVariant  *cli_managed_objects (Cli *cli, GError **error);
+/* Every page of Manager.GetUsers / GetGroups (@method), as the array of each reply:
+ * (transfer full) GVariants of @array_type. */
+GPtrArray *cli_pages        (Cli *cli, const char *method, const char *array_type, GError **error);
+/* User object paths to names (from GetUsers pages). */
+GHashTable *cli_user_names  (GPtrArray *user_pages);
 GVariant  *cli_get_all      (Cli *cli, const char *path, const char *interface, GError **error);
 /* Prints "cl-xxx: message" and returns the exit code for @error. */
 int        cli_fail         (const GError *error);

@@ -105,7 +105,7 @@ warn_unknown_keys (GKeyFile *file, const char *path)
     "Ejabberd/CertificateFile", "Ejabberd/ClientPort", "Ejabberd/ServerPort",
     "Ejabberd/LdapServer", "Ejabberd/LdapPort", "Ejabberd/StateDirectory",
     "Ejabberd/HistoryDirectory", "Ejabberd/ServiceManager", "Ejabberd/RestartCommand",
-    "Ejabberd/ControlCommand", "Authorization/Timeout", NULL
+    "Ejabberd/ControlCommand", "Authorization/Timeout", "Limits/ManagedObjectsMaxBytes", NULL
   };
   g_auto(GStrv) groups = g_key_file_get_groups (file, NULL);
 
@@ -172,6 +172,18 @@ cj_config_load (const char *path, GError **error)
   if ((config->ldap_timeout = get_seconds (file, "Directory", "Timeout", 5, error)) == 0 ||
       (config->auth_timeout = get_seconds (file, "Authorization", "Timeout", 25, error)) == 0)
     return NULL;
+
+  config->max_reply_bytes = 24 * 1024 * 1024;
+  if (g_key_file_has_key (file, "Limits", "ManagedObjectsMaxBytes", NULL))
+    {
+      config->max_reply_bytes = g_key_file_get_uint64 (file, "Limits", "ManagedObjectsMaxBytes", &local_error);
+      if (local_error != NULL)
+        {
+          g_set_error (error, CJ_ERROR, CJ_ERROR_INVALID_ARGUMENT,
+                       _("[Limits] ManagedObjectsMaxBytes must be a number of bytes"));
+          return NULL;
+        }
+    }
 
   config->restart_command = get_argv (file, "Ejabberd", "RestartCommand", NULL, &local_error);
   if (local_error == NULL)

@@ -26,6 +26,14 @@
  *
  *   [Authorization]
  *   Timeout=25                      seconds to wait for polkitd (interactive: 5 minutes)
+ *
+ * Hidden (not in the shipped file; for the tests):
+ *
+ *   [Limits]
+ *   ManagedObjectsMaxBytes=25165824 the largest GetManagedObjects reply (24 MiB) the daemon
+ *                                   builds; above it the call fails with LimitsExceeded.
+ *                                   dbus-daemon disconnects a sender over its 32 MiB
+ *                                   max_message_size, so this stays well below that.
  */
 #pragma once
 
@@ -57,6 +65,8 @@ typedef struct {
   char **control_command;      /* NULL-terminated */
 
   guint  auth_timeout;         /* seconds */
+
+  guint64 max_reply_bytes;     /* [Limits] ManagedObjectsMaxBytes */
 } CjConfig;
 
 CjConfig *cj_config_load (const char *path, GError **error);

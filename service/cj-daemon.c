@@ -238,24 +238,6 @@ cj_daemon_user_names (CjDaemon *daemon, const char *const *paths, GError **error
 /* The view follows the directory ------------------------------------------------------ */
 
 static void
-on_user_created (CjUser *user, gpointer data)
-{
-  CjDaemon *daemon = data;
-
-  cj_user_object_init (daemon, user);
-  cj_gate_attach (daemon->gate, G_DBUS_INTERFACE_SKELETON (user));
-}
-
-static void
-on_group_created (CjGroup *group, gpointer data)
-{
-  CjDaemon *daemon = data;
-
-  cj_group_object_init (daemon, group);
-  cj_gate_attach (daemon->gate, G_DBUS_INTERFACE_SKELETON (group));
-}
-
-static void
 on_counts_changed (guint users, guint groups, gpointer data)
 {
   CjDaemon *daemon = data;
@@ -340,8 +322,15 @@ static void
 own_name (CjDaemon *daemon)
 {
   GBusNameOwnerFlags flags = G_BUS_NAME_OWNER_FLAGS_DO_NOT_QUEUE | G_BUS_NAME_OWNER_FLAGS_ALLOW_REPLACEMENT;
+  g_autoptr(GError) error = NULL;
 
-  g_dbus_object_manager_server_set_connection (daemon->object_manager, daemon->connection);
+  if (!cj_tree_publish (daemon, &error))
+    {
+      g_printerr ("calculate-jabberd: %s\n", error->message);
+      daemon->exit_status = 1;
+      g_main_loop_quit (daemon->loop);
+      return;
+    }
   if (daemon->replace)
     flags |= G_BUS_NAME_OWNER_FLAGS_REPLACE;
   daemon->owner_id = g_bus_own_name_on_connection (daemon->connection, CJ_BUS_NAME, flags,
@@ -361,7 +350,7 @@ CjDaemon *
 cj_daemon_new (CjConfig *config, gboolean replace, GError **error)
 {
   g_autoptr(CjDaemon) daemon = g_new0 (CjDaemon, 1);
-  CjRegistryHooks registry_hooks = { on_user_created, on_group_created, on_counts_changed, NULL };
+  CjRegistryHooks registry_hooks = { 0 };
   CjFollowerHooks follower_hooks = { on_loaded, on_changed, on_removed, on_status, NULL };
 
   daemon->config = config;
@@ -375,10 +364,10 @@ cj_daemon_new (CjConfig *config, gboolean replace, GError **error)
   daemon->gate = cj_gate_new (config->auth_timeout);
   daemon->directory = cj_directory_new (config);
   daemon->ejabberd = cj_ejabberd_new (config);
-  daemon->object_manager = g_dbus_object_manager_server_new (CJ_MANAGER_PATH);
 
-  registry_hooks.data = daemon;
-  daemon->registry = cj_registry_new (daemon->object_manager, &registry_hooks);
+  cj_tree_registry_hooks (daemon, &registry_hooks);
+  registry_hooks.counts_changed = on_counts_changed;
+  daemon->registry = cj_registry_new (&registry_hooks);
 
   cj_server_object_init (daemon);
   if (!cj_server_object_load_state (daemon, error))
@@ -417,11 +406,11 @@ cj_daemon_free (CjDaemon *daemon)
     g_bus_unown_name (daemon->owner_id);
   if (daemon->manager != NULL)
     g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (daemon->manager));
+  if (daemon->connection != NULL)
+    cj_tree_unpublish (daemon);
   g_clear_pointer (&daemon->registry, cj_registry_free);
   g_clear_object (&daemon->server);
-  g_clear_object (&daemon->server_object);
   g_clear_object (&daemon->manager);
-  g_clear_object (&daemon->object_manager);
   g_clear_pointer (&daemon->directory, cj_directory_free);
   g_clear_pointer (&daemon->ejabberd, cj_ejabberd_free);
   g_clear_pointer (&daemon->gate, cj_gate_free);

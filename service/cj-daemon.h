@@ -1,6 +1,6 @@
 /* calculate-jabberd's one state object, shared by the files that implement its D-Bus objects
- * (cj-*-object.c). It owns the connection to the bus, the object tree, the gate, the
- * directory and the view of it. */
+ * (cj-*-object.c, cj-tree.c, cj-object-manager.c). It owns the connection to the bus, the
+ * gate, the directory and the view of it (the registry), which the tree publishes. */
 #pragma once
 
 #include <gio/gio.h>
@@ -19,14 +19,16 @@ G_BEGIN_DECLS
 typedef struct {
   CjConfig                 *config;
   GDBusConnection          *connection;
-  GDBusObjectManagerServer *object_manager;
   CjGate                   *gate;
   CjDirectory              *directory;
   CjRegistry               *registry;
   CjFollower               *follower;
   CjManager                *manager;        /* at CJ_MANAGER_PATH, beside the ObjectManager */
   CjServer                 *server;         /* at CJ_SERVER_PATH */
-  CjObjectSkeleton         *server_object;
+  guint                     users_id;       /* the subtrees (cj-tree.c) */
+  guint                     groups_id;
+  guint                     object_manager_id;
+  gboolean                  published;      /* the tree is on the bus: announce changes */
   CjEjabberd               *ejabberd;
   gboolean                  setup_running;
 
@@ -70,8 +72,28 @@ void      cj_manager_object_init (CjDaemon *daemon);
 void      cj_server_object_init  (CjDaemon *daemon);
 gboolean  cj_server_object_load_state (CjDaemon *daemon, GError **error);
 void      cj_server_object_set_directory_state (CjDaemon *daemon, gboolean connected, gboolean configured);
-void      cj_user_object_init    (CjDaemon *daemon, CjUser *user);
-void      cj_group_object_init   (CjDaemon *daemon, CjGroup *group);
+
+/* A User / Group method call on @entry that passed the gate (cj-user-object.c,
+ * cj-group-object.c); they answer @invocation. */
+void      cj_user_object_call    (CjDaemon *daemon, CjEntry *user, GDBusMethodInvocation *invocation);
+void      cj_group_object_call   (CjDaemon *daemon, CjEntry *group, GDBusMethodInvocation *invocation);
+
+/* The users' and groups' subtrees (cj-tree.c). */
+void      cj_tree_registry_hooks (CjDaemon *daemon, CjRegistryHooks *hooks);
+gboolean  cj_tree_publish        (CjDaemon *daemon, GError **error);
+void      cj_tree_unpublish      (CjDaemon *daemon);
+/* The record's properties (a{sv}, floating) and interface name. */
+GVariant   *cj_tree_properties     (CjDaemon *daemon, CjRecord *record);
+const char *cj_tree_interface_of   (CjRecord *record);
+/* An upper bound of the record's size in a reply, in bytes. */
+gsize       cj_tree_estimate_size  (CjDaemon *daemon, CjRecord *record);
+
+/* org.freedesktop.DBus.ObjectManager (cj-object-manager.c); registering also exports
+ * the Server object. */
+gboolean  cj_object_manager_register     (CjDaemon *daemon, GError **error);
+void      cj_object_manager_unregister   (CjDaemon *daemon);
+void      cj_object_manager_emit_added   (CjDaemon *daemon, CjRecord *record);
+void      cj_object_manager_emit_removed (CjDaemon *daemon, CjRecord *record);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CjDaemon, cj_daemon_free)
 

@@ -1,6 +1,8 @@
 #include "config.h"
 #include "cj-entry.h"
 
+#include <string.h>
+
 #include "cj-ldap-util.h"
 
 const char *const cj_entry_attrs[] = {
@@ -8,84 +10,127 @@ const char *const cj_entry_attrs[] = {
   "userPassword", "memberUid", NULL
 };
 
-/* @dn is directly below @parent (compared after normalization by libldap). */
 static gboolean
-is_child_of (const char *dn, const char *parent)
+bv_equal (const struct berval *bv, const char *text)
 {
-  LDAPDN parsed = NULL;
-  LDAPDN parsed_parent = NULL;
-  gboolean result = FALSE;
+  gsize len = strlen (text);
 
-  if (ldap_str2dn (dn, &parsed, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS ||
-      ldap_str2dn (parent, &parsed_parent, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS)
-    goto out;
-  if (parsed[0] == NULL)
-    goto out;
-  {
-    char *tail = NULL;
-    char *norm_parent = NULL;
-
-    /* The parent part of dn is parsed[1..]; compare the normalized strings. */
-    if (ldap_dn2str (&parsed[1], &tail, LDAP_DN_FORMAT_LDAPV3 | LDAP_DN_PRETTY) == LDAP_SUCCESS &&
-        ldap_dn2str (parsed_parent, &norm_parent, LDAP_DN_FORMAT_LDAPV3 | LDAP_DN_PRETTY) == LDAP_SUCCESS)
-      result = g_ascii_strcasecmp (tail, norm_parent) == 0;
-    ldap_memfree (tail);
-    ldap_memfree (norm_parent);
-  }
-out:
-  ldap_dnfree (parsed);
-  ldap_dnfree (parsed_parent);
-  return result;
+  return bv->bv_len == len && g_ascii_strncasecmp (bv->bv_val, text, len) == 0;
 }
 
+static char *
+first_value (BerVarray values)
+{
+  return values != NULL && values[0].bv_val != NULL ? g_strndup (values[0].bv_val, values[0].bv_len) : NULL;
+}
+
+/* What one pass over the attributes found (the values point into the message). */
+typedef struct {
+  gboolean  person, group;
+  char     *uuid, *uid, *cn, *sn, *display_name;
+  gboolean  shadow_expire, password, photo;
+  GPtrArray *members;
+} Seen;
+
+static void
+seen_attribute (Seen *seen, const struct berval *attr, BerVarray values)
+{
+  gboolean any = values != NULL && values[0].bv_val != NULL;
+
+  if (bv_equal (attr, "objectClass"))
+    for (gsize i = 0; values != NULL && values[i].bv_val != NULL; i++)
+      {
+        seen->person |= bv_equal (&values[i], "inetOrgPerson");
+        seen->group |= bv_equal (&values[i], "posixGroup");
+      }
+  else if (bv_equal (attr, "entryUUID") && seen->uuid == NULL)
+    {
+      g_autofree char *text = first_value (values);
+      seen->uuid = text != NULL ? cj_ldap_uuid_from_text (text) : NULL;
+    }
+  else if (bv_equal (attr, "uid") && seen->uid == NULL)
+    seen->uid = first_value (values);
+  else if (bv_equal (attr, "cn") && seen->cn == NULL)
+    seen->cn = first_value (values);
+  else if (bv_equal (attr, "sn") && seen->sn == NULL)
+    seen->sn = first_value (values);
+  else if (bv_equal (attr, "displayName") && seen->display_name == NULL)
+    seen->display_name = first_value (values);
+  else if (bv_equal (attr, "shadowExpire"))
+    seen->shadow_expire |= any;
+  else if (bv_equal (attr, "userPassword"))
+    seen->password |= any;
+  else if (bv_equal (attr, "jpegPhoto"))
+    seen->photo |= any;
+  else if (bv_equal (attr, "memberUid"))
+    for (gsize i = 0; values != NULL && values[i].bv_val != NULL; i++)
+      g_ptr_array_add (seen->members, g_strndup (values[i].bv_val, values[i].bv_len));
+}
+
+/* One pass over the message (ldap_get_values_len per attribute scans it again each time:
+ * at 100,000 entries that was a good part of a load). */
 CjEntry *
 cj_entry_new_from_message (LDAP *ld, LDAPMessage *message, const char *uuid,
                            const char *users_dn, const char *groups_dn)
 {
   g_autoptr(CjEntry) entry = g_new0 (CjEntry, 1);
-  char *dn = ldap_get_dn (ld, message);
+  Seen seen = { 0 };
+  BerElement *ber = NULL;
+  struct berval dn = { 0, NULL };
+  struct berval attr;
+  BerVarray values = NULL;
+  int rc;
 
   g_atomic_ref_count_init (&entry->ref);
-  entry->dn = g_strdup (dn);
-  ldap_memfree (dn);
-  if (entry->dn == NULL)
-    return NULL;
-
-  if (uuid != NULL)
-    entry->uuid = g_strdup (uuid);
-  else
+  if (ldap_get_dn_ber (ld, message, &ber, &dn) != LDAP_SUCCESS || dn.bv_val == NULL)
     {
-      g_autofree char *text = cj_ldap_get_string (ld, message, "entryUUID");
-      entry->uuid = text != NULL ? cj_ldap_uuid_from_text (text) : NULL;
+      if (ber != NULL)
+        ber_free (ber, 0);
+      return NULL;
     }
-  if (entry->uuid == NULL)
-    return NULL;
+  entry->dn = g_strndup (dn.bv_val, dn.bv_len);
+  seen.members = g_ptr_array_new_with_free_func (g_free);
+  for (rc = ldap_get_attribute_ber (ld, message, ber, &attr, &values);
+       rc == LDAP_SUCCESS && attr.bv_val != NULL;
+       rc = ldap_get_attribute_ber (ld, message, ber, &attr, &values))
+    {
+      seen_attribute (&seen, &attr, values);
+      ber_memfree (values);
+      values = NULL;
+    }
+  ber_memfree (values);
+  ber_free (ber, 0);
 
-  if (cj_ldap_has_value (ld, message, "objectClass", "inetOrgPerson") &&
-      is_child_of (entry->dn, users_dn))
+  entry->uuid = uuid != NULL ? g_strdup (uuid) : g_steal_pointer (&seen.uuid);
+  if (entry->uuid != NULL && seen.person && cj_ldap_dn_is_child_of (entry->dn, users_dn))
     {
       entry->kind = CJ_ENTRY_USER;
-      entry->name = cj_ldap_get_string (ld, message, "uid");
-      entry->nickname = cj_ldap_get_string (ld, message, "displayName");
-      if (entry->nickname == NULL)
-        entry->nickname = cj_ldap_get_string (ld, message, "sn");
+      entry->name = g_steal_pointer (&seen.uid);
+      entry->nickname = seen.display_name != NULL ? g_steal_pointer (&seen.display_name)
+                                                 : g_steal_pointer (&seen.sn);
       if (entry->nickname == NULL)
         entry->nickname = g_strdup ("");
-      entry->locked = cj_ldap_has_attr (ld, message, "shadowExpire");
-      entry->has_password = cj_ldap_has_attr (ld, message, "userPassword");
-      entry->has_photo = cj_ldap_has_attr (ld, message, "jpegPhoto");
+      entry->locked = seen.shadow_expire;
+      entry->has_password = seen.password;
+      entry->has_photo = seen.photo;
     }
-  else if (cj_ldap_has_value (ld, message, "objectClass", "posixGroup") &&
-           is_child_of (entry->dn, groups_dn))
+  else if (entry->uuid != NULL && seen.group && cj_ldap_dn_is_child_of (entry->dn, groups_dn))
     {
       entry->kind = CJ_ENTRY_GROUP;
-      entry->name = cj_ldap_get_string (ld, message, "cn");
-      entry->members = cj_ldap_get_strings (ld, message, "memberUid");
+      entry->name = g_steal_pointer (&seen.cn);
+      g_ptr_array_add (seen.members, NULL);
+      entry->members = (char **) g_ptr_array_free (g_steal_pointer (&seen.members), FALSE);
     }
-  else
-    return NULL;
 
-  if (entry->name == NULL)
+  g_free (seen.uuid);
+  g_free (seen.uid);
+  g_free (seen.cn);
+  g_free (seen.sn);
+  g_free (seen.display_name);
+  if (seen.members != NULL)
+    g_ptr_array_free (seen.members, TRUE);
+
+  if (entry->kind == CJ_ENTRY_OTHER || entry->name == NULL)
     return NULL;
   return g_steal_pointer (&entry);
 }

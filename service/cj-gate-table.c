@@ -12,9 +12,11 @@ const CjGateRule cj_gate_rules[] = {
   { CJ_IFACE_MANAGER, "AddUser",         CJ_ACTION_USERS },
   { CJ_IFACE_MANAGER, "FindUserByName",  NULL },
   { CJ_IFACE_MANAGER, "ListUsers",       NULL },
+  { CJ_IFACE_MANAGER, "GetUsers",        NULL },
   { CJ_IFACE_MANAGER, "AddGroup",        CJ_ACTION_GROUPS },
   { CJ_IFACE_MANAGER, "FindGroupByName", NULL },
   { CJ_IFACE_MANAGER, "ListGroups",      NULL },
+  { CJ_IFACE_MANAGER, "GetGroups",       NULL },
 
   /* org.calculate.Jabber.Server */
   { CJ_IFACE_SERVER,  "SetupLdap",       CJ_ACTION_SETUP },

@@ -19,7 +19,9 @@ struct _CjGate {
 
 typedef struct {
   CjGate                 *gate;
-  GDBusInterfaceSkeleton *skeleton;
+  CjGateDispatch          dispatch;
+  gpointer                dispatch_data;
+  GDestroyNotify          dispatch_destroy;
   GDBusMethodInvocation  *invocation;
   const CjGateRule       *rule;
   GCancellable           *cancellable;
@@ -34,7 +36,8 @@ check_free (Check *check)
   if (check->timeout_id != 0)
     g_source_remove (check->timeout_id);
   g_clear_object (&check->cancellable);
-  g_clear_object (&check->skeleton);
+  if (check->dispatch_destroy != NULL)
+    check->dispatch_destroy (check->dispatch_data);
   g_clear_object (&check->invocation);
   g_free (check);
 }
@@ -58,12 +61,18 @@ refuse (Check *check, const char *message)
   g_dbus_method_invocation_return_gerror (g_steal_pointer (&check->invocation), error);
 }
 
-/* The call is authorized: hand it to the generated dispatcher, which emits handle-<method>. */
+/* The call is authorized: hand it on. */
 static void
 dispatch (Check *check)
 {
-  GDBusMethodInvocation *invocation = g_steal_pointer (&check->invocation);
-  const GDBusInterfaceVTable *vtable = g_dbus_interface_skeleton_get_vtable (check->skeleton);
+  check->dispatch (g_steal_pointer (&check->invocation), check->dispatch_data);
+}
+
+/* For a skeleton: the generated dispatcher, which emits handle-<method>. */
+static void
+dispatch_to_skeleton (GDBusMethodInvocation *invocation, gpointer data)
+{
+  const GDBusInterfaceVTable *vtable = g_dbus_interface_skeleton_get_vtable (data);
 
   vtable->method_call (g_dbus_method_invocation_get_connection (invocation),
                        g_dbus_method_invocation_get_sender (invocation),
@@ -214,20 +223,20 @@ start_check (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* GLib emits g-authorize-method in a worker thread: decide here what needs no state, and
- * move everything else to the main context. Returning FALSE means "the gate answers". */
-static gboolean
-on_authorize_method (GDBusInterfaceSkeleton *skeleton,
-                     GDBusMethodInvocation  *invocation,
-                     gpointer                user_data)
+gboolean
+cj_gate_check (CjGate *gate, GDBusMethodInvocation *invocation, CjGateDispatch dispatch_func,
+               gpointer data, GDestroyNotify destroy)
 {
-  CjGate *gate = user_data;
   const CjGateRule *rule = cj_gate_lookup (g_dbus_method_invocation_get_interface_name (invocation),
                                            g_dbus_method_invocation_get_method_name (invocation));
   Check *check;
 
   if (rule != NULL && rule->action == NULL)
-    return TRUE;
+    {
+      if (destroy != NULL)
+        destroy (data);
+      return TRUE;
+    }
 
   if (rule == NULL)
     {
@@ -236,18 +245,33 @@ on_authorize_method (GDBusInterfaceSkeleton *skeleton,
                                              _("Method %s.%s is not in the authorization table"),
                                              g_dbus_method_invocation_get_interface_name (invocation),
                                              g_dbus_method_invocation_get_method_name (invocation));
+      if (destroy != NULL)
+        destroy (data);
       return FALSE;
     }
 
   check = g_new0 (Check, 1);
   check->gate = gate;
-  check->skeleton = g_object_ref (skeleton);
-  /* Returning FALSE hands GLib's reference to us: it will not drop it (gdbusinterface-
-   * skeleton.c), and answering the call consumes it. */
+  check->dispatch = dispatch_func;
+  check->dispatch_data = data;
+  check->dispatch_destroy = destroy;
   check->invocation = invocation;
   check->rule = rule;
   g_main_context_invoke (gate->context, start_check, check);
   return FALSE;
+}
+
+/* GLib emits g-authorize-method in a worker thread (cj_gate_check decides there what needs
+ * no state, and moves everything else to the main context). Returning FALSE means "the gate
+ * answers": it hands GLib's reference to the invocation to us (gdbusinterfaceskeleton.c),
+ * and answering the call consumes it. */
+static gboolean
+on_authorize_method (GDBusInterfaceSkeleton *skeleton,
+                     GDBusMethodInvocation  *invocation,
+                     gpointer                user_data)
+{
+  return cj_gate_check (user_data, invocation, dispatch_to_skeleton, g_object_ref (skeleton),
+                        g_object_unref);
 }
 
 CjGate *

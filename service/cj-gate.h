@@ -1,5 +1,7 @@
-/* The authorization gate. Every exported interface skeleton is attached to it; it sees each
- * method call before the handler does. A method found in the table as "reading" goes straight
+/* The authorization gate. Every method call of the API passes it before any handler sees
+ * it: the skeletons (Manager, Server) through g-authorize-method (cj_gate_attach), the
+ * users' and groups' subtree (cj-tree.c) by calling cj_gate_check from its dispatch; both
+ * are the same check. A method found in the table as "reading" goes straight
  * to its handler; a mutating one reaches its handler only after polkit said yes for the
  * table's action; a method missing from the table never reaches its handler (fail closed).
  * So no handler can forget the check, and cj-gate-table.c is the one place that says which
@@ -33,6 +35,16 @@ typedef struct _CjGate CjGate;
 CjGate         *cj_gate_new          (guint timeout_seconds);
 void            cj_gate_free         (CjGate *gate);
 void            cj_gate_attach       (CjGate *gate, GDBusInterfaceSkeleton *skeleton);
+
+/* Runs a call the gate let through, in the gate's main context; it owns the invocation. */
+typedef void (*CjGateDispatch) (GDBusMethodInvocation *invocation, gpointer data);
+
+/* The check itself (any thread). TRUE: a reading method, the caller runs it now. FALSE: the
+ * gate took @invocation; it refuses it, or calls @dispatch (@data; @destroy frees it) once
+ * polkit said yes for the table's action. */
+gboolean        cj_gate_check        (CjGate *gate, GDBusMethodInvocation *invocation,
+                                      CjGateDispatch dispatch, gpointer data,
+                                      GDestroyNotify destroy);
 /* The caller of an invocation that passed the gate (never NULL for mutating calls). */
 const CjCaller *cj_gate_get_caller   (GDBusMethodInvocation *invocation);
 

@@ -19,15 +19,14 @@ group_request (CjStoreOp op, CjEntry *group)
 }
 
 static gboolean
-handle_rename (CjGroup *iface, GDBusMethodInvocation *invocation, const char *name, CjDaemon *daemon)
+handle_rename (CjDaemon *daemon, CjEntry *group, GDBusMethodInvocation *invocation, const char *name)
 {
   GError *error = NULL;
-  CjEntry *group = cj_daemon_lookup_self (daemon, invocation, &error);
   CjEntry *other;
   CjStoreRequest *request;
 
-  if (group == NULL || !cj_validate_group_name (name, &error))
-    return cj_daemon_fail (invocation, group != NULL ? group->name : NULL, error);
+  if (!cj_validate_group_name (name, &error))
+    return cj_daemon_fail (invocation, group->name, error);
   other = cj_registry_find_group (daemon->registry, name);
   if (other != NULL && other != group)
     return cj_daemon_fail (invocation, group->name,
@@ -58,16 +57,13 @@ reply_moved (CjDaemon *daemon, GDBusMethodInvocation *invocation, CjChanges *cha
 }
 
 static gboolean
-change_members (GDBusMethodInvocation *invocation, const char *const *users, CjStoreOp op,
-                CjReplyFunc reply, CjDaemon *daemon)
+change_members (CjDaemon *daemon, CjEntry *group, GDBusMethodInvocation *invocation,
+                const char *const *users, CjStoreOp op, CjReplyFunc reply)
 {
   GError *error = NULL;
-  CjEntry *group = cj_daemon_lookup_self (daemon, invocation, &error);
   CjStoreRequest *request;
   char **names;
 
-  if (group == NULL)
-    return cj_daemon_fail (invocation, NULL, error);
   if (users == NULL || users[0] == NULL)
     return cj_daemon_fail (invocation, group->name,
                            g_error_new_literal (CJ_ERROR, CJ_ERROR_INVALID_ARGUMENT, _("No users given")));
@@ -81,37 +77,40 @@ change_members (GDBusMethodInvocation *invocation, const char *const *users, CjS
 }
 
 static gboolean
-handle_add_members (CjGroup *iface, GDBusMethodInvocation *invocation, const char *const *users,
-                    CjDaemon *daemon)
+handle_delete (CjDaemon *daemon, CjEntry *group, GDBusMethodInvocation *invocation)
 {
-  return change_members (invocation, users, CJ_STORE_ADD_MEMBERS, reply_moved, daemon);
-}
-
-static gboolean
-handle_remove_members (CjGroup *iface, GDBusMethodInvocation *invocation, const char *const *users,
-                       CjDaemon *daemon)
-{
-  return change_members (invocation, users, CJ_STORE_REMOVE_MEMBERS, cj_reply_nothing, daemon);
-}
-
-static gboolean
-handle_delete (CjGroup *iface, GDBusMethodInvocation *invocation, CjDaemon *daemon)
-{
-  GError *error = NULL;
-  CjEntry *group = cj_daemon_lookup_self (daemon, invocation, &error);
-
-  if (group == NULL)
-    return cj_daemon_fail (invocation, NULL, error);
   cj_daemon_store (daemon, invocation, group->name, group_request (CJ_STORE_DELETE_GROUP, group),
                    cj_reply_nothing);
   return TRUE;
 }
 
 void
-cj_group_object_init (CjDaemon *daemon, CjGroup *group)
+cj_group_object_call (CjDaemon *daemon, CjEntry *group, GDBusMethodInvocation *invocation)
 {
-  g_signal_connect (group, "handle-rename", G_CALLBACK (handle_rename), daemon);
-  g_signal_connect (group, "handle-add-members", G_CALLBACK (handle_add_members), daemon);
-  g_signal_connect (group, "handle-remove-members", G_CALLBACK (handle_remove_members), daemon);
-  g_signal_connect (group, "handle-delete", G_CALLBACK (handle_delete), daemon);
+  const char *method = g_dbus_method_invocation_get_method_name (invocation);
+  GVariant *params = g_dbus_method_invocation_get_parameters (invocation);
+
+  /* GDBus checked the method and its signature against the interface info. */
+  if (g_str_equal (method, "Rename"))
+    {
+      const char *name;
+
+      g_variant_get (params, "(&s)", &name);
+      handle_rename (daemon, group, invocation, name);
+    }
+  else if (g_str_equal (method, "AddMembers") || g_str_equal (method, "RemoveMembers"))
+    {
+      gboolean add = g_str_equal (method, "AddMembers");
+      g_autofree const char **users = NULL;
+
+      g_variant_get (params, "(^a&o)", &users);
+      change_members (daemon, group, invocation, users,
+                      add ? CJ_STORE_ADD_MEMBERS : CJ_STORE_REMOVE_MEMBERS,
+                      add ? reply_moved : cj_reply_nothing);
+    }
+  else if (g_str_equal (method, "Delete"))
+    handle_delete (daemon, group, invocation);
+  else
+    g_dbus_method_invocation_return_error (invocation, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD,
+                                           "No such method: %s", method);
 }

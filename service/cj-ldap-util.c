@@ -102,17 +102,46 @@ cj_ldap_uuid_from_text (const char *text)
   return g_string_free (hex, FALSE);
 }
 
+/* Once per entry of a load: a table, not printf. */
 char *
 cj_ldap_uuid_from_bytes (const struct berval *raw)
 {
-  GString *hex;
+  static const char digits[] = "0123456789abcdef";
+  char *hex;
 
   if (raw == NULL || raw->bv_len != 16)
     return NULL;
-  hex = g_string_sized_new (32);
+  hex = g_malloc (33);
   for (gsize i = 0; i < 16; i++)
-    g_string_append_printf (hex, "%02x", (guint8) raw->bv_val[i]);
-  return g_string_free (hex, FALSE);
+    {
+      guint8 byte = (guint8) raw->bv_val[i];
+
+      hex[2 * i] = digits[byte >> 4];
+      hex[2 * i + 1] = digits[byte & 0xf];
+    }
+  hex[32] = '\0';
+  return hex;
+}
+
+gboolean
+cj_ldap_dn_is_child_of (const char *dn, const char *parent)
+{
+  /* The parent part starts after the first comma that is not escaped (RFC 4514: a
+   * backslash escapes the next character, or starts a two-digit hex pair whose digits
+   * are no commas either). DNs from the server and from the configuration are both
+   * written without spaces around the commas. */
+  for (const char *p = dn; *p != '\0'; p++)
+    {
+      if (*p == '\\')
+        {
+          if (p[1] == '\0')
+            return FALSE;
+          p++;
+        }
+      else if (*p == ',')
+        return p > dn && g_ascii_strcasecmp (p + 1, parent) == 0;
+    }
+  return FALSE;
 }
 
 struct _CjLdapMods {

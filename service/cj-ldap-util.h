@@ -21,6 +21,9 @@ gboolean cj_ldap_has_attr    (LDAP *ld, LDAPMessage *entry, const char *attr);
 /* entryUUID as 32 lower-case hex digits (also usable in an object path). */
 char  *cj_ldap_uuid_from_text  (const char *text);
 char  *cj_ldap_uuid_from_bytes (const struct berval *raw);
+/* Whether @dn is directly below @parent (ASCII case-insensitive, no parsing: cheap enough
+ * for every entry of a load). */
+gboolean cj_ldap_dn_is_child_of (const char *dn, const char *parent);
 
 /* A LDAPMod list that owns its strings. */
 typedef struct _CjLdapMods CjLdapMods;

@@ -138,13 +138,70 @@ handle_find_user (CjManager *manager, GDBusMethodInvocation *invocation, const c
   return TRUE;
 }
 
+static const char **
+paths_of (GPtrArray *records)
+{
+  const char **paths = g_new (const char *, records->len + 1);
+
+  for (guint i = 0; i < records->len; i++)
+    paths[i] = ((CjRecord *) records->pdata[i])->path;
+  paths[records->len] = NULL;
+  return paths;
+}
+
 static gboolean
 handle_list_users (CjManager *manager, GDBusMethodInvocation *invocation, CjDaemon *daemon)
 {
-  g_autoptr(GPtrArray) paths = cj_registry_list_users (daemon->registry);
+  g_autofree const char **paths = paths_of (cj_registry_sorted_users (daemon->registry));
 
-  g_ptr_array_add (paths, NULL);
-  cj_manager_complete_list_users (manager, invocation, (const char *const *) paths->pdata);
+  cj_manager_complete_list_users (manager, invocation, paths);
+  return TRUE;
+}
+
+/* Paging: a page ends at @limit records or at about PAGE_BYTES, whichever comes first, but
+ * holds at least one record (a reply must make progress). */
+#define PAGE_BYTES (4 * 1024 * 1024)
+
+static void
+page_bounds (CjDaemon *daemon, GPtrArray *records, guint offset, guint limit, guint *end)
+{
+  gsize size = 0;
+  guint i = MIN (offset, records->len);
+
+  if (limit == 0)
+    limit = G_MAXUINT;
+  for (; i < records->len && i - offset < limit; i++)
+    {
+      size += cj_tree_estimate_size (daemon, records->pdata[i]);
+      if (size > PAGE_BYTES && i > offset)
+        break;
+    }
+  *end = i;
+}
+
+static gboolean
+handle_get_users (CjManager *manager, GDBusMethodInvocation *invocation, guint offset, guint limit,
+                  CjDaemon *daemon)
+{
+  GPtrArray *users = cj_registry_sorted_users (daemon->registry);
+  const char *host = cj_registry_get_primary_host (daemon->registry);
+  GVariantBuilder builder;
+  guint end;
+
+  page_bounds (daemon, users, offset, limit, &end);
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(osssbbbo)"));
+  for (guint i = offset; i < end; i++)
+    {
+      CjRecord *user = users->pdata[i];
+      CjEntry *entry = user->entry;
+      g_autofree char *jid = g_strconcat (entry->name, "@", host, NULL);
+
+      g_variant_builder_add (&builder, "(osssbbbo)", user->path, entry->name, jid, entry->nickname,
+                             entry->locked, entry->has_password, entry->has_photo,
+                             user->group != NULL ? user->group->path : CJ_NO_OBJECT);
+    }
+  g_dbus_method_invocation_return_value (invocation,
+                                         g_variant_new ("(a(osssbbbo)u)", &builder, users->len));
   return TRUE;
 }
 
@@ -193,10 +250,31 @@ handle_find_group (CjManager *manager, GDBusMethodInvocation *invocation, const 
 static gboolean
 handle_list_groups (CjManager *manager, GDBusMethodInvocation *invocation, CjDaemon *daemon)
 {
-  g_autoptr(GPtrArray) paths = cj_registry_list_groups (daemon->registry);
+  g_autofree const char **paths = paths_of (cj_registry_sorted_groups (daemon->registry));
 
-  g_ptr_array_add (paths, NULL);
-  cj_manager_complete_list_groups (manager, invocation, (const char *const *) paths->pdata);
+  cj_manager_complete_list_groups (manager, invocation, paths);
+  return TRUE;
+}
+
+static gboolean
+handle_get_groups (CjManager *manager, GDBusMethodInvocation *invocation, guint offset, guint limit,
+                   CjDaemon *daemon)
+{
+  GPtrArray *groups = cj_registry_sorted_groups (daemon->registry);
+  GVariantBuilder builder;
+  guint end;
+
+  page_bounds (daemon, groups, offset, limit, &end);
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(osao)"));
+  for (guint i = offset; i < end; i++)
+    {
+      CjRecord *group = groups->pdata[i];
+      g_autofree const char **members = paths_of (group->members);
+
+      g_variant_builder_add (&builder, "(os^ao)", group->path, group->entry->name, members);
+    }
+  g_dbus_method_invocation_return_value (invocation,
+                                         g_variant_new ("(a(osao)u)", &builder, groups->len));
   return TRUE;
 }
 
@@ -208,8 +286,10 @@ cj_manager_object_init (CjDaemon *daemon)
   g_signal_connect (daemon->manager, "handle-add-user", G_CALLBACK (handle_add_user), daemon);
   g_signal_connect (daemon->manager, "handle-find-user-by-name", G_CALLBACK (handle_find_user), daemon);
   g_signal_connect (daemon->manager, "handle-list-users", G_CALLBACK (handle_list_users), daemon);
+  g_signal_connect (daemon->manager, "handle-get-users", G_CALLBACK (handle_get_users), daemon);
   g_signal_connect (daemon->manager, "handle-add-group", G_CALLBACK (handle_add_group), daemon);
   g_signal_connect (daemon->manager, "handle-find-group-by-name", G_CALLBACK (handle_find_group), daemon);
   g_signal_connect (daemon->manager, "handle-list-groups", G_CALLBACK (handle_list_groups), daemon);
+  g_signal_connect (daemon->manager, "handle-get-groups", G_CALLBACK (handle_get_groups), daemon);
   cj_gate_attach (daemon->gate, G_DBUS_INTERFACE_SKELETON (daemon->manager));
 }

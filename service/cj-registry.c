@@ -5,29 +5,26 @@
 
 #include "cj-common.h"
 
-typedef struct {
-  CjEntry          *entry;
-  char             *path;
-  CjObjectSkeleton *object;
-  CjUser           *user;     /* for users */
-  CjGroup          *group;    /* for groups */
-} Record;
-
 struct _CjRegistry {
-  GDBusObjectManagerServer *manager;
   CjRegistryHooks hooks;
   char       *primary_host;
 
-  GHashTable *by_uuid;          /* uuid -> Record (owned) */
-  GHashTable *by_path;          /* path -> Record */
-  GHashTable *users_by_key;     /* casefolded name -> Record */
-  GHashTable *groups_by_key;    /* casefolded name -> Record */
-  GHashTable *group_of_member;  /* casefolded member name -> group Record */
+  GHashTable *by_uuid;          /* uuid -> CjRecord (owned) */
+  GHashTable *by_path;          /* path -> CjRecord */
+  GHashTable *users_by_key;     /* casefolded name -> CjRecord */
+  GHashTable *groups_by_key;    /* casefolded name -> CjRecord */
+  GHashTable *group_of_member;  /* casefolded member name -> group CjRecord */
 
-  /* Derived properties are recomputed once per change, for what the change touched. */
+  /* Derived properties are recomputed once per batch, for what the batch touched. */
   GHashTable *dirty_users;      /* casefolded name -> NULL (set) */
-  GHashTable *dirty_groups;     /* Record -> NULL (set) */
-  GHashTable *touched;          /* Record -> NULL (set): skeletons to flush */
+  GHashTable *dirty_groups;     /* CjRecord -> NULL (set) */
+  GPtrArray  *touched;          /* records new or changed in this batch */
+  /* Removed records stay alive until the end of the batch: derived pointers to them
+   * (a user's group, a group's members) are only recomputed then. */
+  GPtrArray  *graveyard;
+
+  GPtrArray  *sorted_users;     /* caches, NULL when stale */
+  GPtrArray  *sorted_groups;
 };
 
 static char *
@@ -37,34 +34,31 @@ name_key (const char *name)
 }
 
 static void
-record_free (Record *record)
+record_free (CjRecord *record)
 {
   cj_entry_unref (record->entry);
   g_free (record->path);
-  g_clear_object (&record->user);
-  g_clear_object (&record->group);
-  g_clear_object (&record->object);
+  g_clear_pointer (&record->members, g_ptr_array_unref);
   g_free (record);
 }
 
 char *
 cj_registry_user_path_for_uuid (const char *uuid)
 {
-  return g_strdup_printf (CJ_USERS_PATH "/%s", uuid);
+  return g_strconcat (CJ_USERS_PATH "/", uuid, NULL);
 }
 
 char *
 cj_registry_group_path_for_uuid (const char *uuid)
 {
-  return g_strdup_printf (CJ_GROUPS_PATH "/%s", uuid);
+  return g_strconcat (CJ_GROUPS_PATH "/", uuid, NULL);
 }
 
 CjRegistry *
-cj_registry_new (GDBusObjectManagerServer *manager, const CjRegistryHooks *hooks)
+cj_registry_new (const CjRegistryHooks *hooks)
 {
   CjRegistry *registry = g_new0 (CjRegistry, 1);
 
-  registry->manager = g_object_ref (manager);
   registry->hooks = *hooks;
   registry->primary_host = g_strdup (g_get_host_name ());
   registry->by_uuid = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) record_free);
@@ -74,7 +68,8 @@ cj_registry_new (GDBusObjectManagerServer *manager, const CjRegistryHooks *hooks
   registry->group_of_member = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   registry->dirty_users = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   registry->dirty_groups = g_hash_table_new (g_direct_hash, g_direct_equal);
-  registry->touched = g_hash_table_new (g_direct_hash, g_direct_equal);
+  registry->touched = g_ptr_array_new ();
+  registry->graveyard = g_ptr_array_new_with_free_func ((GDestroyNotify) record_free);
   return registry;
 }
 
@@ -83,52 +78,74 @@ cj_registry_free (CjRegistry *registry)
 {
   if (registry == NULL)
     return;
+  g_clear_pointer (&registry->sorted_users, g_ptr_array_unref);
+  g_clear_pointer (&registry->sorted_groups, g_ptr_array_unref);
   g_hash_table_unref (registry->dirty_users);
   g_hash_table_unref (registry->dirty_groups);
-  g_hash_table_unref (registry->touched);
+  g_ptr_array_unref (registry->touched);
+  g_ptr_array_unref (registry->graveyard);
   g_hash_table_unref (registry->group_of_member);
   g_hash_table_unref (registry->users_by_key);
   g_hash_table_unref (registry->groups_by_key);
   g_hash_table_unref (registry->by_path);
   g_hash_table_unref (registry->by_uuid);
-  g_object_unref (registry->manager);
   g_free (registry->primary_host);
   g_free (registry);
 }
 
-static void
-set_jid (CjRegistry *registry, Record *record)
-{
-  g_autofree char *jid = g_strdup_printf ("%s@%s", record->entry->name, registry->primary_host);
+/* Change tracking --------------------------------------------------------------------- */
 
-  if (g_strcmp0 (cj_user_get_jid (record->user), jid) != 0)
-    cj_user_set_jid (record->user, jid);
+/* Called before anything the hooks can see of @record changes. */
+static void
+touch (CjRegistry *registry, CjRecord *record)
+{
+  if (record->touched)
+    return;
+  record->touched = TRUE;
+  if (!record->is_new && registry->hooks.snapshot != NULL)
+    record->before = registry->hooks.snapshot (record, registry->hooks.data);
+  g_ptr_array_add (registry->touched, record);
+}
+
+static void
+drop_snapshot (CjRegistry *registry, CjRecord *record)
+{
+  if (record->before != NULL)
+    registry->hooks.free_snapshot (g_steal_pointer (&record->before));
 }
 
 void
 cj_registry_set_primary_host (CjRegistry *registry, const char *host)
 {
   GHashTableIter iter;
-  Record *record;
+  CjRecord *record;
 
   if (host == NULL || *host == '\0' || g_strcmp0 (host, registry->primary_host) == 0)
     return;
-  g_free (registry->primary_host);
-  registry->primary_host = g_strdup (host);
+  /* Every Jid changes: one batch. */
   g_hash_table_iter_init (&iter, registry->users_by_key);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &record))
-    set_jid (registry, record);
+    touch (registry, record);
+  g_free (registry->primary_host);
+  registry->primary_host = g_strdup (host);
+  cj_registry_apply_all (registry, NULL);
+}
+
+const char *
+cj_registry_get_primary_host (CjRegistry *registry)
+{
+  return registry->primary_host;
 }
 
 /* Membership index ------------------------------------------------------------------ */
 
 static void
-index_members (CjRegistry *registry, Record *group, gboolean add)
+index_members (CjRegistry *registry, CjRecord *group, gboolean add)
 {
   for (char **m = group->entry->members; m != NULL && *m != NULL; m++)
     {
       g_autofree char *key = name_key (*m);
-      Record *current = g_hash_table_lookup (registry->group_of_member, key);
+      CjRecord *current = g_hash_table_lookup (registry->group_of_member, key);
 
       if (add && current == NULL)
         g_hash_table_insert (registry->group_of_member, g_strdup (key), group);
@@ -144,7 +161,7 @@ static void
 reindex_orphans (CjRegistry *registry, char **names)
 {
   GHashTableIter iter;
-  Record *group;
+  CjRecord *group;
 
   for (char **m = names; m != NULL && *m != NULL; m++)
     {
@@ -166,23 +183,30 @@ reindex_orphans (CjRegistry *registry, char **names)
 static gint
 compare_records_by_name (gconstpointer a, gconstpointer b)
 {
-  const Record *ra = *(Record *const *) a;
-  const Record *rb = *(Record *const *) b;
+  const CjRecord *ra = *(CjRecord *const *) a;
+  const CjRecord *rb = *(CjRecord *const *) b;
 
   /* Byte order: cheap for 100,000 names and the same on every machine. */
   return strcmp (ra->entry->name, rb->entry->name);
 }
 
+static gboolean
+same_records (GPtrArray *a, GPtrArray *b)
+{
+  if (a->len != b->len)
+    return FALSE;
+  return memcmp (a->pdata, b->pdata, a->len * sizeof (gpointer)) == 0;
+}
+
 static void
-update_members (CjRegistry *registry, Record *group)
+update_members (CjRegistry *registry, CjRecord *group)
 {
   g_autoptr(GPtrArray) users = g_ptr_array_new ();
-  g_autoptr(GPtrArray) paths = g_ptr_array_new ();
 
   for (char **m = group->entry->members; m != NULL && *m != NULL; m++)
     {
       g_autofree char *key = name_key (*m);
-      Record *user = g_hash_table_lookup (registry->users_by_key, key);
+      CjRecord *user = g_hash_table_lookup (registry->users_by_key, key);
 
       /* A member that is no user (yet) is not shown; a user listed by two groups is shown
        * in the one it belongs to. */
@@ -190,59 +214,69 @@ update_members (CjRegistry *registry, Record *group)
         g_ptr_array_add (users, user);
     }
   g_ptr_array_sort (users, compare_records_by_name);
-  for (guint i = 0; i < users->len; i++)
-    g_ptr_array_add (paths, ((Record *) users->pdata[i])->path);
-  g_ptr_array_add (paths, NULL);
-
-  if (!g_strv_equal ((const char *const *) cj_group_get_members (group->group),
-                     (const char *const *) paths->pdata))
-    cj_group_set_members (group->group, (const char *const *) paths->pdata);
+  /* memberUid listing one user twice (in two spellings): shown once. */
+  for (guint i = 1; i < users->len; )
+    if (users->pdata[i] == users->pdata[i - 1])
+      g_ptr_array_remove_index (users, i);
+    else
+      i++;
+  if (same_records (users, group->members))
+    return;
+  touch (registry, group);
+  g_ptr_array_unref (group->members);
+  group->members = g_steal_pointer (&users);
 }
 
-/* Recomputes what depends on the changes since the last flush. */
+/* Ends a batch: recomputes what depends on its changes, then tells the hooks. */
 static void
 flush (CjRegistry *registry)
 {
   GHashTableIter iter;
   char *key;
-  Record *group;
+  CjRecord *group;
 
   g_hash_table_iter_init (&iter, registry->dirty_users);
   while (g_hash_table_iter_next (&iter, (gpointer *) &key, NULL))
     {
-      Record *user = g_hash_table_lookup (registry->users_by_key, key);
-      Record *in = g_hash_table_lookup (registry->group_of_member, key);
-      const char *path = in != NULL ? in->path : CJ_NO_OBJECT;
+      CjRecord *user = g_hash_table_lookup (registry->users_by_key, key);
+      CjRecord *in = g_hash_table_lookup (registry->group_of_member, key);
 
       if (in != NULL)
         g_hash_table_add (registry->dirty_groups, in);
-      if (user != NULL)
+      if (user != NULL && user->group != in)
         {
-          if (g_strcmp0 (cj_user_get_group (user->user), path) != 0)
-            cj_user_set_group (user->user, path);
-          g_hash_table_add (registry->touched, user);
+          touch (registry, user);
+          user->group = in;
         }
     }
   g_hash_table_remove_all (registry->dirty_users);
 
   g_hash_table_iter_init (&iter, registry->dirty_groups);
   while (g_hash_table_iter_next (&iter, (gpointer *) &group, NULL))
-    {
-      update_members (registry, group);
-      g_hash_table_add (registry->touched, group);
-    }
+    update_members (registry, group);
   g_hash_table_remove_all (registry->dirty_groups);
 
-  /* GDBus sends PropertiesChanged from an idle callback; a change made for a method call
-   * must be on the bus before its reply, so send it now. */
-  g_hash_table_iter_init (&iter, registry->touched);
-  while (g_hash_table_iter_next (&iter, (gpointer *) &group, NULL))
+  for (guint i = 0; i < registry->touched->len; i++)
     {
-      Record *record = (Record *) group;
-      g_dbus_interface_skeleton_flush (record->user != NULL ? G_DBUS_INTERFACE_SKELETON (record->user)
-                                                            : G_DBUS_INTERFACE_SKELETON (record->group));
+      CjRecord *record = registry->touched->pdata[i];
+
+      record->touched = FALSE;
+      if (record->gone)
+        continue;
+      if (record->is_new)
+        {
+          record->is_new = FALSE;
+          if (registry->hooks.added != NULL)
+            registry->hooks.added (record, registry->hooks.data);
+        }
+      else if (record->before != NULL)
+        {
+          registry->hooks.changed (record, record->before, registry->hooks.data);
+          drop_snapshot (registry, record);
+        }
     }
-  g_hash_table_remove_all (registry->touched);
+  g_ptr_array_set_size (registry->touched, 0);
+  g_ptr_array_set_size (registry->graveyard, 0);
 
   if (registry->hooks.counts_changed != NULL)
     registry->hooks.counts_changed (g_hash_table_size (registry->users_by_key),
@@ -250,12 +284,27 @@ flush (CjRegistry *registry)
                                     registry->hooks.data);
 }
 
-/* Users ------------------------------------------------------------------------------ */
+/* Users and groups ------------------------------------------------------------------- */
+
+static CjRecord *
+new_record (CjRegistry *registry, CjEntry *entry, char *path)
+{
+  CjRecord *record = g_new0 (CjRecord, 1);
+
+  record->entry = cj_entry_ref (entry);
+  record->path = path;
+  record->is_new = TRUE;
+  g_hash_table_insert (registry->by_uuid, record->entry->uuid, record);
+  g_hash_table_insert (registry->by_path, record->path, record);
+  touch (registry, record);
+  return record;
+}
 
 /* The key of by_uuid points into the record's entry: swap the entry under it. */
 static void
-replace_entry (CjRegistry *registry, Record *record, CjEntry *entry)
+replace_entry (CjRegistry *registry, CjRecord *record, CjEntry *entry)
 {
+  touch (registry, record);
   g_hash_table_steal (registry->by_uuid, record->entry->uuid);
   cj_entry_unref (record->entry);
   record->entry = cj_entry_ref (entry);
@@ -263,44 +312,13 @@ replace_entry (CjRegistry *registry, Record *record, CjEntry *entry)
 }
 
 static void
-set_user_properties (CjRegistry *registry, Record *record)
+apply_user (CjRegistry *registry, CjRecord *record, CjEntry *entry, char *key)
 {
-  CjEntry *entry = record->entry;
-
-  if (g_strcmp0 (cj_user_get_name (record->user), entry->name) != 0)
-    cj_user_set_name (record->user, entry->name);
-  set_jid (registry, record);
-  if (g_strcmp0 (cj_user_get_nickname (record->user), entry->nickname) != 0)
-    cj_user_set_nickname (record->user, entry->nickname);
-  if (cj_user_get_locked (record->user) != entry->locked)
-    cj_user_set_locked (record->user, entry->locked);
-  if (cj_user_get_has_password (record->user) != entry->has_password)
-    cj_user_set_has_password (record->user, entry->has_password);
-  if (cj_user_get_has_photo (record->user) != entry->has_photo)
-    cj_user_set_has_photo (record->user, entry->has_photo);
-}
-
-static void
-apply_user (CjRegistry *registry, Record *record, CjEntry *entry)
-{
-  g_autofree char *key = name_key (entry->name);
-
   if (record == NULL)
     {
-      record = g_new0 (Record, 1);
-      record->entry = cj_entry_ref (entry);
-      record->path = cj_registry_user_path_for_uuid (entry->uuid);
-      record->object = cj_object_skeleton_new (record->path);
-      record->user = cj_user_skeleton_new ();
-      cj_user_set_group (record->user, CJ_NO_OBJECT);
-      set_user_properties (registry, record);
-      if (registry->hooks.user_created != NULL)
-        registry->hooks.user_created (record->user, registry->hooks.data);
-      cj_object_skeleton_set_user (record->object, record->user);
-      g_hash_table_insert (registry->by_uuid, record->entry->uuid, record);
-      g_hash_table_insert (registry->by_path, record->path, record);
+      record = new_record (registry, entry, cj_registry_user_path_for_uuid (entry->uuid));
       g_hash_table_insert (registry->users_by_key, g_strdup (key), record);
-      g_dbus_object_manager_server_export (registry->manager, G_DBUS_OBJECT_SKELETON (record->object));
+      g_clear_pointer (&registry->sorted_users, g_ptr_array_unref);
     }
   else
     {
@@ -312,35 +330,22 @@ apply_user (CjRegistry *registry, Record *record, CjEntry *entry)
           g_hash_table_insert (registry->users_by_key, g_strdup (key), record);
           g_hash_table_add (registry->dirty_users, g_steal_pointer (&old_key));
         }
+      if (strcmp (record->entry->name, entry->name) != 0)
+        g_clear_pointer (&registry->sorted_users, g_ptr_array_unref);
       replace_entry (registry, record, entry);
-      set_user_properties (registry, record);
     }
-  g_hash_table_add (registry->dirty_users, g_steal_pointer (&key));
+  g_hash_table_add (registry->dirty_users, g_strdup (key));
 }
 
-/* Groups ----------------------------------------------------------------------------- */
-
 static void
-apply_group (CjRegistry *registry, Record *record, CjEntry *entry)
+apply_group (CjRegistry *registry, CjRecord *record, CjEntry *entry, char *key)
 {
-  g_autofree char *key = name_key (entry->name);
-
   if (record == NULL)
     {
-      record = g_new0 (Record, 1);
-      record->entry = cj_entry_ref (entry);
-      record->path = cj_registry_group_path_for_uuid (entry->uuid);
-      record->object = cj_object_skeleton_new (record->path);
-      record->group = cj_group_skeleton_new ();
-      cj_group_set_name (record->group, entry->name);
-      cj_group_set_members (record->group, (const char *const[]) { NULL });
-      if (registry->hooks.group_created != NULL)
-        registry->hooks.group_created (record->group, registry->hooks.data);
-      cj_object_skeleton_set_group (record->object, record->group);
-      g_hash_table_insert (registry->by_uuid, record->entry->uuid, record);
-      g_hash_table_insert (registry->by_path, record->path, record);
+      record = new_record (registry, entry, cj_registry_group_path_for_uuid (entry->uuid));
+      record->members = g_ptr_array_new ();
       g_hash_table_insert (registry->groups_by_key, g_strdup (key), record);
-      g_dbus_object_manager_server_export (registry->manager, G_DBUS_OBJECT_SKELETON (record->object));
+      g_clear_pointer (&registry->sorted_groups, g_ptr_array_unref);
     }
   else
     {
@@ -352,27 +357,26 @@ apply_group (CjRegistry *registry, Record *record, CjEntry *entry)
           g_hash_table_remove (registry->groups_by_key, old_key);
           g_hash_table_insert (registry->groups_by_key, g_strdup (key), record);
         }
+      if (strcmp (record->entry->name, entry->name) != 0)
+        g_clear_pointer (&registry->sorted_groups, g_ptr_array_unref);
       index_members (registry, record, FALSE);
       replace_entry (registry, record, entry);
-      if (g_strcmp0 (cj_group_get_name (record->group), entry->name) != 0)
-        cj_group_set_name (record->group, entry->name);
       reindex_orphans (registry, old_members);
     }
   index_members (registry, record, TRUE);
   g_hash_table_add (registry->dirty_groups, record);
 }
 
-/* Applying and removing -------------------------------------------------------------- */
-
 static void
-remove_record (CjRegistry *registry, Record *record)
+remove_record (CjRegistry *registry, CjRecord *record)
 {
   g_autofree char *key = name_key (record->entry->name);
 
-  if (record->user != NULL)
+  if (record->entry->kind == CJ_ENTRY_USER)
     {
       g_hash_table_remove (registry->users_by_key, key);
       g_hash_table_add (registry->dirty_users, g_steal_pointer (&key));
+      g_clear_pointer (&registry->sorted_users, g_ptr_array_unref);
     }
   else
     {
@@ -382,44 +386,44 @@ remove_record (CjRegistry *registry, Record *record)
       index_members (registry, record, FALSE);
       g_hash_table_remove (registry->dirty_groups, record);
       reindex_orphans (registry, members);
+      g_clear_pointer (&registry->sorted_groups, g_ptr_array_unref);
     }
-  g_hash_table_remove (registry->touched, record);
-  g_dbus_object_manager_server_unexport (registry->manager, record->path);
+  if (!record->is_new && registry->hooks.removed != NULL)
+    registry->hooks.removed (record, registry->hooks.data);
+  drop_snapshot (registry, record);
+  record->gone = TRUE;
   g_hash_table_remove (registry->by_path, record->path);
-  g_hash_table_remove (registry->by_uuid, record->entry->uuid);
+  g_hash_table_steal (registry->by_uuid, record->entry->uuid);
+  g_ptr_array_add (registry->graveyard, record);
 }
 
 static void
 apply_one (CjRegistry *registry, CjEntry *entry)
 {
-  Record *record = g_hash_table_lookup (registry->by_uuid, entry->uuid);
+  CjRecord *record = g_hash_table_lookup (registry->by_uuid, entry->uuid);
+  g_autofree char *key = NULL;
+  GHashTable *by_key;
+  CjRecord *same_name;
 
+  if (entry->kind != CJ_ENTRY_USER && entry->kind != CJ_ENTRY_GROUP)
+    return;
   /* An entry that changed kind (another tool rewrote it) is published anew. */
-  if (record != NULL && ((record->user != NULL) != (entry->kind == CJ_ENTRY_USER)))
+  if (record != NULL && record->entry->kind != entry->kind)
     {
       remove_record (registry, record);
       record = NULL;
     }
+  key = name_key (entry->name);
+  by_key = entry->kind == CJ_ENTRY_USER ? registry->users_by_key : registry->groups_by_key;
+  same_name = g_hash_table_lookup (by_key, key);
+  /* The name index keeps one entry per name; LDAP's matching is case-insensitive, so two
+   * entries can only share a name when one is on its way out. */
+  if (same_name != NULL && same_name != record)
+    remove_record (registry, same_name);
   if (entry->kind == CJ_ENTRY_USER)
-    {
-      g_autofree char *key = name_key (entry->name);
-      Record *same_name = g_hash_table_lookup (registry->users_by_key, key);
-
-      /* The name index keeps one user per name; LDAP's uid matching is case-insensitive,
-       * so two entries can only share a name when one is on its way out. */
-      if (same_name != NULL && same_name != record)
-        remove_record (registry, same_name);
-      apply_user (registry, record, entry);
-    }
-  else if (entry->kind == CJ_ENTRY_GROUP)
-    {
-      g_autofree char *key = name_key (entry->name);
-      Record *same_name = g_hash_table_lookup (registry->groups_by_key, key);
-
-      if (same_name != NULL && same_name != record)
-        remove_record (registry, same_name);
-      apply_group (registry, record, entry);
-    }
+    apply_user (registry, record, entry, key);
+  else
+    apply_group (registry, record, entry, key);
 }
 
 void
@@ -432,7 +436,7 @@ cj_registry_apply (CjRegistry *registry, CjEntry *entry)
 void
 cj_registry_remove (CjRegistry *registry, const char *uuid)
 {
-  Record *record = g_hash_table_lookup (registry->by_uuid, uuid);
+  CjRecord *record = g_hash_table_lookup (registry->by_uuid, uuid);
 
   if (record == NULL)
     return;
@@ -441,36 +445,49 @@ cj_registry_remove (CjRegistry *registry, const char *uuid)
 }
 
 void
-cj_registry_replace_all (CjRegistry *registry, GPtrArray *entries)
+cj_registry_apply_all (CjRegistry *registry, GPtrArray *entries)
 {
-  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autoptr(GPtrArray) gone = g_ptr_array_new_with_free_func (g_free);
-  GHashTableIter iter;
-  char *uuid;
-
-  for (guint i = 0; i < entries->len; i++)
-    {
-      CjEntry *entry = entries->pdata[i];
-      g_hash_table_add (seen, entry->uuid);
-    }
-  g_hash_table_iter_init (&iter, registry->by_uuid);
-  while (g_hash_table_iter_next (&iter, (gpointer *) &uuid, NULL))
-    if (!g_hash_table_contains (seen, uuid))
-      g_ptr_array_add (gone, g_strdup (uuid));
-  for (guint i = 0; i < gone->len; i++)
-    {
-      Record *record = g_hash_table_lookup (registry->by_uuid, gone->pdata[i]);
-      if (record != NULL)
-        remove_record (registry, record);
-    }
-  /* Groups first would mark members that are not users yet; users first is cheaper. */
-  for (guint i = 0; i < entries->len; i++)
+  /* Users first: a group applied before its members exist is computed twice. */
+  for (guint i = 0; entries != NULL && i < entries->len; i++)
     if (((CjEntry *) entries->pdata[i])->kind == CJ_ENTRY_USER)
       apply_one (registry, entries->pdata[i]);
-  for (guint i = 0; i < entries->len; i++)
+  for (guint i = 0; entries != NULL && i < entries->len; i++)
     if (((CjEntry *) entries->pdata[i])->kind == CJ_ENTRY_GROUP)
       apply_one (registry, entries->pdata[i]);
   flush (registry);
+}
+
+static void
+remove_unkept (CjRegistry *registry, GHashTable *keep)
+{
+  g_autoptr(GPtrArray) gone = g_ptr_array_new ();
+  GHashTableIter iter;
+  CjRecord *record;
+
+  g_hash_table_iter_init (&iter, registry->by_uuid);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &record))
+    if (!g_hash_table_contains (keep, record->entry->uuid))
+      g_ptr_array_add (gone, record);
+  for (guint i = 0; i < gone->len; i++)
+    remove_record (registry, gone->pdata[i]);
+}
+
+void
+cj_registry_retain (CjRegistry *registry, GHashTable *keep)
+{
+  remove_unkept (registry, keep);
+  flush (registry);
+}
+
+void
+cj_registry_replace_all (CjRegistry *registry, GPtrArray *entries)
+{
+  g_autoptr(GHashTable) keep = g_hash_table_new (g_str_hash, g_str_equal);
+
+  for (guint i = 0; i < entries->len; i++)
+    g_hash_table_add (keep, ((CjEntry *) entries->pdata[i])->uuid);
+  remove_unkept (registry, keep);
+  cj_registry_apply_all (registry, entries);
 }
 
 /* Lookups ---------------------------------------------------------------------------- */
@@ -479,7 +496,7 @@ CjEntry *
 cj_registry_find_user (CjRegistry *registry, const char *name)
 {
   g_autofree char *key = name_key (name);
-  Record *record = g_hash_table_lookup (registry->users_by_key, key);
+  CjRecord *record = g_hash_table_lookup (registry->users_by_key, key);
 
   return record != NULL ? record->entry : NULL;
 }
@@ -488,15 +505,21 @@ CjEntry *
 cj_registry_find_group (CjRegistry *registry, const char *name)
 {
   g_autofree char *key = name_key (name);
-  Record *record = g_hash_table_lookup (registry->groups_by_key, key);
+  CjRecord *record = g_hash_table_lookup (registry->groups_by_key, key);
 
   return record != NULL ? record->entry : NULL;
+}
+
+CjRecord *
+cj_registry_get_record (CjRegistry *registry, const char *object_path)
+{
+  return g_hash_table_lookup (registry->by_path, object_path);
 }
 
 CjEntry *
 cj_registry_get (CjRegistry *registry, const char *object_path)
 {
-  Record *record = g_hash_table_lookup (registry->by_path, object_path);
+  CjRecord *record = g_hash_table_lookup (registry->by_path, object_path);
 
   return record != NULL ? record->entry : NULL;
 }
@@ -504,7 +527,7 @@ cj_registry_get (CjRegistry *registry, const char *object_path)
 const char *
 cj_registry_path_of (CjRegistry *registry, const char *uuid)
 {
-  Record *record = g_hash_table_lookup (registry->by_uuid, uuid);
+  CjRecord *record = g_hash_table_lookup (registry->by_uuid, uuid);
 
   return record != NULL ? record->path : NULL;
 }
@@ -513,39 +536,39 @@ CjEntry *
 cj_registry_group_of (CjRegistry *registry, const char *user_name)
 {
   g_autofree char *key = name_key (user_name);
-  Record *record = g_hash_table_lookup (registry->group_of_member, key);
+  CjRecord *record = g_hash_table_lookup (registry->group_of_member, key);
 
   return record != NULL ? record->entry : NULL;
 }
 
 static GPtrArray *
-list_sorted (GHashTable *table)
+sorted (GHashTable *table)
 {
-  g_autoptr(GPtrArray) records = g_ptr_array_sized_new (g_hash_table_size (table));
-  GPtrArray *paths = g_ptr_array_sized_new (g_hash_table_size (table));
+  GPtrArray *records = g_ptr_array_sized_new (g_hash_table_size (table));
   GHashTableIter iter;
   gpointer record;
 
   g_hash_table_iter_init (&iter, table);
   while (g_hash_table_iter_next (&iter, NULL, &record))
     g_ptr_array_add (records, record);
-
   g_ptr_array_sort (records, compare_records_by_name);
-  for (guint i = 0; i < records->len; i++)
-    g_ptr_array_add (paths, ((Record *) records->pdata[i])->path);
-  return paths;
+  return records;
 }
 
 GPtrArray *
-cj_registry_list_users (CjRegistry *registry)
+cj_registry_sorted_users (CjRegistry *registry)
 {
-  return list_sorted (registry->users_by_key);
+  if (registry->sorted_users == NULL)
+    registry->sorted_users = sorted (registry->users_by_key);
+  return registry->sorted_users;
 }
 
 GPtrArray *
-cj_registry_list_groups (CjRegistry *registry)
+cj_registry_sorted_groups (CjRegistry *registry)
 {
-  return list_sorted (registry->groups_by_key);
+  if (registry->sorted_groups == NULL)
+    registry->sorted_groups = sorted (registry->groups_by_key);
+  return registry->sorted_groups;
 }
 
 guint cj_registry_count_users (CjRegistry *r)  { return g_hash_table_size (r->users_by_key); }

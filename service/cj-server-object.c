@@ -113,7 +113,6 @@ void
 cj_server_object_init (CjDaemon *daemon)
 {
   daemon->server = cj_server_skeleton_new ();
-  daemon->server_object = cj_object_skeleton_new (CJ_SERVER_PATH);
   cj_server_set_ldap_uri (daemon->server, daemon->config->ldap_uri);
   cj_server_set_base_dn (daemon->server, daemon->config->base_dn);
   cj_server_set_history_directory (daemon->server, daemon->config->history_dir);
@@ -122,6 +121,4 @@ cj_server_object_init (CjDaemon *daemon)
   g_signal_connect (daemon->server, "handle-setup", G_CALLBACK (cj_setup_jabber_handle), daemon);
   g_signal_connect (daemon->server, "handle-reload", G_CALLBACK (cj_setup_jabber_handle_reload), daemon);
   cj_gate_attach (daemon->gate, G_DBUS_INTERFACE_SKELETON (daemon->server));
-  cj_object_skeleton_set_server (daemon->server_object, daemon->server);
-  g_dbus_object_manager_server_export (daemon->object_manager, G_DBUS_OBJECT_SKELETON (daemon->server_object));
 }

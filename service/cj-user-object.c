@@ -1,8 +1,9 @@
 /* org.calculate.Jabber.User: the changes the original manual names for an account. Every
- * handler runs after the gate said yes (cj-gate.c), validates, and hands one CjStoreRequest
- * to the directory. */
+ * handler runs after the gate said yes (cj-gate.c, called by cj-tree.c), validates, and
+ * hands one CjStoreRequest to the directory. */
 #include "config.h"
 
+#include <gio/gunixfdlist.h>
 #include <glib/gi18n.h>
 #include <unistd.h>
 
@@ -24,15 +25,14 @@ modify_request (CjEntry *user)
 }
 
 static gboolean
-handle_set_nickname (CjUser *iface, GDBusMethodInvocation *invocation, const char *nickname,
-                     CjDaemon *daemon)
+handle_set_nickname (CjDaemon *daemon, CjEntry *user, GDBusMethodInvocation *invocation,
+                     const char *nickname)
 {
   GError *error = NULL;
-  CjEntry *user = cj_daemon_lookup_self (daemon, invocation, &error);
   CjStoreRequest *request;
 
-  if (user == NULL || !cj_validate_nickname (nickname, &error))
-    return cj_daemon_fail (invocation, user != NULL ? user->name : NULL, error);
+  if (!cj_validate_nickname (nickname, &error))
+    return cj_daemon_fail (invocation, user->name, error);
   request = modify_request (user);
   request->nickname = g_strdup (nickname);
   cj_daemon_store (daemon, invocation, user->name, request, cj_reply_nothing);
@@ -40,15 +40,14 @@ handle_set_nickname (CjUser *iface, GDBusMethodInvocation *invocation, const cha
 }
 
 static gboolean
-handle_set_password (CjUser *iface, GDBusMethodInvocation *invocation, const char *password,
-                     CjDaemon *daemon)
+handle_set_password (CjDaemon *daemon, CjEntry *user, GDBusMethodInvocation *invocation,
+                     const char *password)
 {
   GError *error = NULL;
-  CjEntry *user = cj_daemon_lookup_self (daemon, invocation, &error);
   CjStoreRequest *request;
 
-  if (user == NULL || !cj_validate_password (password, &error))
-    return cj_daemon_fail (invocation, user != NULL ? user->name : NULL, error);
+  if (!cj_validate_password (password, &error))
+    return cj_daemon_fail (invocation, user->name, error);
   request = modify_request (user);
   request->password = g_strdup (password);
   cj_daemon_store (daemon, invocation, user->name, request, cj_reply_nothing);
@@ -56,15 +55,11 @@ handle_set_password (CjUser *iface, GDBusMethodInvocation *invocation, const cha
 }
 
 static gboolean
-handle_set_locked (CjUser *iface, GDBusMethodInvocation *invocation, gboolean locked,
-                   CjDaemon *daemon)
+handle_set_locked (CjDaemon *daemon, CjEntry *user, GDBusMethodInvocation *invocation,
+                   gboolean locked)
 {
-  GError *error = NULL;
-  CjEntry *user = cj_daemon_lookup_self (daemon, invocation, &error);
   CjStoreRequest *request;
 
-  if (user == NULL)
-    return cj_daemon_fail (invocation, NULL, error);
   request = modify_request (user);
   request->lock = locked ? 1 : 0;
   cj_daemon_store (daemon, invocation, user->name, request, cj_reply_nothing);
@@ -82,15 +77,11 @@ reply_previous_group (CjDaemon *daemon, GDBusMethodInvocation *invocation, CjCha
 }
 
 static gboolean
-handle_set_group (CjUser *iface, GDBusMethodInvocation *invocation, const char *group_path,
-                  CjDaemon *daemon)
+handle_set_group (CjDaemon *daemon, CjEntry *user, GDBusMethodInvocation *invocation,
+                  const char *group_path)
 {
-  GError *error = NULL;
-  CjEntry *user = cj_daemon_lookup_self (daemon, invocation, &error);
   CjStoreRequest *request;
 
-  if (user == NULL)
-    return cj_daemon_fail (invocation, NULL, error);
   request = cj_store_request_new (CJ_STORE_SET_GROUP);
   request->dn = g_strdup (user->dn);
   request->name = g_strdup (user->name);
@@ -139,17 +130,16 @@ on_photo_converted (GObject *source, GAsyncResult *result, gpointer data)
 }
 
 static gboolean
-handle_set_photo (CjUser *iface, GDBusMethodInvocation *invocation, GUnixFDList *fd_list,
-                  GVariant *handle, CjDaemon *daemon)
+handle_set_photo (CjDaemon *daemon, CjEntry *user, GDBusMethodInvocation *invocation,
+                  gint32 handle)
 {
+  /* The descriptors came with the message (GDBus checked the count). */
+  GUnixFDList *fd_list = g_dbus_message_get_unix_fd_list (g_dbus_method_invocation_get_message (invocation));
   GError *error = NULL;
-  CjEntry *user = cj_daemon_lookup_self (daemon, invocation, &error);
   SetPhoto *set;
   int fd;
 
-  if (user == NULL)
-    return cj_daemon_fail (invocation, NULL, error);
-  fd = cj_options_fd_from_handle (g_variant_get_handle (handle), fd_list, "image", &error);
+  fd = cj_options_fd_from_handle (handle, fd_list, "image", &error);
   if (fd < 0)
     return cj_daemon_fail (invocation, user->name, error);
   set = g_new0 (SetPhoto, 1);
@@ -161,14 +151,10 @@ handle_set_photo (CjUser *iface, GDBusMethodInvocation *invocation, GUnixFDList 
 }
 
 static gboolean
-handle_clear_photo (CjUser *iface, GDBusMethodInvocation *invocation, CjDaemon *daemon)
+handle_clear_photo (CjDaemon *daemon, CjEntry *user, GDBusMethodInvocation *invocation)
 {
-  GError *error = NULL;
-  CjEntry *user = cj_daemon_lookup_self (daemon, invocation, &error);
   CjStoreRequest *request;
 
-  if (user == NULL)
-    return cj_daemon_fail (invocation, NULL, error);
   request = modify_request (user);
   request->clear_photo = TRUE;
   cj_daemon_store (daemon, invocation, user->name, request, cj_reply_nothing);
@@ -220,13 +206,9 @@ on_photo_read (GObject *source, GAsyncResult *result, gpointer data)
 }
 
 static gboolean
-handle_get_photo (CjUser *iface, GDBusMethodInvocation *invocation, CjDaemon *daemon)
+handle_get_photo (CjDaemon *daemon, CjEntry *user, GDBusMethodInvocation *invocation)
 {
-  GError *error = NULL;
-  CjEntry *user = cj_daemon_lookup_self (daemon, invocation, &error);
 
-  if (user == NULL)
-    return cj_daemon_fail (invocation, NULL, error);
   g_object_set_data (G_OBJECT (invocation), "cj-daemon", daemon);
   cj_directory_run_async (daemon->directory, read_photo, g_strdup (user->dn), g_free, NULL,
                           on_photo_read, invocation);
@@ -234,14 +216,10 @@ handle_get_photo (CjUser *iface, GDBusMethodInvocation *invocation, CjDaemon *da
 }
 
 static gboolean
-handle_delete (CjUser *iface, GDBusMethodInvocation *invocation, CjDaemon *daemon)
+handle_delete (CjDaemon *daemon, CjEntry *user, GDBusMethodInvocation *invocation)
 {
-  GError *error = NULL;
-  CjEntry *user = cj_daemon_lookup_self (daemon, invocation, &error);
   CjStoreRequest *request;
 
-  if (user == NULL)
-    return cj_daemon_fail (invocation, NULL, error);
   request = cj_store_request_new (CJ_STORE_DELETE_USER);
   request->dn = g_strdup (user->dn);
   request->name = g_strdup (user->name);
@@ -250,14 +228,32 @@ handle_delete (CjUser *iface, GDBusMethodInvocation *invocation, CjDaemon *daemo
 }
 
 void
-cj_user_object_init (CjDaemon *daemon, CjUser *user)
+cj_user_object_call (CjDaemon *daemon, CjEntry *user, GDBusMethodInvocation *invocation)
 {
-  g_signal_connect (user, "handle-set-nickname", G_CALLBACK (handle_set_nickname), daemon);
-  g_signal_connect (user, "handle-set-password", G_CALLBACK (handle_set_password), daemon);
-  g_signal_connect (user, "handle-set-locked", G_CALLBACK (handle_set_locked), daemon);
-  g_signal_connect (user, "handle-set-group", G_CALLBACK (handle_set_group), daemon);
-  g_signal_connect (user, "handle-set-photo", G_CALLBACK (handle_set_photo), daemon);
-  g_signal_connect (user, "handle-clear-photo", G_CALLBACK (handle_clear_photo), daemon);
-  g_signal_connect (user, "handle-get-photo", G_CALLBACK (handle_get_photo), daemon);
-  g_signal_connect (user, "handle-delete", G_CALLBACK (handle_delete), daemon);
+  const char *method = g_dbus_method_invocation_get_method_name (invocation);
+  GVariant *params = g_dbus_method_invocation_get_parameters (invocation);
+  const char *s;
+  gboolean b;
+  gint32 h;
+
+  /* GDBus checked the method and its signature against the interface info. */
+  if (g_str_equal (method, "SetNickname") && (g_variant_get (params, "(&s)", &s), TRUE))
+    handle_set_nickname (daemon, user, invocation, s);
+  else if (g_str_equal (method, "SetPassword") && (g_variant_get (params, "(&s)", &s), TRUE))
+    handle_set_password (daemon, user, invocation, s);
+  else if (g_str_equal (method, "SetLocked") && (g_variant_get (params, "(b)", &b), TRUE))
+    handle_set_locked (daemon, user, invocation, b);
+  else if (g_str_equal (method, "SetGroup") && (g_variant_get (params, "(&o)", &s), TRUE))
+    handle_set_group (daemon, user, invocation, s);
+  else if (g_str_equal (method, "SetPhoto") && (g_variant_get (params, "(h)", &h), TRUE))
+    handle_set_photo (daemon, user, invocation, h);
+  else if (g_str_equal (method, "ClearPhoto"))
+    handle_clear_photo (daemon, user, invocation);
+  else if (g_str_equal (method, "GetPhoto"))
+    handle_get_photo (daemon, user, invocation);
+  else if (g_str_equal (method, "Delete"))
+    handle_delete (daemon, user, invocation);
+  else
+    g_dbus_method_invocation_return_error (invocation, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD,
+                                           "No such method: %s", method);
 }

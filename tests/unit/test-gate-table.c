@@ -11,7 +11,8 @@
 
 /* The reading methods, by name: everything else changes something. */
 static const char *const reading[] = {
-  "FindUserByName", "ListUsers", "FindGroupByName", "ListGroups", "GetPhoto", NULL
+  "FindUserByName", "ListUsers", "GetUsers", "FindGroupByName", "ListGroups", "GetGroups",
+  "GetPhoto", NULL
 };
 
 static void

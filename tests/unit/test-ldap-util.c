@@ -69,6 +69,28 @@ test_uuid (void)
   g_assert_null (cj_ldap_uuid_from_text ("not-a-uuid"));
 }
 
+/* The follower's cheap check of where an entry is, against DNs libldap built. */
+static void
+test_is_child_of (void)
+{
+  static const char parent[] = "ou=Users,ou=Jabber,dc=example,dc=org";
+  static const char *const values[] = { "guest", "a,ou=Admins", "a\\b", "ж,ё+й", "trail ", NULL };
+
+  for (const char *const *v = values; *v != NULL; v++)
+    {
+      g_autofree char *dn = cj_ldap_child_dn ("uid", *v, parent);
+      g_autofree char *grandchild = g_strdup_printf ("uid=x,%s", dn);
+
+      g_assert_true (cj_ldap_dn_is_child_of (dn, parent));
+      g_assert_false (cj_ldap_dn_is_child_of (grandchild, parent));
+    }
+  g_assert_true (cj_ldap_dn_is_child_of ("UID=a,OU=users,ou=Jabber,DC=example,dc=org", parent));
+  g_assert_false (cj_ldap_dn_is_child_of (parent, parent));
+  g_assert_false (cj_ldap_dn_is_child_of ("uid=a\\,ou=Users,ou=Jabber,dc=example,dc=org", parent));
+  g_assert_false (cj_ldap_dn_is_child_of ("uid=a,ou=Users,ou=Jabber,dc=example,dc=org,dc=x", parent));
+  g_assert_false (cj_ldap_dn_is_child_of ("", parent));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -76,5 +98,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ldap/child-dn", test_child_dn);
   g_test_add_func ("/ldap/filter-escape", test_filter_escape);
   g_test_add_func ("/ldap/uuid", test_uuid);
+  g_test_add_func ("/ldap/is-child-of", test_is_child_of);
   return g_test_run ();
 }
