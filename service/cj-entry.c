@@ -6,7 +6,7 @@
 #include "cj-ldap-util.h"
 
 const char *const cj_entry_attrs[] = {
-  "objectClass", "entryUUID", "uid", "cn", "sn", "displayName", "shadowExpire",
+  "objectClass", "entryUUID", "entryCSN", "uid", "cn", "sn", "displayName", "shadowExpire",
   "userPassword", "memberUid", NULL
 };
 
@@ -27,7 +27,7 @@ first_value (BerVarray values)
 /* What one pass over the attributes found (the values point into the message). */
 typedef struct {
   gboolean  person, group;
-  char     *uuid, *uid, *cn, *sn, *display_name;
+  char     *uuid, *csn, *uid, *cn, *sn, *display_name;
   gboolean  shadow_expire, password, photo;
   GPtrArray *members;
 } Seen;
@@ -48,6 +48,8 @@ seen_attribute (Seen *seen, const struct berval *attr, BerVarray values)
       g_autofree char *text = first_value (values);
       seen->uuid = text != NULL ? cj_ldap_uuid_from_text (text) : NULL;
     }
+  else if (bv_equal (attr, "entryCSN") && seen->csn == NULL)
+    seen->csn = first_value (values);
   else if (bv_equal (attr, "uid") && seen->uid == NULL)
     seen->uid = first_value (values);
   else if (bv_equal (attr, "cn") && seen->cn == NULL)
@@ -102,6 +104,7 @@ cj_entry_new_from_message (LDAP *ld, LDAPMessage *message, const char *uuid,
   ber_free (ber, 0);
 
   entry->uuid = uuid != NULL ? g_strdup (uuid) : g_steal_pointer (&seen.uuid);
+  entry->csn = g_steal_pointer (&seen.csn);
   if (entry->uuid != NULL && seen.person && cj_ldap_dn_is_child_of (entry->dn, users_dn))
     {
       entry->kind = CJ_ENTRY_USER;
@@ -123,6 +126,7 @@ cj_entry_new_from_message (LDAP *ld, LDAPMessage *message, const char *uuid,
     }
 
   g_free (seen.uuid);
+  g_free (seen.csn);
   g_free (seen.uid);
   g_free (seen.cn);
   g_free (seen.sn);
@@ -150,6 +154,7 @@ cj_entry_unref (CjEntry *entry)
   g_free (entry->uuid);
   g_free (entry->dn);
   g_free (entry->name);
+  g_free (entry->csn);
   g_free (entry->nickname);
   g_strfreev (entry->members);
   g_free (entry);

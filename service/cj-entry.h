@@ -20,6 +20,7 @@ typedef struct {
   char     *uuid;          /* entryUUID, 32 hex digits: the object id */
   char     *dn;
   char     *name;          /* user: uid; group: cn */
+  char     *csn;           /* entryCSN: orders versions of the entry (may be NULL) */
 
   /* users */
   char     *nickname;      /* displayName, else sn */

@@ -22,6 +22,9 @@ struct _CjRegistry {
   /* Removed records stay alive until the end of the batch: derived pointers to them
    * (a user's group, a group's members) are only recomputed then. */
   GPtrArray  *graveyard;
+  /* entryUUID -> entryCSN of entries removed: a late report of an older version (the
+   * follower is behind the daemon's own writes) must not bring them back. */
+  GHashTable *tombstones;
 
   GPtrArray  *sorted_users;     /* caches, NULL when stale */
   GPtrArray  *sorted_groups;
@@ -70,6 +73,7 @@ cj_registry_new (const CjRegistryHooks *hooks)
   registry->dirty_groups = g_hash_table_new (g_direct_hash, g_direct_equal);
   registry->touched = g_ptr_array_new ();
   registry->graveyard = g_ptr_array_new_with_free_func ((GDestroyNotify) record_free);
+  registry->tombstones = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   return registry;
 }
 
@@ -84,6 +88,7 @@ cj_registry_free (CjRegistry *registry)
   g_hash_table_unref (registry->dirty_groups);
   g_ptr_array_unref (registry->touched);
   g_ptr_array_unref (registry->graveyard);
+  g_hash_table_unref (registry->tombstones);
   g_hash_table_unref (registry->group_of_member);
   g_hash_table_unref (registry->users_by_key);
   g_hash_table_unref (registry->groups_by_key);
@@ -407,6 +412,22 @@ apply_one (CjRegistry *registry, CjEntry *entry)
 
   if (entry->kind != CJ_ENTRY_USER && entry->kind != CJ_ENTRY_GROUP)
     return;
+  /* Versions arrive from two paths, the daemon's own read-back and the follower, in any
+   * order: entryCSN says which is newer. An older one is dropped (no flicker back). */
+  if (record != NULL && entry->csn != NULL && record->entry->csn != NULL &&
+      strcmp (entry->csn, record->entry->csn) < 0)
+    return;
+  if (record == NULL)
+    {
+      const char *removed_at = g_hash_table_lookup (registry->tombstones, entry->uuid);
+
+      if (removed_at != NULL)
+        {
+          if (entry->csn == NULL || strcmp (entry->csn, removed_at) <= 0)
+            return;
+          g_hash_table_remove (registry->tombstones, entry->uuid);
+        }
+    }
   /* An entry that changed kind (another tool rewrote it) is published anew. */
   if (record != NULL && record->entry->kind != entry->kind)
     {
@@ -440,6 +461,8 @@ cj_registry_remove (CjRegistry *registry, const char *uuid)
 
   if (record == NULL)
     return;
+  g_hash_table_replace (registry->tombstones, g_strdup (uuid),
+                        g_strdup (record->entry->csn != NULL ? record->entry->csn : ""));
   remove_record (registry, record);
   flush (registry);
 }
@@ -486,6 +509,8 @@ cj_registry_replace_all (CjRegistry *registry, GPtrArray *entries)
 
   for (guint i = 0; i < entries->len; i++)
     g_hash_table_add (keep, ((CjEntry *) entries->pdata[i])->uuid);
+  /* A full load is the truth: nothing older can follow it. */
+  g_hash_table_remove_all (registry->tombstones);
   remove_unkept (registry, keep);
   cj_registry_apply_all (registry, entries);
 }

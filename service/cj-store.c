@@ -67,7 +67,7 @@ CjEntry *
 cj_store_read (CjStoreContext *ctx, const char *dn, GError **error)
 {
   static const char *attrs[] = {
-    "objectClass", "entryUUID", "uid", "cn", "sn", "displayName", "shadowExpire",
+    "objectClass", "entryUUID", "entryCSN", "uid", "cn", "sn", "displayName", "shadowExpire",
     "userPassword", "memberUid", "jpegPhoto", NULL
   };
   struct timeval timeout = { (time_t) cj_directory_get_timeout (ctx->directory), 0 };
