@@ -21,11 +21,22 @@ cli_set_program (const char *name)
   program_name = g_strdup (name);
 }
 
-gboolean
-cli_connect (Cli *cli, GError **error)
+/* Connected at the first call, so that a command with bad arguments fails on them
+ * whether or not the bus is there. The polkit agent comes first: polkitd looks for one
+ * when this process's first call arrives. */
+static GDBusConnection *
+bus (Cli *cli, GError **error)
 {
-  cli->bus = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, error);
-  return cli->bus != NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  if (cli->bus != NULL)
+    return cli->bus;
+  cli_agent_start (cli);
+  cli->bus = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, &local_error);
+  if (cli->bus == NULL)
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _("cannot connect to the system bus: %s"),
+                 local_error->message);
+  return cli->bus;
 }
 
 void
@@ -82,6 +93,12 @@ cli_call (Cli *cli, const char *path, const char *interface, const char *method,
       flags |= G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION;
       timeout = 5 * 60 * 1000;
     }
+  if (bus (cli, error) == NULL)
+    {
+      if (parameters != NULL)
+        g_variant_unref (g_variant_ref_sink (parameters));
+      return NULL;
+    }
   reply = g_dbus_connection_call_with_unix_fd_list_sync (cli->bus, CJ_BUS_NAME, path, interface, method,
                                                          parameters,
                                                          reply_type != NULL ? G_VARIANT_TYPE (reply_type) : NULL,
@@ -94,7 +111,11 @@ cli_call (Cli *cli, const char *path, const char *interface, const char *method,
 GVariant *
 cli_get_all (Cli *cli, const char *path, const char *interface, GError **error)
 {
-  g_autoptr(GVariant) reply = g_dbus_connection_call_sync (cli->bus, CJ_BUS_NAME, path,
+  g_autoptr(GVariant) reply = NULL;
+
+  if (bus (cli, error) == NULL)
+    return NULL;
+  reply = g_dbus_connection_call_sync (cli->bus, CJ_BUS_NAME, path,
                                                            "org.freedesktop.DBus.Properties", "GetAll",
                                                            g_variant_new ("(s)", interface),
                                                            G_VARIANT_TYPE ("(a{sv})"),
@@ -215,7 +236,11 @@ call_page (Cli *cli, const char *method, const char *reply_type, guint offset, g
            GError **error)
 {
   GVariant *page = NULL;
-  g_autoptr(GVariant) reply = g_dbus_connection_call_sync (cli->bus, CJ_BUS_NAME, CJ_MANAGER_PATH,
+  g_autoptr(GVariant) reply = NULL;
+
+  if (bus (cli, error) == NULL)
+    return NULL;
+  reply = g_dbus_connection_call_sync (cli->bus, CJ_BUS_NAME, CJ_MANAGER_PATH,
                                                            CJ_IFACE_MANAGER, method,
                                                            g_variant_new ("(uu)", offset, page_size ()),
                                                            G_VARIANT_TYPE (reply_type),

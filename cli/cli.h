@@ -34,7 +34,6 @@ typedef struct {
 } Cli;
 
 /* cli-call.c: connecting, calling, errors. */
-gboolean   cli_connect      (Cli *cli, GError **error);
 void       cli_disconnect   (Cli *cli);
 /* Calls METHOD of INTERFACE on PATH; a mutating call may ask for authorization. */
 GVariant  *cli_call         (Cli *cli, const char *path, const char *interface, const char *method,

@@ -26,20 +26,10 @@ take_json_flag (int *argc, char **argv)
   return found;
 }
 
-static gboolean
-wants_help (int argc, char **argv)
-{
-  for (int i = 1; i < argc; i++)
-    if (strcmp (argv[i], "--help") == 0 || strcmp (argv[i], "-h") == 0 || strcmp (argv[i], "-?") == 0)
-      return TRUE;
-  return FALSE;
-}
-
 int
 main (int argc, char **argv)
 {
   g_autofree char *name = g_path_get_basename (argv[0]);
-  g_autoptr(GError) error = NULL;
   Cli cli = { 0 };
   int status;
 
@@ -59,19 +49,6 @@ main (int argc, char **argv)
   (void) cj_error_quark ();
   cli.json = take_json_flag (&argc, argv);
   cli.interactive = isatty (STDIN_FILENO);
-
-  /* --help needs no daemon. */
-  if (!wants_help (argc, argv) && !(g_str_equal (name, "cl-jabber") && argc < 2))
-    {
-      /* The agent first: polkit looks for one when this process's first call arrives. */
-      cli_agent_start (&cli);
-      if (!cli_connect (&cli, &error))
-        {
-          g_printerr (_("%s: cannot connect to the system bus: %s\n"), name, error->message);
-          cli_agent_stop (&cli);
-          return CLI_EXIT_NO_SERVICE;
-        }
-    }
 
   if (g_str_equal (name, "cl-jabber"))
     status = cli_modern_main (&cli, argc, argv);
