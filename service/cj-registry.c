@@ -200,7 +200,8 @@ same_records (GPtrArray *a, GPtrArray *b)
 {
   if (a->len != b->len)
     return FALSE;
-  return memcmp (a->pdata, b->pdata, a->len * sizeof (gpointer)) == 0;
+  /* An empty GPtrArray has no pdata at all: memcmp must not see the NULL. */
+  return a->len == 0 || memcmp (a->pdata, b->pdata, a->len * sizeof (gpointer)) == 0;
 }
 
 static void
