@@ -69,6 +69,8 @@ static void
 reply (StoreCall *call)
 {
   cj_audit_finish (call->invocation, call->target, NULL);
+  /* The Server's counts changed with it: on the bus before the reply, as the objects'. */
+  g_dbus_interface_skeleton_flush (G_DBUS_INTERFACE_SKELETON (call->daemon->server));
   call->reply (call->daemon, call->invocation, call->changes);
   store_call_free (call);
 }

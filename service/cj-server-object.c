@@ -90,6 +90,7 @@ on_ldap_set_up (GObject *source, GAsyncResult *result, gpointer data)
   cj_follower_reload (daemon->follower);
   cj_audit_finish (invocation, NULL, NULL);
   g_ptr_array_add (report, NULL);
+  g_dbus_interface_skeleton_flush (G_DBUS_INTERFACE_SKELETON (daemon->server));
   cj_server_complete_setup_ldap (daemon->server, invocation, (const char *const *) report->pdata);
 }
 

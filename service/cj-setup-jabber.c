@@ -56,6 +56,8 @@ finish (Setup *setup, GError *error)
       return;
     }
   cj_audit_finish (setup->invocation, NULL, NULL);
+  /* Configured, Hosts, ... reach the bus before the reply. */
+  g_dbus_interface_skeleton_flush (G_DBUS_INTERFACE_SKELETON (setup->daemon->server));
   g_ptr_array_add (setup->report, NULL);
   g_dbus_method_invocation_return_value (setup->invocation,
                                          g_variant_new ("(^as)", (char **) setup->report->pdata));
