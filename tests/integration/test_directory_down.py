@@ -1,6 +1,8 @@
 """LDAP goes away and comes back: calls fail with DirectoryUnavailable within seconds
 (never hang), the server object says so, and the daemon reconnects by itself."""
 
+import os
+import signal
 import time
 
 import pytest
@@ -64,3 +66,26 @@ def test_reconnects_by_itself(world):
     r = world.slapd.search_admin("ou=Users,ou=Jabber,ou=Services,dc=example,dc=org", "(uid=after)", "uid")
     assert "uid: after" in r.stdout
     assert world.daemon.proc.alive()
+
+
+@pytest.fixture(scope="module")
+def hung_world(make_world):
+    # A short LDAP timeout, so that the test waits seconds, not the default's tens.
+    w = make_world(ldap="database", config={"Directory": {"Timeout": 2}})
+    assert client.call(SERVER_PATH, SERVER, "SetupLdap", "a{sv}", "({},)").ok
+    return w
+
+
+def test_a_hung_directory_times_out(hung_world):
+    """slapd stopped by SIGSTOP accepts connections and never answers: the call still ends,
+    with DirectoryUnavailable, after the configured timeout (not the caller's)."""
+    pid = hung_world.slapd.proc.pid
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        r = add_user("hung")
+        assert r.error == ERROR + "DirectoryUnavailable", r
+        assert time.monotonic() - started < 20
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    wait_for(lambda: add_user("unhung").ok, "AddUser works once slapd runs again")
