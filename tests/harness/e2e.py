@@ -8,25 +8,16 @@ import base64
 import os
 import re
 import subprocess
-import time
 
-from . import client, namespace, xmpp
+from . import client, namespace, waiting, xmpp
 
 DEADLINE = 15.0          # how long a change may take to show in ejabberd
 ADMIN_PASSWORD = "Admin-pass-1"
 
 
 def poll(predicate, what, timeout=DEADLINE, interval=0.1):
-    """predicate()'s first true value; AssertionError naming `what` and the last value
-    after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout}s: {what} (last: {value!r})")
-        time.sleep(interval)
+    """waiting.poll with the end-to-end deadline (ejabberd may take a while)."""
+    return waiting.poll(predicate, what, timeout, interval)
 
 
 class Cli:

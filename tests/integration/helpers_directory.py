@@ -11,11 +11,10 @@ import os
 import subprocess
 import tempfile
 import threading
-import time
 
 from gi.repository import Gio, GLib
 
-from harness import bus, client
+from harness import bus, client, waiting
 
 SERVICE = client.SERVICE
 MANAGER_PATH = client.MANAGER_PATH
@@ -43,16 +42,7 @@ class DBusError(Exception):
 
 
 def poll(predicate, what, timeout=DEADLINE, interval=0.05):
-    """Waits until predicate() returns something true and returns it; fails the test with
-    `what` and the last value seen after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout}s: {what} (last: {value!r})")
-        time.sleep(interval)
+    return waiting.poll(predicate, what, timeout, interval)
 
 
 # D-Bus ----------------------------------------------------------------------------------

@@ -34,6 +34,16 @@ def cl(world, command, *args, user=None, stdin=None):
     return client.run([os.path.join(world.cli_dir, command)] + list(args), user=user, input=stdin)
 
 
+def read_pty(fd):
+    """What the pty has now (waiting 0.2 s at most); None at its end."""
+    if not select.select([fd], [], [], 0.2)[0]:
+        return b""
+    try:
+        return os.read(fd, 4096) or None
+    except OSError:                 # EIO: the command closed its side
+        return None
+
+
 def at_terminal(world, command, *args, answers=(), uid=0):
     """Runs a command on a pty (as root, or as @uid), typing each answer when a prompt ends
     in ': '. The pty stays open until the command ends, as an administrator's would."""
@@ -48,33 +58,19 @@ def at_terminal(world, command, *args, answers=(), uid=0):
     output = b""
     pending = list(answers)
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            output += chunk
-            if pending and output.rstrip(b" ").endswith(b":"):
-                os.write(fd, pending.pop(0).encode() + b"\n")
+    done, status = 0, 0
+    while not done and time.monotonic() < deadline:
+        chunk = read_pty(fd)
+        output += chunk or b""
+        # Answer a prompt once, when it has just been written.
+        if chunk and pending and output.rstrip(b" ").endswith(b":"):
+            os.write(fd, pending.pop(0).encode() + b"\n")
         done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-    else:
+    if not done:
         os.kill(pid, 9)
         pytest.fail(f"{command} did not finish: {output!r}")
-    _, status = os.waitpid(pid, 0) if not done else (done, status)
     # What the command wrote just before it ended is still in the pty.
-    while select.select([fd], [], [], 0.2)[0]:
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
+    while (chunk := read_pty(fd)):
         output += chunk
     os.close(fd)
     return os.waitstatus_to_exitcode(status), output.decode(errors="replace")
