@@ -9,8 +9,6 @@ No service directories: nothing is ever activated, everything is started by the 
 import os
 import subprocess
 
-from . import procs
-
 SOCKET = "/run/dbus/system_bus_socket"
 ADDRESS = "unix:path=" + SOCKET
 POLKIT_BUS_POLICY = "/usr/share/dbus-1/system.d/org.freedesktop.PolicyKit1.conf"

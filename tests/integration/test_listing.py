@@ -10,7 +10,7 @@ import os
 import pytest
 
 from harness import bus as harness_bus, client
-from helpers_directory import (GROUP, MANAGER, MANAGER_PATH, NO_OBJECT, OBJECT_MANAGER, USER,
+from helpers_directory import (MANAGER, MANAGER_PATH, NO_OBJECT, OBJECT_MANAGER, USER,
                                Bus, DBusError)
 
 CAP = 20000     # bytes: a few dozen users
