@@ -84,7 +84,8 @@ cli_call (Cli *cli, const char *path, const char *interface, const char *method,
 {
   GDBusCallFlags flags = G_DBUS_CALL_FLAGS_NONE;
   GVariant *reply;
-  int timeout = -1;
+  /* A setup restarts ejabberd and may wait for it up to a minute: more than GDBus's 25 s. */
+  int timeout = 2 * 60 * 1000;
 
   /* Only a person at a terminal can answer polkit's question; without one, the daemon
    * refuses at once instead of waiting for an agent that is not there. */
@@ -325,18 +326,27 @@ cli_pages (Cli *cli, const char *method, const char *array_type, GError **error)
 }
 
 GHashTable *
-cli_user_names (GPtrArray *user_pages)
+cli_names_by_path (GPtrArray *pages)
 {
   GHashTable *names = g_hash_table_new (g_str_hash, g_str_equal);
 
-  for (guint i = 0; i < user_pages->len; i++)
+  /* GetUsers' and GetGroups' rows both begin (path, name, ...). The strings point into
+   * the pages, which the caller keeps. */
+  for (guint i = 0; i < pages->len; i++)
     {
       GVariantIter iter;
-      const char *path, *name;
+      GVariant *row;
 
-      g_variant_iter_init (&iter, user_pages->pdata[i]);
-      while (g_variant_iter_next (&iter, "(&o&s&s&sbbb&o)", &path, &name, NULL, NULL, NULL, NULL, NULL, NULL))
-        g_hash_table_insert (names, (gpointer) path, (gpointer) name);
+      g_variant_iter_init (&iter, pages->pdata[i]);
+      while ((row = g_variant_iter_next_value (&iter)) != NULL)
+        {
+          const char *path, *name;
+
+          g_variant_get_child (row, 0, "&o", &path);
+          g_variant_get_child (row, 1, "&s", &name);
+          g_hash_table_insert (names, (gpointer) path, (gpointer) name);
+          g_variant_unref (row);
+        }
     }
   return names;
 }

@@ -59,8 +59,12 @@ finish (Setup *setup, GError *error)
   /* Configured, Hosts, ... reach the bus before the reply. */
   g_dbus_interface_skeleton_flush (G_DBUS_INTERFACE_SKELETON (setup->daemon->server));
   g_ptr_array_add (setup->report, NULL);
-  g_dbus_method_invocation_return_value (setup->invocation,
-                                         g_variant_new ("(^as)", (char **) setup->report->pdata));
+  /* Setup answers with its report; Reload, the same work, answers nothing. */
+  if (g_str_equal (g_dbus_method_invocation_get_method_name (setup->invocation), "Reload"))
+    g_dbus_method_invocation_return_value (setup->invocation, NULL);
+  else
+    g_dbus_method_invocation_return_value (setup->invocation,
+                                           g_variant_new ("(^as)", (char **) setup->report->pdata));
   setup_free (setup);
 }
 

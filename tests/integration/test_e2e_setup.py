@@ -110,3 +110,12 @@ def test_rerun_is_safe(world):
     out = world.cli.setup_ldap()
     assert out.strip()
     assert e2e.try_login(world, "olga", "Olga-pw-1") == "ok"
+
+
+def test_reload_renders_the_same_configuration_and_restarts(world):
+    config = os.path.join(world.ejabberd.dir, "etc", "ejabberd.yml")
+    before = open(config).read()
+    out = world.cli.ok("cl-jabber", "reload")
+    assert "reloaded" in out, out
+    assert open(config).read() == before
+    assert e2e.try_login(world, "olga", "Olga-pw-1") == "ok"
