@@ -243,7 +243,7 @@ list_groups (Cli *cli, const char *only)
 
   if (users == NULL)
     return cli_fail (error);
-  user_names = cli_user_names (users);
+  user_names = cli_names_by_path (users);
   if (cli->json && only == NULL)
     g_string_append_c (out, '[');
   for (guint p = 0; p < groups->len; p++)

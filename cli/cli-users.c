@@ -269,24 +269,6 @@ print_user_json (GString *out, const Row *row)
   g_string_append_c (out, '}');
 }
 
-/* Group paths to names, from every GetGroups page. */
-static GHashTable *
-group_names (GPtrArray *group_pages)
-{
-  GHashTable *names = g_hash_table_new (g_str_hash, g_str_equal);
-
-  for (guint i = 0; i < group_pages->len; i++)
-    {
-      GVariantIter iter;
-      const char *path, *name;
-
-      g_variant_iter_init (&iter, group_pages->pdata[i]);
-      while (g_variant_iter_next (&iter, "(&o&s@ao)", &path, &name, NULL))
-        g_hash_table_insert (names, (gpointer) path, (gpointer) name);
-    }
-  return names;
-}
-
 /* Page by page (Manager.GetUsers), already sorted by name: the daemon never has to build
  * one reply for 100,000 users. */
 int
@@ -301,7 +283,7 @@ cli_user_list (Cli *cli)
 
   if (users == NULL)
     return cli_fail (error);
-  names = group_names (groups);
+  names = cli_names_by_path (groups);
   if (cli->json)
     g_string_append_c (out, '[');
   for (guint p = 0; p < users->len; p++)

@@ -42,8 +42,8 @@ GVariant  *cli_call         (Cli *cli, const char *path, const char *interface, 
 /* Every page of Manager.GetUsers / GetGroups (@method), as the array of each reply:
  * (transfer full) GVariants of @array_type. */
 GPtrArray *cli_pages        (Cli *cli, const char *method, const char *array_type, GError **error);
-/* User object paths to names (from GetUsers pages). */
-GHashTable *cli_user_names  (GPtrArray *user_pages);
+/* Object paths to names, from GetUsers or GetGroups pages (borrowed from them). */
+GHashTable *cli_names_by_path (GPtrArray *pages);
 GVariant  *cli_get_all      (Cli *cli, const char *path, const char *interface, GError **error);
 /* Prints "cl-xxx: message" and returns the exit code for @error. */
 int        cli_fail         (const GError *error);

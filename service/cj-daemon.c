@@ -198,16 +198,6 @@ cj_reply_subject_path (CjDaemon *daemon, GDBusMethodInvocation *invocation, CjCh
                                          g_variant_new ("(o)", path != NULL ? path : CJ_NO_OBJECT));
 }
 
-CjEntry *
-cj_daemon_lookup_self (CjDaemon *daemon, GDBusMethodInvocation *invocation, GError **error)
-{
-  CjEntry *entry = cj_registry_get (daemon->registry, g_dbus_method_invocation_get_object_path (invocation));
-
-  if (entry == NULL)
-    g_set_error (error, CJ_ERROR, CJ_ERROR_NOT_FOUND, _("The object no longer exists"));
-  return entry;
-}
-
 /* Object paths of users to their names, all or nothing. */
 char **
 cj_daemon_user_names (CjDaemon *daemon, const char *const *paths, GError **error)

@@ -61,9 +61,6 @@ void      cj_daemon_store (CjDaemon *daemon, GDBusMethodInvocation *invocation, 
 void      cj_reply_nothing      (CjDaemon *daemon, GDBusMethodInvocation *invocation, CjChanges *changes);
 void      cj_reply_subject_path (CjDaemon *daemon, GDBusMethodInvocation *invocation, CjChanges *changes);
 
-/* The entry behind the object a method was called on, or NULL with NotFound set. */
-CjEntry  *cj_daemon_lookup_self (CjDaemon *daemon, GDBusMethodInvocation *invocation, GError **error);
-
 /* Object paths of users to their names, all or nothing (NotFound names the unknown). */
 char    **cj_daemon_user_names  (CjDaemon *daemon, const char *const *paths, GError **error);
 

@@ -497,13 +497,6 @@ remove_unkept (CjRegistry *registry, GHashTable *keep)
 }
 
 void
-cj_registry_retain (CjRegistry *registry, GHashTable *keep)
-{
-  remove_unkept (registry, keep);
-  flush (registry);
-}
-
-void
 cj_registry_replace_all (CjRegistry *registry, GPtrArray *entries)
 {
   g_autoptr(GHashTable) keep = g_hash_table_new (g_str_hash, g_str_equal);
@@ -556,15 +549,6 @@ cj_registry_path_of (CjRegistry *registry, const char *uuid)
   CjRecord *record = g_hash_table_lookup (registry->by_uuid, uuid);
 
   return record != NULL ? record->path : NULL;
-}
-
-CjEntry *
-cj_registry_group_of (CjRegistry *registry, const char *user_name)
-{
-  g_autofree char *key = name_key (user_name);
-  CjRecord *record = g_hash_table_lookup (registry->group_of_member, key);
-
-  return record != NULL ? record->entry : NULL;
 }
 
 static GPtrArray *

@@ -57,8 +57,6 @@ void         cj_registry_remove     (CjRegistry *registry, const char *uuid);
 void         cj_registry_apply_all  (CjRegistry *registry, GPtrArray *entries);
 /* A full reload: every entry of @entries is applied; every known one not in it removed. */
 void         cj_registry_replace_all (CjRegistry *registry, GPtrArray *entries);
-/* Removes every record whose uuid is not in @keep (uuid -> anything). */
-void         cj_registry_retain     (CjRegistry *registry, GHashTable *keep);
 
 /* Lookups; the returned entry belongs to the registry (ref it to keep it). */
 CjEntry     *cj_registry_find_user  (CjRegistry *registry, const char *name);
@@ -67,8 +65,6 @@ CjEntry     *cj_registry_get        (CjRegistry *registry, const char *object_pa
 CjRecord    *cj_registry_get_record (CjRegistry *registry, const char *object_path);
 /* The object path of an entry of this registry, or NULL. */
 const char  *cj_registry_path_of    (CjRegistry *registry, const char *uuid);
-/* The group @user_name is in (or NULL). */
-CjEntry     *cj_registry_group_of   (CjRegistry *registry, const char *user_name);
 
 /* Every user / group record sorted by name (byte order); owned by the registry, valid
  * until the next change. */

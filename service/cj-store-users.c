@@ -127,23 +127,34 @@ object_class_state (CjStoreContext *ctx, const char *dn, gboolean *shadow, gbool
   return LDAP_SUCCESS;
 }
 
+/* The user was deleted (by another writer) while the request was on its way. */
+static gboolean
+user_gone (CjStoreRequest *request, GError **error)
+{
+  g_set_error (error, CJ_ERROR, CJ_ERROR_NOT_FOUND, _("The user “%s” no longer exists"), request->name);
+  return FALSE;
+}
+
 static gboolean
 modify_user (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
 {
   g_autoptr(CjLdapMods) mods = cj_ldap_mods_new ();
+  g_autoptr(GError) local_error = NULL;
   g_autofree char *hash = NULL;
   gboolean shadow = FALSE, expire = FALSE, photo = FALSE;
   gboolean ok;
-  int rc;
 
-  rc = object_class_state (ctx, request->dn, &shadow, &expire, &photo);
-  if (rc == LDAP_NO_SUCH_OBJECT)
+  /* Only locking and clearing the photo depend on what the entry holds now: a password or
+   * nickname change is one modify, without a read before it. */
+  if (request->lock >= 0 || request->clear_photo)
     {
-      g_set_error (error, CJ_ERROR, CJ_ERROR_NOT_FOUND, _("The user “%s” no longer exists"), request->name);
-      return FALSE;
+      int rc = object_class_state (ctx, request->dn, &shadow, &expire, &photo);
+
+      if (rc == LDAP_NO_SUCH_OBJECT)
+        return user_gone (request, error);
+      if (rc != LDAP_SUCCESS)
+        return cj_directory_set_error (ctx->directory, error, rc, ctx->ld, _("reading the user"));
     }
-  if (rc != LDAP_SUCCESS)
-    return cj_directory_set_error (ctx->directory, error, rc, ctx->ld, _("reading the user"));
 
   if (request->nickname != NULL)
     {
@@ -178,11 +189,17 @@ modify_user (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
   else if (request->clear_photo && photo)
     cj_ldap_mods_add1 (mods, LDAP_MOD_DELETE, "jpegPhoto", NULL);
 
-  ok = cj_ldap_mods_is_empty (mods) ||
-       cj_store_modify (ctx, request->dn, cj_ldap_mods_get (mods), _("changing the user"), error);
+  ok = (cj_ldap_mods_is_empty (mods) ||
+        cj_store_modify (ctx, request->dn, cj_ldap_mods_get (mods), _("changing the user"), &local_error)) &&
+       cj_store_reread (ctx, request->dn, TRUE, &local_error);
   if (hash != NULL)
     explicit_bzero (hash, strlen (hash));
-  return ok && cj_store_reread (ctx, request->dn, TRUE, error);
+  if (ok)
+    return TRUE;
+  if (g_error_matches (local_error, CJ_ERROR, CJ_ERROR_NOT_FOUND))
+    return user_gone (request, error);
+  g_propagate_error (error, g_steal_pointer (&local_error));
+  return FALSE;
 }
 
 /* The user a request is about, as LDAP has it now. */
@@ -195,7 +212,7 @@ read_user (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
   if (user != NULL)
     return user;
   if (g_error_matches (local_error, CJ_ERROR, CJ_ERROR_NOT_FOUND))
-    g_set_error (error, CJ_ERROR, CJ_ERROR_NOT_FOUND, _("The user “%s” no longer exists"), request->name);
+    user_gone (request, error);
   else
     g_propagate_error (error, g_steal_pointer (&local_error));
   return NULL;

@@ -60,3 +60,13 @@ def pytest_runtest_makereport(item, call):
     if report.failed:
         for w in _active:
             report.sections.append(("world logs", w.logs()))
+
+
+@pytest.fixture(scope="module")
+def env(make_world):
+    """The directory tests' world (helpers_directory.py): a database, the real polkitd, the
+    Jabber subtree set up through the daemon, and a recording bus connection."""
+    from helpers_directory import start_directory_world
+    e = start_directory_world(make_world)
+    yield e
+    e.bus.close()

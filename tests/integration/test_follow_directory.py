@@ -3,19 +3,10 @@ by another LDAP writer (ldapadd/ldapmodify/ldapmodrdn/ldapdelete beside the daem
 on D-Bus within seconds, without a restart; and a restarted daemon publishes what exists
 before it owns its name. Every wait is a poll with a deadline, never a fixed sleep."""
 
-import pytest
-
 from helpers_directory import (ERROR, GROUP, NO_OBJECT, USER,
-                               DBusError, group_ldif, poll, start_directory_world, user_ldif)
+                               DBusError, group_ldif, poll, user_ldif)
 
 NOT_FOUND = ERROR + "NotFound"
-
-
-@pytest.fixture(scope="module")
-def env(make_world):
-    e = start_directory_world(make_world)
-    yield e
-    e.bus.close()
 
 
 def found_user(env, name):

@@ -13,18 +13,10 @@ from gi.repository import GLib
 
 from harness import client, polkit
 from helpers_directory import (DEADLINE, ERROR, GROUP, MANAGER, MANAGER_PATH, NO_OBJECT,
-                               USER, DBusError, daemon_criticals, poll,
-                               start_directory_world)
+                               USER, DBusError, daemon_criticals, poll)
 
 INVALID = ERROR + "InvalidArgument"
 NOT_FOUND = ERROR + "NotFound"
-
-
-@pytest.fixture(scope="module")
-def env(make_world):
-    e = start_directory_world(make_world)
-    yield e
-    e.bus.close()
 
 
 @pytest.fixture

@@ -8,16 +8,9 @@ from gi.repository import GLib
 
 from harness import client, polkit
 from helpers_directory import (ERROR, MANAGER, MANAGER_PATH, NO_OBJECT, USER, DBusError,
-                               properties_changed, start_directory_world)
+                               properties_changed)
 
 INVALID = ERROR + "InvalidArgument"
-
-
-@pytest.fixture(scope="module")
-def env(make_world):
-    e = start_directory_world(make_world)
-    yield e
-    e.bus.close()
 
 
 @pytest.fixture
