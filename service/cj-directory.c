@@ -6,14 +6,29 @@
 
 #include "cj-error.h"
 
+/* Operations waiting for the worker. Changes come authorized (and bounded by the gate);
+ * reads come from anybody, so they have a small bound of their own. */
+#define MAX_QUEUED_CHANGES 256
+#define MAX_QUEUED_READS   32
+/* After the server failed to answer, reads fail at once for this long instead of each
+ * waiting the whole timeout; the first read after it tries again. */
+#define DOWN_SECONDS       5
+
 struct _CjDirectory {
   CjConfig *config;           /* a private copy of what we need */
   char     *jabber_dn;
   char     *users_dn;
   char     *groups_dn;
 
-  GMutex    lock;             /* serializes operations; protects ld */
+  /* One worker thread runs the operations in turn (changes before reads): the daemon's
+   * own changes never interleave, and no flood of calls makes more threads. */
+  GThreadPool *worker;
+  GMutex    lock;             /* protects ld, the counts and down_until */
   LDAP     *ld;
+  guint     queued_changes;
+  guint     queued_reads;
+  guint64   sequence;         /* FIFO order within a kind */
+  gint64    down_until;       /* monotonic; reads fail at once before it */
 };
 
 typedef struct {
@@ -21,6 +36,9 @@ typedef struct {
   CjDirectoryFunc func;
   gpointer        data;
   GDestroyNotify  data_free;
+  GTask          *task;
+  gboolean        read;
+  guint64         sequence;
 } Operation;
 
 static void
@@ -29,6 +47,20 @@ operation_free (Operation *op)
   if (op->data_free != NULL && op->data != NULL)
     op->data_free (op->data);
   g_free (op);
+}
+
+static void run_operation (gpointer data, gpointer user_data);
+
+/* Changes first, then reads; each kind in the order it came. */
+static gint
+compare_operations (gconstpointer a, gconstpointer b, gpointer user_data)
+{
+  const Operation *x = g_task_get_task_data ((GTask *) a);
+  const Operation *y = g_task_get_task_data ((GTask *) b);
+
+  if (x->read != y->read)
+    return x->read ? 1 : -1;
+  return x->sequence < y->sequence ? -1 : x->sequence > y->sequence;
 }
 
 CjDirectory *
@@ -46,6 +78,9 @@ cj_directory_new (const CjConfig *config)
   directory->users_dn = g_strdup_printf ("ou=Users,%s", directory->jabber_dn);
   directory->groups_dn = g_strdup_printf ("ou=Groups,%s", directory->jabber_dn);
   g_mutex_init (&directory->lock);
+  /* Not exclusive: the thread is GLib's, taken from its pool when there is work. */
+  directory->worker = g_thread_pool_new (run_operation, directory, 1, FALSE, NULL);
+  g_thread_pool_set_sort_function (directory->worker, compare_operations, NULL);
   return directory;
 }
 
@@ -54,6 +89,8 @@ cj_directory_free (CjDirectory *directory)
 {
   if (directory == NULL)
     return;
+  /* Lets queued operations finish (their callbacks run in the main context later). */
+  g_thread_pool_free (directory->worker, FALSE, TRUE);
   if (directory->ld != NULL)
     ldap_unbind_ext_s (directory->ld, NULL, NULL);
   g_mutex_clear (&directory->lock);
@@ -205,15 +242,13 @@ cj_directory_open (CjDirectory *directory, GError **error)
   return ld;
 }
 
-static void
-run_in_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+/* Runs one operation with the connection, opening it if needed. */
+static gpointer
+execute (CjDirectory *directory, Operation *op, GCancellable *cancellable, GError **error_out)
 {
-  Operation *op = task_data;
-  CjDirectory *directory = op->directory;
   GError *error = NULL;
   gpointer result = NULL;
 
-  g_mutex_lock (&directory->lock);
   for (int attempt = 0; attempt < 2; attempt++)
     {
       gboolean fresh = FALSE;
@@ -240,12 +275,96 @@ run_in_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
       if (fresh)
         break;
     }
+  if (error != NULL)
+    g_propagate_error (error_out, error);
+  return result;
+}
+
+static gboolean
+known_down (CjDirectory *directory, GError **error)
+{
+  if (g_get_monotonic_time () >= directory->down_until)
+    return FALSE;
+  g_set_error (error, CJ_ERROR, CJ_ERROR_DIRECTORY_UNAVAILABLE,
+               _("The LDAP server %s did not answer a moment ago; try again in a few seconds"),
+               directory->config->ldap_uri);
+  return TRUE;
+}
+
+/* The worker thread. */
+static void
+run_operation (gpointer data, gpointer user_data)
+{
+  g_autoptr(GTask) task = data;
+  Operation *op = g_task_get_task_data (task);
+  CjDirectory *directory = user_data;
+  GError *error = NULL;
+  gpointer result = NULL;
+
+  g_mutex_lock (&directory->lock);
+  if (op->read)
+    directory->queued_reads--;
+  else
+    directory->queued_changes--;
+  /* Reads queued while the server stopped answering fail now, not one timeout each. */
+  if (!(op->read && known_down (directory, &error)))
+    {
+      result = execute (directory, op, g_task_get_cancellable (task), &error);
+      if (g_error_matches (error, CJ_ERROR, CJ_ERROR_DIRECTORY_UNAVAILABLE))
+        directory->down_until = g_get_monotonic_time () + DOWN_SECONDS * G_USEC_PER_SEC;
+      else if (error == NULL)
+        directory->down_until = 0;
+    }
   g_mutex_unlock (&directory->lock);
 
   if (error != NULL)
     g_task_return_error (task, error);
   else
     g_task_return_pointer (task, result, NULL);
+}
+
+static void
+submit (CjDirectory *directory, gboolean read, CjDirectoryFunc func, gpointer data,
+        GDestroyNotify data_free, GCancellable *cancellable, GAsyncReadyCallback callback,
+        gpointer user_data)
+{
+  GTask *task = g_task_new (NULL, cancellable, callback, user_data);
+  Operation *op = g_new0 (Operation, 1);
+  GError *error = NULL;
+
+  op->directory = directory;
+  op->func = func;
+  op->data = data;
+  op->data_free = data_free;
+  op->read = read;
+  g_task_set_task_data (task, op, (GDestroyNotify) operation_free);
+
+  g_mutex_lock (&directory->lock);
+  if (read && known_down (directory, &error))
+    ;   /* answered at once */
+  else if (read && directory->queued_reads >= MAX_QUEUED_READS)
+    g_set_error_literal (&error, CJ_ERROR, CJ_ERROR_BUSY,
+                         _("Too many directory reads are waiting; try again later"));
+  else if (!read && directory->queued_changes >= MAX_QUEUED_CHANGES)
+    g_set_error_literal (&error, CJ_ERROR, CJ_ERROR_BUSY,
+                         _("Too many directory changes are waiting; try again later"));
+  if (error == NULL)
+    {
+      op->sequence = directory->sequence++;
+      if (read)
+        directory->queued_reads++;
+      else
+        directory->queued_changes++;
+    }
+  g_mutex_unlock (&directory->lock);
+
+  if (error != NULL)
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  g_thread_pool_push (directory->worker, task, NULL);
 }
 
 void
@@ -257,16 +376,26 @@ cj_directory_run_async (CjDirectory        *directory,
                         GAsyncReadyCallback callback,
                         gpointer            user_data)
 {
-  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
-  Operation *op = g_new0 (Operation, 1);
+  submit (directory, FALSE, func, data, data_free, cancellable, callback, user_data);
+}
 
-  op->directory = directory;
-  op->func = func;
-  op->data = data;
-  op->data_free = data_free;
-  
-  g_task_set_task_data (task, op, (GDestroyNotify) operation_free);
-  g_task_run_in_thread (task, run_in_thread);
+void
+cj_directory_read_async (CjDirectory        *directory,
+                         CjDirectoryFunc     func,
+                         gpointer            data,
+                         GDestroyNotify      data_free,
+                         GAsyncReadyCallback callback,
+                         gpointer            user_data)
+{
+  submit (directory, TRUE, func, data, data_free, NULL, callback, user_data);
+}
+
+void
+cj_directory_set_reachable (CjDirectory *directory)
+{
+  g_mutex_lock (&directory->lock);
+  directory->down_until = 0;
+  g_mutex_unlock (&directory->lock);
 }
 
 gpointer

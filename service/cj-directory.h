@@ -1,7 +1,10 @@
 /* The connection to the LDAP server. libldap's calls block, so every operation runs in a
  * worker thread (GTask) holding the one connection; the result comes back to the main
  * context. Operations are serialized: the daemon's own changes never interleave, which keeps
- * multi-step changes (such as moving a user between groups) simple to reason about.
+ * multi-step changes (such as moving a user between groups) simple to reason about. One
+ * worker thread runs them, changes before reads; both queues are bounded (Busy past them),
+ * and while the server is known not to answer, reads fail at once (DirectoryUnavailable)
+ * instead of each holding the worker for the whole timeout.
  * A dropped connection is re-established by the next operation; an unreachable server fails
  * the operation with CJ_ERROR_DIRECTORY_UNAVAILABLE after the configured timeout. */
 #pragma once
@@ -38,7 +41,19 @@ void         cj_directory_run_async    (CjDirectory        *directory,
                                         GCancellable       *cancellable,
                                         GAsyncReadyCallback callback,
                                         gpointer            user_data);
+/* For reads any caller may ask for (no authorization): a smaller queue, and an immediate
+ * DirectoryUnavailable while the server is known not to answer. Finish with
+ * cj_directory_run_finish. */
+void         cj_directory_read_async   (CjDirectory        *directory,
+                                        CjDirectoryFunc     func,
+                                        gpointer            data,
+                                        GDestroyNotify      data_free,
+                                        GAsyncReadyCallback callback,
+                                        gpointer            user_data);
 gpointer     cj_directory_run_finish   (CjDirectory *directory, GAsyncResult *result, GError **error);
+
+/* The server answered another connection (the follower's): reads may try again. */
+void         cj_directory_set_reachable (CjDirectory *directory);
 
 /* Opens a new bound connection (for the follower's long-running search). Blocking: call it
  * from a worker thread only. */

@@ -63,6 +63,9 @@ cj_validate_user_name (const char *name, GError **error)
 gboolean
 cj_validate_nickname (const char *nickname, GError **error)
 {
+  /* The byte count first: an 8 MiB argument is refused without walking it twice. */
+  if (nickname != NULL && strlen (nickname) > CJ_MAX_NICKNAME_CHARS * 4)
+    return invalid (error, _("The nickname is longer than %d characters"), CJ_MAX_NICKNAME_CHARS);
   if (nickname == NULL || !g_utf8_validate (nickname, -1, NULL))
     return invalid (error, _("The nickname is not valid UTF-8"));
   if (g_utf8_strlen (nickname, -1) > CJ_MAX_NICKNAME_CHARS)
@@ -85,6 +88,8 @@ cj_validate_group_name (const char *name, GError **error)
 {
   g_autofree char *stripped = NULL;
 
+  if (name != NULL && strlen (name) > CJ_MAX_GROUP_BYTES)
+    return invalid (error, _("The group name is longer than %d characters"), CJ_MAX_GROUP_CHARS);
   if (name == NULL || !g_utf8_validate (name, -1, NULL))
     return invalid (error, _("The group name is not valid UTF-8"));
   stripped = g_strstrip (g_strdup (name));
@@ -92,7 +97,7 @@ cj_validate_group_name (const char *name, GError **error)
     return invalid (error, _("The group name is empty"));
   if (strcmp (stripped, name) != 0)
     return invalid (error, _("The group name must not begin or end with spaces"));
-  if (g_utf8_strlen (name, -1) > CJ_MAX_GROUP_CHARS || strlen (name) > CJ_MAX_GROUP_BYTES)
+  if (g_utf8_strlen (name, -1) > CJ_MAX_GROUP_CHARS)
     return invalid (error, _("The group name is longer than %d characters"), CJ_MAX_GROUP_CHARS);
   if (has_control (name))
     return invalid (error, _("The group name must not contain control characters"));
