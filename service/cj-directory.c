@@ -23,8 +23,10 @@ struct _CjDirectory {
   /* One worker thread runs the operations in turn (changes before reads): the daemon's
    * own changes never interleave, and no flood of calls makes more threads. */
   GThreadPool *worker;
-  GMutex    lock;             /* protects ld, the counts and down_until */
+  GMutex    lock;             /* held by the worker while it uses ld */
   LDAP     *ld;
+  /* Never held across an LDAP call: the main thread takes it to queue an operation. */
+  GMutex    state_lock;       /* protects the counts and down_until */
   guint     queued_changes;
   guint     queued_reads;
   guint64   sequence;         /* FIFO order within a kind */
@@ -78,6 +80,7 @@ cj_directory_new (const CjConfig *config)
   directory->users_dn = g_strdup_printf ("ou=Users,%s", directory->jabber_dn);
   directory->groups_dn = g_strdup_printf ("ou=Groups,%s", directory->jabber_dn);
   g_mutex_init (&directory->lock);
+  g_mutex_init (&directory->state_lock);
   /* Not exclusive: the thread is GLib's, taken from its pool when there is work. */
   directory->worker = g_thread_pool_new (run_operation, directory, 1, FALSE, NULL);
   g_thread_pool_set_sort_function (directory->worker, compare_operations, NULL);
@@ -94,6 +97,7 @@ cj_directory_free (CjDirectory *directory)
   if (directory->ld != NULL)
     ldap_unbind_ext_s (directory->ld, NULL, NULL);
   g_mutex_clear (&directory->lock);
+  g_mutex_clear (&directory->state_lock);
   cj_config_free (directory->config);
   g_free (directory->jabber_dn);
   g_free (directory->users_dn);
@@ -301,21 +305,32 @@ run_operation (gpointer data, gpointer user_data)
   GError *error = NULL;
   gpointer result = NULL;
 
-  g_mutex_lock (&directory->lock);
+  gboolean skip;
+
+  g_mutex_lock (&directory->state_lock);
   if (op->read)
     directory->queued_reads--;
   else
     directory->queued_changes--;
   /* Reads queued while the server stopped answering fail now, not one timeout each. */
-  if (!(op->read && known_down (directory, &error)))
+  skip = op->read && known_down (directory, &error);
+  g_mutex_unlock (&directory->state_lock);
+  if (skip)
     {
-      result = execute (directory, op, g_task_get_cancellable (task), &error);
-      if (g_error_matches (error, CJ_ERROR, CJ_ERROR_DIRECTORY_UNAVAILABLE))
-        directory->down_until = g_get_monotonic_time () + DOWN_SECONDS * G_USEC_PER_SEC;
-      else if (error == NULL)
-        directory->down_until = 0;
+      g_task_return_error (task, error);
+      return;
     }
+
+  g_mutex_lock (&directory->lock);
+  result = execute (directory, op, g_task_get_cancellable (task), &error);
   g_mutex_unlock (&directory->lock);
+
+  g_mutex_lock (&directory->state_lock);
+  if (g_error_matches (error, CJ_ERROR, CJ_ERROR_DIRECTORY_UNAVAILABLE))
+    directory->down_until = g_get_monotonic_time () + DOWN_SECONDS * G_USEC_PER_SEC;
+  else if (error == NULL)
+    directory->down_until = 0;
+  g_mutex_unlock (&directory->state_lock);
 
   if (error != NULL)
     g_task_return_error (task, error);
@@ -339,7 +354,7 @@ submit (CjDirectory *directory, gboolean read, CjDirectoryFunc func, gpointer da
   op->read = read;
   g_task_set_task_data (task, op, (GDestroyNotify) operation_free);
 
-  g_mutex_lock (&directory->lock);
+  g_mutex_lock (&directory->state_lock);
   if (read && known_down (directory, &error))
     ;   /* answered at once */
   else if (read && directory->queued_reads >= MAX_QUEUED_READS)
@@ -356,7 +371,7 @@ submit (CjDirectory *directory, gboolean read, CjDirectoryFunc func, gpointer da
       else
         directory->queued_changes++;
     }
-  g_mutex_unlock (&directory->lock);
+  g_mutex_unlock (&directory->state_lock);
 
   if (error != NULL)
     {
@@ -393,9 +408,9 @@ cj_directory_read_async (CjDirectory        *directory,
 void
 cj_directory_set_reachable (CjDirectory *directory)
 {
-  g_mutex_lock (&directory->lock);
+  g_mutex_lock (&directory->state_lock);
   directory->down_until = 0;
-  g_mutex_unlock (&directory->lock);
+  g_mutex_unlock (&directory->state_lock);
 }
 
 gpointer

@@ -51,6 +51,15 @@ class Flooder:
                 return event
         raise TimeoutError(f"not within {timeout} s: {what} (last: {self.last})")
 
+    def drain(self):
+        """Takes in the events read so far (into `last`) without waiting."""
+        while True:
+            try:
+                event = self.events.get_nowait()
+            except queue.Empty:
+                return
+            self.last[event["event"]] = event
+
     def replies(self, name):
         """How many calls were answered with the error `name` (or "ok") so far."""
         for kind in ("done", "progress"):
