@@ -51,9 +51,11 @@ rdn_cn_value (const char *dn)
   return value;
 }
 
-/* Renames @dn to cn=<a new id>; returns the new DN. */
+/* Renames @dn to cn=<a new id>; returns the new DN. The old RDN value goes when it was
+ * a cn (the name); another attribute's (say gidNumber, which posixGroup requires) stays. */
 static char *
-give_id (CjDirectory *directory, LDAP *ld, const char *dn, char **id, GError **error)
+give_id (CjDirectory *directory, LDAP *ld, const char *dn, gboolean delete_old, char **id,
+         GError **error)
 {
   int rc = LDAP_OTHER;
 
@@ -65,7 +67,7 @@ give_id (CjDirectory *directory, LDAP *ld, const char *dn, char **id, GError **e
       g_free (*id);
       *id = cj_group_id_new ();
       rdn = g_strdup_printf ("cn=%s", *id);
-      rc = ldap_rename_s (ld, dn, rdn, NULL, 1, NULL, NULL);
+      rc = ldap_rename_s (ld, dn, rdn, NULL, delete_old ? 1 : 0, NULL, NULL);
       if (rc != LDAP_ALREADY_EXISTS)
         break;
     }
@@ -128,7 +130,7 @@ convert (CjDirectory *directory, LDAP *ld, const char *dn, char **cns, char **de
     id = g_strdup (rdn_value);
   else
     {
-      if ((new_dn = give_id (directory, ld, dn, &id, error)) == NULL)
+      if ((new_dn = give_id (directory, ld, dn, rdn_value != NULL, &id, error)) == NULL)
         return FALSE;
       *converted = TRUE;
     }
@@ -169,15 +171,29 @@ cj_group_layout_migrate (CjDirectory *directory, LDAP *ld, GPtrArray *report, GE
       g_auto(GStrv) cns = cj_ldap_get_strings (ld, m, "cn");
       g_auto(GStrv) descriptions = cj_ldap_get_strings (ld, m, "description");
       char *dn = ldap_get_dn (ld, m);
+      g_autoptr(GError) local_error = NULL;
       gboolean converted = FALSE;
       gboolean ok;
 
       if (dn == NULL)
         continue;
-      ok = convert (directory, ld, dn, cns, descriptions, &converted, report, error);
+      ok = convert (directory, ld, dn, cns, descriptions, &converted, report, &local_error);
+      if (!ok && !g_error_matches (local_error, CJ_ERROR, CJ_ERROR_DIRECTORY_UNAVAILABLE))
+        {
+          /* One odd entry (another tool's) must not stop the others, nor a setup. */
+          g_warning ("cannot convert the group %s: %s", dn, local_error->message);
+          if (report != NULL)
+            g_ptr_array_add (report, g_strdup_printf (_("The group %s could not be converted: %s"),
+                                                      dn, local_error->message));
+          g_clear_error (&local_error);
+          ok = TRUE;
+        }
       ldap_memfree (dn);
       if (!ok)
-        return FALSE;
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
       count += converted ? 1 : 0;
     }
   if (count > 0)

@@ -231,6 +231,11 @@ def test_restart_converts_groups_of_the_first_layout(env):
         extra = "description: a note another tool wrote\ncn: second value\n" if i == 0 else ""
         env.ldap.add(old_group_ldif(env.ldap, name, 51000 + i, members=[users[name]],
                                     extra=extra))
+    # Another tool's group named by its gidNumber: the RDN value stays, as posixGroup needs it.
+    odd = "Odd (gidNumber RDN)"
+    odd_dn = f"gidNumber=53000,{env.ldap.groups_dn}"
+    env.ldap.add(f"dn: {odd_dn}\nobjectClass: posixGroup\ncn: {odd}\ngidNumber: 53000\n")
+    odd_uuid = env.ldap.group(odd)["entryuuid"]
     uuids = {name: next(iter(env.ldap.search(env.ldap.old_group_dn(name), "(objectClass=*)",
                                              "entryUUID", scope="base").values()))["entryuuid"]
              for name in OLD_NAMES}
@@ -246,7 +251,10 @@ def test_restart_converts_groups_of_the_first_layout(env):
         path = env.bus.find_group(name)
         assert env.bus.prop(path, GROUP, "Name") == name
         assert env.bus.prop(path, GROUP, "Members") == [env.bus.find_user(users[name])]
-    assert "converted 5 groups" in env.world.daemon.log()
+    assert_converted(env, odd, odd_uuid, [])
+    assert env.ldap.group(odd)["gidnumber"] == ["53000"]
+    assert env.bus.prop(env.bus.find_group(odd), GROUP, "Name") == odd
+    assert "converted 6 groups" in env.world.daemon.log()
 
 
 def test_setup_ldap_converts_a_group_written_in_the_first_layout(env):
