@@ -9,7 +9,9 @@ exactly its name, in every user's roster, with a real XMPP client (slixmpp).
 
 Also: groups of the first layout (cn=<name>, written by hand the way an older daemon did)
 do not reach ejabberd's filter before they are converted, and show correctly after
-`cl-setup ldap` converts them. One world for the file; the tests build on each other."""
+`cl-setup ldap` converts them; and an upgrade (groups and ejabberd's configuration as an
+older version left them) is fixed by the daemon's start alone. One world for the file; the
+tests build on each other."""
 
 import subprocess
 
@@ -17,6 +19,7 @@ import pytest
 
 from harness import e2e, xmpp
 from helpers_directory import Directory, old_group_ldif, user_ldif
+from helpers_directory import _escape_dn_value as escape_dn
 
 NAMES = ["*", "a*", "x)(|(cn=*", "back\\slash", "(paren)", "Отдел (Москва)", "Staff"]
 OLD_NAMES = ["old)(|(cn=*", "(старая) *"]
@@ -85,3 +88,35 @@ def test_first_layout_groups_show_after_cl_setup_ldap_converts_them(world):
     for i, name in enumerate(OLD_NAMES):
         world.groups[name] = [f"old{i}"]
     check(world, "after cl-setup ldap converted them")
+
+
+def test_upgrade_from_the_first_layout_fixes_rosters_without_a_command(world):
+    """What an older version left: groups as cn=<name> and ejabberd told ldap_groupdesc: cn
+    (a configuration it rendered). The new daemon converts the groups when it connects and
+    renders ejabberd's configuration again once it has loaded them: rosters are right
+    without anybody running cl-setup."""
+    directory = Directory(world.slapd)
+    world.daemon.stop()
+    for name in ("*", "Staff", "Отдел (Москва)"):
+        dn = directory.group_dn(name)
+        directory.modrdn(dn, "cn=" + escape_dn(name))
+        directory.modify(f"dn: {directory.old_group_dn(name)}\nchangetype: modify\n"
+                         "delete: description\n")
+    e = world.ejabberd
+    with open(e.config_file) as f:
+        text = f.read()
+    old = (text.replace('ldap_rfilter: "(&(objectClass=posixGroup)(description=*))"',
+                        'ldap_rfilter: "(objectClass=posixGroup)"')
+               .replace("ldap_groupdesc: description", "ldap_groupdesc: cn"))
+    assert old != text
+    e.write_config(old)
+    e.restart()
+
+    world.start_daemon()
+    e2e.poll(lambda: "rendered ejabberd's configuration again" in world.daemon.log(),
+             "the daemon rendering ejabberd's configuration again", timeout=120)
+    with open(e.config_file) as f:
+        assert "ldap_groupdesc: description" in f.read()
+    for name in ("*", "Staff", "Отдел (Москва)"):
+        assert directory.group(name)["description"] == [name]
+    check(world, "after the upgrade")
