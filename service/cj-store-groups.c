@@ -114,7 +114,7 @@ move_into (CjStoreContext *ctx, const char *dn, char **names, GError **error)
 /* Whether a group other than @except_dn is named @name (the attributes' own equality
  * rules: case-insensitive). Run in the writer thread, so the daemon's own writes cannot
  * race it; against other writers the local slapd's unique overlay on description
- * (cj-slapd-config.c) decides, and a write it refuses is reported by name_taken_error. */
+ * (cj-slapd-config.c) decides, and a write it refuses is reported by write_error. */
 static gboolean
 check_name_free (CjStoreContext *ctx, const char *name, const char *except_dn, GError **error)
 {
