@@ -58,8 +58,11 @@ def write_ldif(path, users, groups, per_group, host):
                     f"uid: {name}\ncn: {name}\nsn: User {i}\ndisplayName: User {i}\n"
                     f"mail: {name}@{host}\nuserPassword: {PASSWORD_HASH}\n\n")
         for g in range(1, groups + 1):
-            f.write(f"dn: cn=group{g:04d},{GROUPS_DN}\nobjectClass: top\n"
-                    f"objectClass: posixGroup\ncn: group{g:04d}\ngidNumber: {10000 + g}\n")
+            # docs/ldap-layout.md: the cn an identifier (g + 16 hex digits), the name the
+            # description.
+            f.write(f"dn: cn=g{g:016x},{GROUPS_DN}\nobjectClass: top\n"
+                    f"objectClass: posixGroup\ncn: g{g:016x}\ndescription: group{g:04d}\n"
+                    f"gidNumber: {10000 + g}\n")
             first = (g - 1) * per_group + 1
             for i in range(first, min(first + per_group, users + 1)):
                 f.write(f"memberUid: {user_name(i)}\n")

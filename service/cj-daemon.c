@@ -7,6 +7,7 @@
 #include "cj-audit.h"
 #include "cj-common.h"
 #include "cj-error.h"
+#include "cj-setup-jabber.h"
 
 /* Errors ---------------------------------------------------------------------------- */
 
@@ -254,6 +255,7 @@ on_loaded (GPtrArray *entries, gpointer data)
       g_debug ("loaded %u users and %u groups", cj_registry_count_users (daemon->registry),
                cj_registry_count_groups (daemon->registry));
       own_name (daemon);
+      cj_setup_jabber_refresh_outdated (daemon);
     }
 }
 

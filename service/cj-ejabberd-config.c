@@ -172,15 +172,17 @@ cj_ejabberd_config_render (const CjEjabberdSettings *s)
     "      FAMILY: {\"%s\": [sn]}\n"
     "      PHOTO: {\"%s\": [jpegPhoto]}\n"
     "  mod_vcard_xupdate: {}\n"
-    "  # Every group (posixGroup) shows in every user's contact list, under its name (cn).\n"
+    "  # Every group (posixGroup) shows in every user's contact list, under its name\n"
+    "  # (description). ejabberd pastes the cn into ldap_gfilter unescaped: the cn is an\n"
+    "  # identifier calculate-jabberd made (g + 16 hex digits), never a name.\n"
     "  mod_shared_roster_ldap:\n");
   key_value (out, "    ", "ldap_base", s->jabber_dn);
   g_string_append (out,
     "    ldap_filter: \"(objectClass=*)\"\n"
-    "    ldap_rfilter: \"(objectClass=posixGroup)\"\n"
+    "    ldap_rfilter: \"(&(objectClass=posixGroup)(description=*))\"\n"
     "    ldap_gfilter: \"(&(objectClass=posixGroup)(cn=%g))\"\n"
     "    ldap_groupattr: cn\n"
-    "    ldap_groupdesc: cn\n"
+    "    ldap_groupdesc: description\n"
     "    ldap_memberattr: memberUid\n"
     "    ldap_ufilter: \"(&(objectClass=inetOrgPerson)(uid=%u))\"\n"
     "    ldap_useruid: uid\n"

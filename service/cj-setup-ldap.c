@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cj-error.h"
+#include "cj-group-layout.h"
 #include "cj-ldap-util.h"
 #include "cj-password.h"
 #include "cj-slapd-config.h"
@@ -186,7 +187,8 @@ cj_setup_ldap_run (CjDirectory *directory, LDAP *ld, gpointer data, GCancellable
       !ensure_ou (directory, ld, cj_directory_get_jabber_dn (directory), "Jabber", report, error) ||
       !ensure_ou (directory, ld, cj_directory_get_users_dn (directory), "Users", report, error) ||
       !ensure_ou (directory, ld, cj_directory_get_groups_dn (directory), "Groups", report, error) ||
-      !ensure_ejabberd_identity (directory, ld, request->state_dir, report, error))
+      !ensure_ejabberd_identity (directory, ld, request->state_dir, report, error) ||
+      !cj_group_layout_migrate (directory, ld, report, error))
     return NULL;
   return g_steal_pointer (&report);
 }

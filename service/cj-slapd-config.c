@@ -17,7 +17,7 @@
 
 static const char *const wanted_indexes[] = {
   "objectClass eq", "uid eq,sub", "cn eq,sub", "memberUid eq", "mail eq", "entryUUID eq",
-  "entryCSN eq", NULL
+  "entryCSN eq", "description eq", NULL
 };
 
 gboolean
@@ -81,7 +81,7 @@ cj_slapd_ensure_modules (CjDirectory *directory, LDAP *ld, GPtrArray *report, GE
     {
       /* No module list: slapd was built with everything inside, or has none yet. */
       static const char *const classes[] = { "olcModuleList", NULL };
-      static const char *const modules[] = { "back_mdb", "syncprov", NULL };
+      static const char *const modules[] = { "back_mdb", "syncprov", "unique", NULL };
       g_autoptr(CjLdapMods) mods = cj_ldap_mods_new ();
 
       cj_ldap_mods_add (mods, LDAP_MOD_ADD, "objectClass", classes);
@@ -91,7 +91,7 @@ cj_slapd_ensure_modules (CjDirectory *directory, LDAP *ld, GPtrArray *report, GE
       rc = ldap_add_ext_s (ld, "cn=module,cn=config", cj_ldap_mods_get (mods), NULL, NULL);
       if (rc != LDAP_SUCCESS)
         return cj_directory_set_error (directory, error, rc, ld, _("loading slapd's modules"));
-      g_ptr_array_add (report, g_strdup (_("Loaded the slapd modules back_mdb and syncprov")));
+      g_ptr_array_add (report, g_strdup (_("Loaded the slapd modules back_mdb, syncprov and unique")));
       return TRUE;
     }
   {
@@ -101,7 +101,7 @@ cj_slapd_ensure_modules (CjDirectory *directory, LDAP *ld, GPtrArray *report, GE
   }
   loaded = search_values (ld, "cn=config", LDAP_SCOPE_ONELEVEL, "(objectClass=olcModuleList)",
                           "olcModuleLoad", &rc);
-  for (const char *const *m = (const char *const[]) { "back_mdb", "syncprov", NULL }; *m != NULL; m++)
+  for (const char *const *m = (const char *const[]) { "back_mdb", "syncprov", "unique", NULL }; *m != NULL; m++)
     {
       g_autofree char *with_suffix = g_strconcat (*m, ".la", NULL);
       g_autoptr(CjLdapMods) mods = NULL;
@@ -313,6 +313,66 @@ ensure_syncprov (CjDirectory *directory, LDAP *ld, const char *database, GPtrArr
   return TRUE;
 }
 
+/* Group names (description) unique within ou=Groups, enforced by slapd itself for every
+ * writer: the daemon checks first, but another daemon or tool may write at the same time.
+ * "serialize" makes concurrent checks consistent. */
+static char *
+unique_uri (CjDirectory *directory)
+{
+  char *attrs[] = { (char *) "description", NULL };
+  LDAPURLDesc desc = { 0 };
+  char *url;
+  char *value;
+
+  desc.lud_scheme = (char *) "ldap";
+  desc.lud_dn = (char *) cj_directory_get_groups_dn (directory);
+  desc.lud_attrs = attrs;
+  desc.lud_scope = LDAP_SCOPE_ONELEVEL;
+  desc.lud_filter = (char *) "(objectClass=posixGroup)";
+  url = ldap_url_desc2str (&desc);
+  value = g_strdup_printf ("serialize %s", url);
+  ldap_memfree (url);
+  return value;
+}
+
+static gboolean
+ensure_unique (CjDirectory *directory, LDAP *ld, const char *database, GPtrArray *report, GError **error)
+{
+  static const char *const classes[] = { "olcOverlayConfig", "olcUniqueConfig", NULL };
+  g_autofree char *uri = unique_uri (directory);
+  g_autoptr(GPtrArray) overlays = NULL;
+  g_autoptr(GPtrArray) uris = NULL;
+  g_autoptr(CjLdapMods) mods = cj_ldap_mods_new ();
+  g_autofree char *dn = NULL;
+  int rc;
+
+  uris = search_values (ld, database, LDAP_SCOPE_ONELEVEL, "(objectClass=olcUniqueConfig)",
+                        "olcUniqueURI", &rc);
+  if (contains (uris, uri))
+    return TRUE;
+  overlays = search_values (ld, database, LDAP_SCOPE_ONELEVEL, "(objectClass=olcUniqueConfig)",
+                            "olcOverlay", &rc);
+  if (overlays->len > 0)
+    {
+      /* An administrator's unique overlay: our domain is added beside theirs. */
+      dn = g_strdup_printf ("olcOverlay=%s,%s", (const char *) overlays->pdata[0], database);
+      cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcUniqueURI", uri);
+      rc = ldap_modify_ext_s (ld, dn, cj_ldap_mods_get (mods), NULL, NULL);
+    }
+  else
+    {
+      dn = g_strdup_printf ("olcOverlay=unique,%s", database);
+      cj_ldap_mods_add (mods, LDAP_MOD_ADD, "objectClass", classes);
+      cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcOverlay", "unique");
+      cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcUniqueURI", uri);
+      rc = ldap_add_ext_s (ld, dn, cj_ldap_mods_get (mods), NULL, NULL);
+    }
+  if (rc != LDAP_SUCCESS)
+    return cj_directory_set_error (directory, error, rc, ld, _("making group names unique"));
+  g_ptr_array_add (report, g_strdup (_("Group names are kept unique by slapd (the unique overlay)")));
+  return TRUE;
+}
+
 static gboolean
 ensure_indexes (CjDirectory *directory, LDAP *ld, const char *database, GPtrArray *report, GError **error)
 {
@@ -371,5 +431,6 @@ cj_slapd_ensure_database (CjDirectory *directory, LDAP *ld, const char *database
                                               cj_directory_get_base_dn (directory)));
   return ensure_indexes (directory, ld, database, report, error) &&
          ensure_syncprov (directory, ld, database, report, error) &&
+         ensure_unique (directory, ld, database, report, error) &&
          add_base_entry (directory, ld, report, error);
 }
