@@ -372,33 +372,3 @@ cj_photo_convert (int fd, GError **error)
   prepared = prepare (decoded);
   return encode (prepared, error);
 }
-
-static void
-convert_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
-{
-  int fd = GPOINTER_TO_INT (data);
-  GError *error = NULL;
-  GBytes *jpeg = cj_photo_convert (fd, &error);
-
-  close (fd);
-  if (jpeg == NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_pointer (task, jpeg, (GDestroyNotify) g_bytes_unref);
-}
-
-void
-cj_photo_convert_async (int fd, GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
-{
-  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
-
-  
-  g_task_set_task_data (task, GINT_TO_POINTER (fd), NULL);
-  g_task_run_in_thread (task, convert_in_thread);
-}
-
-GBytes *
-cj_photo_convert_finish (GAsyncResult *result, GError **error)
-{
-  return g_task_propagate_pointer (G_TASK (result), error);
-}

@@ -99,3 +99,18 @@ def test_accounts_and_a_lock_through_ejabberdctl(world):
     assert e2e.try_login(world, "alice", "Alice-pw-1") == "auth-failed"
     world.cli.usermod("alice", "-U")
     assert e2e.try_login(world, "alice", "Alice-pw-1") == "ok"
+
+
+def test_photo_through_the_confined_helper(world, tmp_path):
+    """The daemon starts calculate-jabber-photo as nobody (setgroups, setgid, setuid under
+    the bounding set and no_new_privs); the JPEG reaches the vCard."""
+    image = e2e.write_png(str(tmp_path / "face.png"), size=300)
+    os.chmod(tmp_path, 0o755)
+    world.cli.useradd("bob", "Bob-pw-1", "-c", "Боб", "-i", image)
+    with e2e.login(world, "alice", "Alice-pw-1") as s:
+        card = s.vcard(e2e.jid("bob"))
+    assert card.photo[:2] == b"\xff\xd8" and card.nickname == "Боб", card
+    svg = tmp_path / "face.svg"
+    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>')
+    r = world.cli.run("cl-usermod", "-i", str(svg), "bob", "jabber")
+    assert r.returncode != 0 and "JPEG, PNG, GIF, WebP, BMP" in r.stderr, r.stderr
