@@ -377,13 +377,13 @@ ensure_password_access (CjDirectory *directory, LDAP *ld, const char *database, 
   for (char **r = rules; *r != NULL; r++)
     {
       const char *rule = *r;
-      const char *close = strchr (rule, '}');
+      const char *brace = strchr (rule, '}');
       g_autofree char *prefix = NULL, *replacement = NULL;
       g_autoptr(CjLdapMods) mods = NULL;
 
-      if (*rule != '{' || close == NULL || !g_str_equal (close + 1, PASSWORD_ACCESS_SELF_WRITE))
+      if (*rule != '{' || brace == NULL || !g_str_equal (brace + 1, PASSWORD_ACCESS_SELF_WRITE))
         continue;
-      prefix = g_strndup (rule, (gsize) (close + 1 - rule));
+      prefix = g_strndup (rule, (gsize) (brace + 1 - rule));
       replacement = g_strconcat (prefix, PASSWORD_ACCESS, NULL);
       mods = cj_ldap_mods_new ();
       cj_ldap_mods_add1 (mods, LDAP_MOD_DELETE, "olcAccess", rule);
