@@ -15,6 +15,11 @@
 #define PEERCRED_ROOT "gidNumber=0+uidNumber=0,cn=peercred,cn=external,cn=auth"
 #define SCHEMA_DIR "/etc/ldap/schema"
 
+/* The rule for userPassword, and the one versions before it wrote: with it a user could
+ * ldapmodify his own userPassword (any value, even clear text), bypassing the daemon. */
+#define PASSWORD_ACCESS "to attrs=userPassword by anonymous auth by * none"
+#define PASSWORD_ACCESS_SELF_WRITE "to attrs=userPassword by self write by anonymous auth by * none"
+
 static const char *const wanted_indexes[] = {
   "objectClass eq", "uid eq,sub", "cn eq,sub", "memberUid eq", "mail eq", "entryUUID eq",
   "entryCSN eq", "description eq", NULL
@@ -261,9 +266,11 @@ add_database (CjDirectory *directory, LDAP *ld, const char *database_dir, const 
   const char *base = cj_directory_get_base_dn (directory);
   g_autoptr(CjLdapMods) mods = cj_ldap_mods_new ();
   g_autofree char *limits = g_strdup_printf ("dn.exact=\"%s\" size=unlimited time=unlimited", ejabberd_dn);
-  /* Passwords: bind only, change by oneself. Everything else: ejabberd's identity reads,
-   * users read their own entry; root over ldapi is the rootdn and passes every rule. */
-  g_autofree char *access0 = g_strdup ("{0}to attrs=userPassword by self write by anonymous auth by * none");
+  /* Passwords: bind only; nobody but the rootdn (root over ldapi: the daemon) writes them,
+   * so every change goes through the daemon's rules (length, hashing, polkit, audit).
+   * Everything else: ejabberd's identity reads, users read their own entry and write
+   * nothing. */
+  g_autofree char *access0 = g_strconcat ("{0}", PASSWORD_ACCESS, NULL);
   g_autofree char *access1 = g_strdup_printf ("{1}to * by dn.exact=\"%s\" read by self read by anonymous auth by * none",
                                               ejabberd_dn);
   const char *access[] = { access0, access1, NULL };
@@ -408,6 +415,49 @@ ensure_indexes (CjDirectory *directory, LDAP *ld, const char *database, GPtrArra
   return TRUE;
 }
 
+/* A database made by an earlier version carries PASSWORD_ACCESS_SELF_WRITE: replace that
+ * value, at its place in the ordered list, with PASSWORD_ACCESS. Rules an administrator
+ * wrote are left alone. */
+static gboolean
+ensure_password_access (CjDirectory *directory, LDAP *ld, const char *database, GPtrArray *report,
+                        GError **error)
+{
+  const char *attrs[] = { "olcAccess", NULL };
+  g_autoptr(LDAPMessage) result = NULL;
+  g_auto(GStrv) rules = NULL;
+  int rc;
+
+  rc = ldap_search_ext_s (ld, database, LDAP_SCOPE_BASE, "(objectClass=*)", (char **) attrs, 0, NULL,
+                          NULL, NULL, 0, &result);
+  if (rc != LDAP_SUCCESS)
+    return cj_directory_set_error (directory, error, rc, ld, _("reading the database's access rules"));
+  if (ldap_first_entry (ld, result) == NULL)
+    return TRUE;
+  rules = cj_ldap_get_strings (ld, ldap_first_entry (ld, result), "olcAccess");
+  for (char **r = rules; *r != NULL; r++)
+    {
+      const char *rule = *r;
+      const char *brace = strchr (rule, '}');
+      g_autofree char *prefix = NULL, *replacement = NULL;
+      g_autoptr(CjLdapMods) mods = NULL;
+
+      if (*rule != '{' || brace == NULL || !g_str_equal (brace + 1, PASSWORD_ACCESS_SELF_WRITE))
+        continue;
+      prefix = g_strndup (rule, (gsize) (brace + 1 - rule));
+      replacement = g_strconcat (prefix, PASSWORD_ACCESS, NULL);
+      mods = cj_ldap_mods_new ();
+      cj_ldap_mods_add1 (mods, LDAP_MOD_DELETE, "olcAccess", rule);
+      cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcAccess", replacement);
+      rc = ldap_modify_ext_s (ld, database, cj_ldap_mods_get (mods), NULL, NULL);
+      if (rc != LDAP_SUCCESS)
+        return cj_directory_set_error (directory, error, rc, ld, _("updating the database's access rules"));
+      g_ptr_array_add (report, g_strdup (_("Users can no longer write their own password directly in LDAP "
+                                           "(updated the database's access rule)")));
+      break;
+    }
+  return TRUE;
+}
+
 gboolean
 cj_slapd_ensure_database (CjDirectory *directory, LDAP *ld, const char *database_dir,
                           const char *ejabberd_dn, GPtrArray *report, GError **error)
@@ -429,7 +479,8 @@ cj_slapd_ensure_database (CjDirectory *directory, LDAP *ld, const char *database
   else
     g_ptr_array_add (report, g_strdup_printf (_("The LDAP database for %s exists already"),
                                               cj_directory_get_base_dn (directory)));
-  return ensure_indexes (directory, ld, database, report, error) &&
+  return ensure_password_access (directory, ld, database, report, error) &&
+         ensure_indexes (directory, ld, database, report, error) &&
          ensure_syncprov (directory, ld, database, report, error) &&
          ensure_unique (directory, ld, database, report, error) &&
          add_base_entry (directory, ld, report, error);
