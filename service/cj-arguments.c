@@ -165,22 +165,26 @@ cj_arguments_setup (GVariant *parameters, GUnixFDList *fds, GError **error)
   return TRUE;
 }
 
+/* A method whose one argument is a string that @check judges. */
+static gboolean
+one_string (GVariant *parameters, gboolean (*check) (const char *, GError **), GError **error)
+{
+  const char *text;
+
+  g_variant_get (parameters, "(&s)", &text);
+  return check (text, error);
+}
+
 gboolean
 cj_arguments_nickname (GVariant *parameters, GUnixFDList *fds, GError **error)
 {
-  const char *nickname;
-
-  g_variant_get (parameters, "(&s)", &nickname);
-  return cj_validate_nickname (nickname, error);
+  return one_string (parameters, cj_validate_nickname, error);
 }
 
 gboolean
 cj_arguments_password (GVariant *parameters, GUnixFDList *fds, GError **error)
 {
-  const char *password;
-
-  g_variant_get (parameters, "(&s)", &password);
-  return cj_validate_password (password, error);
+  return one_string (parameters, cj_validate_password, error);
 }
 
 gboolean
@@ -204,10 +208,7 @@ cj_arguments_photo (GVariant *parameters, GUnixFDList *fds, GError **error)
 gboolean
 cj_arguments_group_name (GVariant *parameters, GUnixFDList *fds, GError **error)
 {
-  const char *name;
-
-  g_variant_get (parameters, "(&s)", &name);
-  return cj_validate_group_name (name, error);
+  return one_string (parameters, cj_validate_group_name, error);
 }
 
 gboolean
