@@ -195,39 +195,62 @@ cli_group_remove_members (Cli *cli, const char *group, char **users)
 }
 
 /* Member paths to names, from the GetUsers pages. */
-
-static void
-print_group (Cli *cli, GString *out, const char *name, GVariant *members, GHashTable *user_names,
-             gboolean first)
+static char *
+member_names (GVariant *members, GHashTable *user_names, const char *separator, gboolean json)
 {
+  GString *out = g_string_new (NULL);
   GVariantIter iter;
   const char *path;
-  gboolean first_member = TRUE;
+  gboolean first = TRUE;
 
-  if (cli->json)
-    {
-      if (!first)
-        g_string_append_c (out, ',');
-      g_string_append (out, "{\"name\":");
-      cli_json_string (out, name);
-      g_string_append (out, ",\"members\":[");
-    }
-  else
-    g_string_append_printf (out, "%s\t", name);
   g_variant_iter_init (&iter, members);
   while (g_variant_iter_next (&iter, "&o", &path))
     {
       const char *user = g_hash_table_lookup (user_names, path);
 
-      if (!first_member)
-        g_string_append_c (out, ',');
-      first_member = FALSE;
-      if (cli->json)
+      if (!first)
+        g_string_append (out, separator);
+      first = FALSE;
+      if (json)
         cli_json_string (out, user != NULL ? user : path);
       else
         g_string_append (out, user != NULL ? user : path);
     }
-  g_string_append (out, cli->json ? "]}" : "\n");
+  return g_string_free (out, FALSE);
+}
+
+static void
+print_group_json (GString *out, const char *name, GVariant *members, GHashTable *user_names,
+                  gboolean first)
+{
+  g_autofree char *list = member_names (members, user_names, ",", TRUE);
+
+  if (!first)
+    g_string_append_c (out, ',');
+  g_string_append (out, "{\"name\":");
+  cli_json_string (out, name);
+  g_string_append_printf (out, ",\"members\":[%s]}", list);
+}
+
+static void
+add_group_row (Cli *cli, CliTable *table, const char *name, GVariant *members, GHashTable *user_names)
+{
+  g_autofree char *list = member_names (members, user_names, cli->no_legend ? "," : ", ", FALSE);
+  g_autofree char *count = g_strdup_printf ("%" G_GSIZE_FORMAT, g_variant_n_children (members));
+  const char *cells[] = { name, count, list };
+
+  cli_table_add (table, cells);
+}
+
+static void
+show_group (const char *name, GVariant *members, GHashTable *user_names)
+{
+  g_autofree char *list = member_names (members, user_names, ", ", FALSE);
+  g_autofree char *count = g_strdup_printf ("%" G_GSIZE_FORMAT, g_variant_n_children (members));
+  const char *labels[] = { _("Name:"), _("Users:"), _("Members:") };
+  const char *values[] = { name, count, *list != '\0' ? list : _("(none)") };
+
+  cli_print_fields (labels, values, G_N_ELEMENTS (labels));
 }
 
 /* Page by page (Manager.GetGroups, GetUsers), sorted by name by the daemon. */
@@ -239,6 +262,11 @@ list_groups (Cli *cli, const char *only)
   g_autoptr(GPtrArray) users = groups != NULL ? cli_pages (cli, "GetUsers", "a(osssbbbo)", &error) : NULL;
   g_autoptr(GHashTable) user_names = NULL;
   g_autoptr(GString) out = g_string_new (NULL);
+  g_autoptr(CliTable) table = cli_table_new (3);
+  const char *header[] = {
+    /* Translators: the headers of `cl-jabber group list`. */
+    C_("column", "GROUP"), C_("column", "USERS"), C_("column", "MEMBERS"),
+  };
   guint shown = 0;
 
   if (users == NULL)
@@ -256,19 +284,32 @@ list_groups (Cli *cli, const char *only)
       while (g_variant_iter_next (&iter, "(&o&s@ao)", NULL, &name, &members))
         {
           if (only == NULL || strcmp (name, only) == 0)
-            print_group (cli, out, name, members, user_names, shown++ == 0);
+            {
+              if (cli->json)
+                print_group_json (out, name, members, user_names, shown == 0);
+              else if (only != NULL)
+                show_group (name, members, user_names);
+              else
+                add_group_row (cli, table, name, members, user_names);
+              shown++;
+            }
           g_variant_unref (members);
         }
     }
-  if (cli->json && only == NULL)
-    g_string_append_c (out, ']');
-  if (cli->json)
-    g_string_append_c (out, '\n');
   if (only != NULL && shown == 0)
     {
-      g_printerr (_("%s: No group named “%s”\n"), cli_program (), only);
-      return CLI_EXIT_NOT_FOUND;
+      g_autoptr(GError) missing = g_error_new (CJ_ERROR, CJ_ERROR_NOT_FOUND, _("No group named “%s”"), only);
+      return cli_fail (missing);
     }
+  if (!cli->json)
+    {
+      if (only == NULL)
+        cli_table_print (table, cli->no_legend ? NULL : header, cli->no_legend);
+      return CLI_EXIT_OK;
+    }
+  if (only == NULL)
+    g_string_append_c (out, ']');
+  g_string_append_c (out, '\n');
   fwrite (out->str, 1, out->len, stdout);
   return CLI_EXIT_OK;
 }

@@ -164,12 +164,18 @@ cli_user_modify (Cli *cli, const CliUserChange *change)
 
   if (path == NULL)
     return cli_fail (error);
-  if (change->nickname != NULL &&
-      !call_user (cli, path, "SetNickname", g_variant_new ("(s)", change->nickname), NULL, NULL, NULL, &error))
-    return cli_fail (error);
-  if (change->password != NULL &&
-      !call_user (cli, path, "SetPassword", g_variant_new ("(s)", change->password), NULL, NULL, NULL, &error))
-    return cli_fail (error);
+  if (change->nickname != NULL)
+    {
+      if (!call_user (cli, path, "SetNickname", g_variant_new ("(s)", change->nickname), NULL, NULL, NULL, &error))
+        return cli_fail (error);
+      g_print (_("Nickname of %s set to “%s”\n"), change->name, change->nickname);
+    }
+  if (change->password != NULL)
+    {
+      if (!call_user (cli, path, "SetPassword", g_variant_new ("(s)", change->password), NULL, NULL, NULL, &error))
+        return cli_fail (error);
+      g_print (_("Password of %s changed\n"), change->name);
+    }
   if (change->lock >= 0)
     {
       if (!call_user (cli, path, "SetLocked", g_variant_new ("(b)", change->lock == 1), NULL, NULL, NULL, &error))
@@ -184,10 +190,14 @@ cli_user_modify (Cli *cli, const CliUserChange *change)
       if (fds == NULL ||
           !call_user (cli, path, "SetPhoto", g_variant_new ("(h)", 0), NULL, fds, NULL, &error))
         return cli_fail (error);
+      g_print (_("Photo of %s set\n"), change->name);
     }
-  if (change->clear_photo &&
-      !call_user (cli, path, "ClearPhoto", NULL, NULL, NULL, NULL, &error))
-    return cli_fail (error);
+  if (change->clear_photo)
+    {
+      if (!call_user (cli, path, "ClearPhoto", NULL, NULL, NULL, NULL, &error))
+        return cli_fail (error);
+      g_print (_("Photo of %s removed\n"), change->name);
+    }
   return CLI_EXIT_OK;
 }
 
@@ -202,8 +212,6 @@ cli_user_passwd (Cli *cli, const char *name, gboolean from_stdin)
   if (change.password == NULL)
     return cli_fail (error);
   status = cli_user_modify (cli, &change);
-  if (status == CLI_EXIT_OK)
-    g_print (_("Password of %s changed\n"), name);
   cli_password_free (change.password);
   return status;
 }
@@ -269,6 +277,18 @@ print_user_json (GString *out, const Row *row)
   g_string_append_c (out, '}');
 }
 
+static void
+add_user_row (CliTable *table, const Row *row)
+{
+  const char *cells[] = {
+    row->name, row->jid, row->nickname, row->group != NULL ? row->group : "-",
+    row->locked ? _("yes") : _("no"), row->has_password ? _("set") : _("none"),
+    row->has_photo ? _("yes") : _("no"),
+  };
+
+  cli_table_add (table, cells);
+}
+
 /* Page by page (Manager.GetUsers), already sorted by name: the daemon never has to build
  * one reply for 100,000 users. */
 int
@@ -279,6 +299,12 @@ cli_user_list (Cli *cli)
   g_autoptr(GPtrArray) users = groups != NULL ? cli_pages (cli, "GetUsers", "a(osssbbbo)", &error) : NULL;
   g_autoptr(GHashTable) names = NULL;
   g_autoptr(GString) out = g_string_new (NULL);
+  g_autoptr(CliTable) table = NULL;
+  const char *header[] = {
+    /* Translators: the headers of `cl-jabber user list`, in capitals as in ps or systemctl. */
+    C_("column", "NAME"), C_("column", "JID"), C_("column", "NICKNAME"), C_("column", "GROUP"),
+    C_("column", "LOCKED"), C_("column", "PASSWORD"), C_("column", "PHOTO"),
+  };
   gboolean first = TRUE;
 
   if (users == NULL)
@@ -286,6 +312,8 @@ cli_user_list (Cli *cli)
   names = cli_names_by_path (groups);
   if (cli->json)
     g_string_append_c (out, '[');
+  else
+    table = cli_table_new (G_N_ELEMENTS (header));
   for (guint p = 0; p < users->len; p++)
     {
       GVariantIter iter;
@@ -297,16 +325,14 @@ cli_user_list (Cli *cli)
                                   &row.locked, &row.has_password, &row.has_photo, &group_path))
         {
           row.group = g_hash_table_lookup (names, group_path);
-          if (cli->json)
+          if (!cli->json)
             {
-              if (!first)
-                g_string_append_c (out, ',');
-              print_user_json (out, &row);
+              add_user_row (table, &row);
+              continue;
             }
-          else
-            g_string_append_printf (out, "%s\t%s\t%s\t%s\t%s\n", row.name, row.jid, row.nickname,
-                                    row.locked ? _("locked") : "-",
-                                    row.group != NULL ? row.group : "-");
+          if (!first)
+            g_string_append_c (out, ',');
+          print_user_json (out, &row);
           first = FALSE;
           if (out->len > 65536)
             {
@@ -315,8 +341,12 @@ cli_user_list (Cli *cli)
             }
         }
     }
-  if (cli->json)
-    g_string_append (out, "]\n");
+  if (!cli->json)
+    {
+      cli_table_print (table, cli->no_legend ? NULL : header, cli->no_legend);
+      return CLI_EXIT_OK;
+    }
+  g_string_append (out, "]\n");
   fwrite (out->str, 1, out->len, stdout);
   return CLI_EXIT_OK;
 }
@@ -346,13 +376,17 @@ cli_user_show (Cli *cli, const char *name)
       g_print ("%s\n", out->str);
       return CLI_EXIT_OK;
     }
-  g_print (_("Name:     %s\n"), lookup_s (props, "Name"));
-  g_print (_("JID:      %s\n"), lookup_s (props, "Jid"));
-  g_print (_("Nickname: %s\n"), lookup_s (props, "Nickname"));
-  g_print (_("Locked:   %s\n"), lookup_b (props, "Locked") ? _("yes") : _("no"));
-  g_print (_("Password: %s\n"), lookup_b (props, "HasPassword") ? _("set") : _("not set"));
-  g_print (_("Group:    %s\n"), group != NULL ? group : _("(none)"));
-  g_print (_("Photo:    %s\n"), lookup_b (props, "HasPhoto") ? _("yes") : _("no"));
+  {
+    const char *labels[] = { _("Name:"), _("JID:"), _("Nickname:"), _("Locked:"), _("Password:"),
+                             _("Group:"), _("Photo:") };
+    const char *values[] = { lookup_s (props, "Name"), lookup_s (props, "Jid"), lookup_s (props, "Nickname"),
+                             lookup_b (props, "Locked") ? _("yes") : _("no"),
+                             lookup_b (props, "HasPassword") ? _("set") : _("not set"),
+                             group != NULL ? group : _("(none)"),
+                             lookup_b (props, "HasPhoto") ? _("yes") : _("no") };
+
+    cli_print_fields (labels, values, G_N_ELEMENTS (labels));
+  }
   return CLI_EXIT_OK;
 }
 

@@ -52,6 +52,11 @@ main (int argc, char **argv)
     }
   if (debug)
     g_setenv ("G_MESSAGES_DEBUG", "all", TRUE);
+  /* From here on, the messages go to callers of any language: the daemon speaks the
+   * catalog's English on the bus (and in its log), whatever the machine's locale; each
+   * client says it in its user's language (docs/dbus-api.md, "Messages and languages"). */
+  setlocale (LC_MESSAGES, "C");
+  g_unsetenv ("LANGUAGE");
 
   config = cj_config_load (config_path != NULL ? config_path : DEFAULT_CONFIG_FILE, &error);
   if (config == NULL)

@@ -132,9 +132,19 @@ def test_useradd_with_a_photo(world, tmp_path_factory):
 
 
 def test_mismatched_passwords_change_nothing(world):
-    code, out = at_terminal(world, "cl-useradd", "-p", "guest3", "jabber", answers=["one", "two"])
-    assert code != 0 and "match" in out, out
+    # Asked again after a mistyped retype, three times as passwd(1); then nothing changes.
+    code, out = at_terminal(world, "cl-useradd", "-p", "guest3", "jabber",
+                            answers=["one", "two"] * 3)
+    assert code != 0 and out.count("try again") == 2 and "do not match" in out, out
     assert "uid=guest3" not in ldap(world, USERS, "(uid=guest3)", "uid")
+
+
+def test_a_mistyped_retype_is_asked_again(world):
+    code, out = at_terminal(world, "cl-useradd", "-p", "guest4", "jabber",
+                            answers=["one-secret", "typo", "one-secret", "one-secret"])
+    assert code == 0 and "try again" in out, out
+    assert binds(world, "guest4", "one-secret")
+    assert cl(world, "cl-userdel", "guest4", "jabber").returncode == 0
 
 
 def test_passwd_asks_at_a_terminal(world):
