@@ -130,19 +130,10 @@ call_user (Cli *cli, const char *path, const char *method, GVariant *parameters,
   return TRUE;
 }
 
-static int
-set_group (Cli *cli, const char *path, const CliUserChange *change, GError **error)
+/* What a group change did, from the user's previous group. */
+static void
+print_group_change (Cli *cli, const CliUserChange *change, const char *group, const char *previous)
 {
-  g_autofree char *group = NULL;
-  g_autoptr(GVariant) reply = NULL;
-  const char *previous = NULL;
-
-  if (*change->group != '\0' && (group = cli_find_group (cli, change->group, error)) == NULL)
-    return FALSE;
-  if (!call_user (cli, path, "SetGroup", g_variant_new ("(o)", group != NULL ? group : CJ_NO_OBJECT),
-                  "(o)", NULL, &reply, error))
-    return FALSE;
-  g_variant_get (reply, "(&o)", &previous);
   if (g_strcmp0 (previous, CJ_NO_OBJECT) != 0 && g_strcmp0 (previous, group) != 0)
     {
       g_autofree char *name = get_string_property (cli, previous, CJ_IFACE_GROUP, "Name");
@@ -153,51 +144,59 @@ set_group (Cli *cli, const char *path, const CliUserChange *change, GError **err
     }
   else if (group != NULL && g_strcmp0 (previous, group) != 0)
     g_print (_("%s added to group “%s”\n"), change->name, change->group);
-  return TRUE;
 }
 
+/* Every change of one command in one User.Modify call: one authorization. */
 int
 cli_user_modify (Cli *cli, const CliUserChange *change)
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *path = cli_find_user (cli, change->name, &error);
+  g_autofree char *group = NULL;
+  g_autoptr(GUnixFDList) fds = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  const char *previous = NULL;
+  GVariantBuilder changes;
 
   if (path == NULL)
     return cli_fail (error);
-  if (change->nickname != NULL)
-    {
-      if (!call_user (cli, path, "SetNickname", g_variant_new ("(s)", change->nickname), NULL, NULL, NULL, &error))
-        return cli_fail (error);
-      g_print (_("Nickname of %s set to “%s”\n"), change->name, change->nickname);
-    }
-  if (change->password != NULL)
-    {
-      if (!call_user (cli, path, "SetPassword", g_variant_new ("(s)", change->password), NULL, NULL, NULL, &error))
-        return cli_fail (error);
-      g_print (_("Password of %s changed\n"), change->name);
-    }
-  if (change->lock >= 0)
-    {
-      if (!call_user (cli, path, "SetLocked", g_variant_new ("(b)", change->lock == 1), NULL, NULL, NULL, &error))
-        return cli_fail (error);
-      g_print (change->lock == 1 ? _("User %s locked\n") : _("User %s unlocked\n"), change->name);
-    }
-  if (change->group != NULL && !set_group (cli, path, change, &error))
+  if (change->group != NULL && *change->group != '\0' &&
+      (group = cli_find_group (cli, change->group, &error)) == NULL)
     return cli_fail (error);
-  if (change->photo != NULL)
-    {
-      g_autoptr(GUnixFDList) fds = open_photo (change->photo, &error);
-      if (fds == NULL ||
-          !call_user (cli, path, "SetPhoto", g_variant_new ("(h)", 0), NULL, fds, NULL, &error))
-        return cli_fail (error);
-      g_print (_("Photo of %s set\n"), change->name);
-    }
+  if (change->photo != NULL && (fds = open_photo (change->photo, &error)) == NULL)
+    return cli_fail (error);
+
+  g_variant_builder_init (&changes, G_VARIANT_TYPE_VARDICT);
+  if (change->nickname != NULL)
+    g_variant_builder_add (&changes, "{sv}", CJ_OPT_NICKNAME, g_variant_new_string (change->nickname));
+  if (change->password != NULL)
+    g_variant_builder_add (&changes, "{sv}", CJ_OPT_PASSWORD, g_variant_new_string (change->password));
+  if (change->lock >= 0)
+    g_variant_builder_add (&changes, "{sv}", CJ_OPT_LOCKED, g_variant_new_boolean (change->lock == 1));
+  if (change->group != NULL)
+    g_variant_builder_add (&changes, "{sv}", CJ_OPT_GROUP,
+                           g_variant_new_object_path (group != NULL ? group : CJ_NO_OBJECT));
+  if (fds != NULL)
+    g_variant_builder_add (&changes, "{sv}", CJ_OPT_PHOTO, g_variant_new_handle (0));
   if (change->clear_photo)
-    {
-      if (!call_user (cli, path, "ClearPhoto", NULL, NULL, NULL, NULL, &error))
-        return cli_fail (error);
-      g_print (_("Photo of %s removed\n"), change->name);
-    }
+    g_variant_builder_add (&changes, "{sv}", CJ_OPT_CLEAR_PHOTO, g_variant_new_boolean (TRUE));
+  if (!call_user (cli, path, "Modify", g_variant_new ("(a{sv})", &changes), "(o)", fds, &reply, &error))
+    return cli_fail (error);
+  g_variant_get (reply, "(&o)", &previous);
+
+  /* The same style for every change: one line each. */
+  if (change->nickname != NULL)
+    g_print (_("Nickname of %s set to “%s”\n"), change->name, change->nickname);
+  if (change->password != NULL)
+    g_print (_("Password of %s changed\n"), change->name);
+  if (change->lock >= 0)
+    g_print (change->lock == 1 ? _("User %s locked\n") : _("User %s unlocked\n"), change->name);
+  if (change->group != NULL)
+    print_group_change (cli, change, group, previous);
+  if (change->photo != NULL)
+    g_print (_("Photo of %s set\n"), change->name);
+  if (change->clear_photo)
+    g_print (_("Photo of %s removed\n"), change->name);
   return CLI_EXIT_OK;
 }
 

@@ -25,6 +25,10 @@
 #define CJ_OPT_HISTORY         "history"
 #define CJ_OPT_LISTEN          "listen"
 #define CJ_OPT_CERTIFICATE     "certificate"
+/* User.Modify's keys beside password, group and photo. */
+#define CJ_OPT_NICKNAME        "nickname"
+#define CJ_OPT_LOCKED          "locked"
+#define CJ_OPT_CLEAR_PHOTO     "clear-photo"
 
 /* polkit actions (polkit/org.calculate.jabber.policy.in). */
 #define CJ_ACTION_SETUP        "org.calculate.jabber.setup"

@@ -36,6 +36,7 @@ typedef struct {
   int       lock;          /* -1: unchanged, 0: unlock, 1: lock */
   char     *group_dn;
   char    **members;       /* user names */
+  gboolean  set_group;     /* MODIFY_USER: also move to group_dn (NULL: out of any group) */
 } CjStoreRequest;
 
 CjStoreRequest *cj_store_request_new  (CjStoreOp op);

@@ -109,6 +109,8 @@ class World:
         """Variables for a shell or command inside the world (the sandbox's)."""
         env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.ADDRESS, SANDBOX_DIR=self.top)
         env["PATH"] = self.cli_dir + os.pathsep + env.get("PATH", "/usr/bin:/bin")
+        # The catalogs of the build tree (LANG=ru_RU.UTF-8 cl-jabber ... speaks Russian).
+        env["CJ_LOCALEDIR"] = os.path.join(os.path.dirname(self.cli_dir), "po")
         if self.slapd is not None:
             env.update(SANDBOX_LDAP_URI=self.slapd.uri,
                        SANDBOX_LDAPI_URI=self.slapd.ldapi_uri,

@@ -251,6 +251,20 @@ def test_cli_starts_its_own_agent_at_a_terminal(world):
     assert r.returncode == 3, r.stderr
 
 
+def test_one_command_asks_for_authorization_once(world):
+    """Nickname, group and lock in one command: one User.Modify call, so the CLI's polkit
+    agent is asked once (each option was a call, and a prompt, before)."""
+    assert cl(world, "cl-groupadd", "Sales", "jabber").returncode == 0
+    code, out = at_terminal(world, "cl-usermod", "-c", "Nick", "-g", "Sales", "-U", "guest2",
+                            "jabber", uid=3)
+    assert code == 0, out
+    assert out.count("AUTHENTICATING FOR") == 1, out
+    entry = ldap(world, USERS, "(uid=guest2)", "displayName", "shadowExpire")
+    assert "displayName: Nick" in entry and "shadowExpire" not in entry, entry
+    assert "memberUid: guest2" in ldap(world, GROUPS, "(description=Sales)", "memberUid")
+    assert "“Sales”" in out and "User guest2 unlocked" in out, out
+
+
 def test_userdel_and_the_audit_trail(world):
     assert cl(world, "cl-userdel", "guest2", "jabber").returncode == 0
     assert "uid=guest2" not in ldap(world, USERS, "(uid=guest2)", "uid")
