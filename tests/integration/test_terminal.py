@@ -5,6 +5,7 @@ locale, whole flows read in Russian (the CLI's own messages and the daemon's).""
 import json
 import os
 import re
+import shlex
 import subprocess
 import unicodedata
 
@@ -174,3 +175,66 @@ def test_russian_flows_read_in_russian(world):
     russian_only(r.stdout.replace("--", " "), names | {"nickname", "password", "password-stdin",
                                                        "stdin", "group", "version", "h", "c",
                                                        "p", "P", "g", "i", "j"})
+
+
+SOURCEDIR = os.environ.get("SOURCEDIR", ".")
+
+
+def complete(world, tmp_path, *words):
+    """COMPREPLY of bash's completion for @words (the last is being typed), loaded as bash
+    does: _completion_loader finds the command's file (a link per name) by its name."""
+    user_dir = tmp_path / "bash-completion"
+    (user_dir / "completions").mkdir(parents=True, exist_ok=True)
+    for command in COMMANDS:
+        link = user_dir / "completions" / command
+        if not link.exists():
+            link.symlink_to(os.path.join(os.path.abspath(SOURCEDIR), "cli", "completion", "cl-jabber"))
+    quoted = " ".join(shlex.quote(w) for w in words)
+    script = f"""
+source /usr/share/bash-completion/bash_completion
+_completion_loader {shlex.quote(words[0])}
+COMP_WORDS=({quoted})
+COMP_CWORD=$(( ${{#COMP_WORDS[@]}} - 1 ))
+COMP_LINE="${{COMP_WORDS[*]}}"
+COMP_POINT=${{#COMP_LINE}}
+spec=$(complete -p {shlex.quote(words[0])}) || exit 3
+function=$(sed -E 's/.*-F ([^ ]+).*/\\1/' <<<"$spec")
+"$function" {shlex.quote(words[0])} "${{COMP_WORDS[COMP_CWORD]}}" "${{COMP_WORDS[COMP_CWORD-1]}}"
+printf '%s\\n' "${{COMPREPLY[@]}}"
+"""
+    env = client.env_for(None)
+    env.update(BASH_COMPLETION_USER_DIR=str(user_dir), LC_ALL="C.UTF-8",
+               PATH=world.cli_dir + os.pathsep + env.get("PATH", "/usr/bin:/bin"))
+    r = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True,
+                       timeout=60, cwd=str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    return [line for line in r.stdout.split("\n") if line]
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/share/bash-completion/bash_completion"),
+                    reason="bash-completion is not installed")
+def test_bash_completion(world, tmp_path):
+    assert run(world, "cl-groupadd", "Sales team", "jabber").returncode == 0
+    assert "user" in complete(world, tmp_path, "cl-jabber", "")
+    assert complete(world, tmp_path, "cl-jabber", "user", "lo") == ["lock"]
+    assert complete(world, tmp_path, "cl-jabber", "group", "add-m") == ["add-members"]
+    assert "--no-legend" in complete(world, tmp_path, "cl-jabber", "user", "list", "--no")
+    assert complete(world, tmp_path, "cl-usermod", "--no-i") == ["--no-image"]
+    # Names from the daemon, quoted for the shell: spaces and Cyrillic.
+    assert sorted(complete(world, tmp_path, "cl-usermod", "-g", "")) == sorted(
+        [shlex_bash("Sales team"), shlex_bash("Отдел продаж")])
+    assert complete(world, tmp_path, "cl-usermod", "-g", "Sales\\ t") == ["Sales\\ team"]
+    assert complete(world, tmp_path, "cl-jabber", "group", "show", "'Sales t") == ["Sales\\ team"]
+    assert complete(world, tmp_path, "cl-groupdel", "Отд") == [shlex_bash("Отдел продаж")]
+    assert complete(world, tmp_path, "cl-userdel", "ca") == ["carl"]
+    assert complete(world, tmp_path, "cl-userdel", "carl", "") == ["jabber"]
+    assert complete(world, tmp_path, "cl-setup", "") == ["jabber", "ldap"] or \
+        sorted(complete(world, tmp_path, "cl-setup", "")) == ["jabber", "ldap"]
+    assert complete(world, tmp_path, "cl-jabber", "group", "add-members", "Sales\\ team", "d") == ["dora"]
+
+
+def shlex_bash(name):
+    """What bash's printf %q makes of @name."""
+    r = subprocess.run(["bash", "-c", 'printf "%q" "$1"', "-", name], capture_output=True,
+                       text=True, env=dict(os.environ, LC_ALL="C.UTF-8"))
+    return r.stdout
