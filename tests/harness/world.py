@@ -111,6 +111,8 @@ class World:
         env["PATH"] = self.cli_dir + os.pathsep + env.get("PATH", "/usr/bin:/bin")
         # The catalogs of the build tree (LANG=ru_RU.UTF-8 cl-jabber ... speaks Russian).
         env["CJ_LOCALEDIR"] = os.path.join(os.path.dirname(self.cli_dir), "po")
+        if self.syslog is not None and self.syslog.sock is not None:
+            env["SANDBOX_SYSLOG"] = self.syslog.path     # the audit trail, as syslog has it
         if self.slapd is not None:
             env.update(SANDBOX_LDAP_URI=self.slapd.uri,
                        SANDBOX_LDAPI_URI=self.slapd.ldapi_uri,

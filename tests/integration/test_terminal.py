@@ -238,3 +238,17 @@ def shlex_bash(name):
     r = subprocess.run(["bash", "-c", 'printf "%q" "$1"', "-", name], capture_output=True,
                        text=True, env=dict(os.environ, LC_ALL="C.UTF-8"))
     return r.stdout
+
+
+def test_refused_requests_name_their_target_in_syslog(world):
+    """The audit reaches the world's syslog (/dev/log of its own when the host has none),
+    and a refused request names what it asked for, not the object it was sent to."""
+    exe = os.path.join(world.cli_dir, "cl-groupadd")
+    assert client.run([exe, "Intruders", "jabber"], user="nobody").returncode == 3
+    exe = os.path.join(world.cli_dir, "cl-userdel")
+    assert client.run([exe, "carl", "jabber"], user="nobody").returncode == 3
+    lines = world.syslog.lines()
+    assert any("calculate-jabberd" in l and "Manager.AddGroup" in l and 'target="Intruders": failed' in l
+               for l in lines), lines
+    assert any("uid=65534" in l and "User.Delete" in l and 'target="carl": failed' in l
+               for l in lines), lines
