@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "cj-audit.h"
+#include "cj-validate.h"
 #include "cj-config.h"
 #include "cj-daemon.h"
 
@@ -64,6 +65,7 @@ main (int argc, char **argv)
       g_printerr ("calculate-jabberd: %s\n", error->message);
       return 1;
     }
+  cj_validate_set_password_min_length (config->password_min_length);
   cj_audit_open ();
   daemon = cj_daemon_new (config, replace, &error);
   if (daemon == NULL)

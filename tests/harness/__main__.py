@@ -55,7 +55,8 @@ def cmd_sandbox(args):
     namespace.setup()
     if args.ldap not in ("empty", "database"):
         sys.exit(f"sandbox: SANDBOX_LDAP must be 'empty' or 'database', not {args.ldap!r}")
-    world = World(args.builddir, args.sourcedir, ldap=args.ldap, polkit="real", rules="")
+    world = World(args.builddir, args.sourcedir, ldap=args.ldap, polkit="real", rules="",
+                  config={"Passwords": {"MinimumLength": 8}})
     try:
         world.start()
     except Exception as e:

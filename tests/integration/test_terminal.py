@@ -22,7 +22,8 @@ BUILDDIR = os.environ.get("BUILDDIR", "build")
 
 @pytest.fixture(scope="module")
 def world(make_world):
-    w = make_world(ldap="database", polkit="real")
+    w = make_world(ldap="database", polkit="real",
+                   config={"Passwords": {"MinimumLength": 8}})     # the shipped default
     assert run(w, "cl-setup", "ldap").returncode == 0
     return w
 
@@ -252,3 +253,14 @@ def test_refused_requests_name_their_target_in_syslog(world):
                for l in lines), lines
     assert any("uid=65534" in l and "User.Delete" in l and 'target="carl": failed' in l
                for l in lines), lines
+
+
+def test_password_policy(world):
+    """[Passwords] MinimumLength (8 unless configured), checked by the daemon before polkit."""
+    r = run(world, "cl-useradd", "-P", "shorty", "jabber", stdin="abc\n")
+    assert r.returncode == 6 and "shorter than 8 characters" in r.stderr, r.stderr
+    r = run(world, "cl-useradd", "-P", "shorty", "jabber", stdin="abc\n", russian=True)
+    assert r.returncode == 6 and re.search("[А-Яа-я]", r.stderr) and "8" in r.stderr, r.stderr
+    r = run(world, "cl-useradd", "-P", "shorty", "jabber", stdin="Пароль-8\n")
+    assert r.returncode == 0, r.stderr
+    assert run(world, "cl-userdel", "shorty", "jabber").returncode == 0
