@@ -256,6 +256,8 @@ cl_groupmod (Cli *cli, const Command *command, int argc, char **argv)
   };
   const char *service;
   const char *group;
+  g_auto(GStrv) add_list = NULL;
+  g_auto(GStrv) remove_list = NULL;
   int status, checked;
 
   if ((status = parse (command, entries, &argc, &argv)) != CLI_EXIT_OK)
@@ -265,25 +267,14 @@ cl_groupmod (Cli *cli, const Command *command, int argc, char **argv)
   if (new_name == NULL && add == NULL && remove == NULL)
     return cli_usage_error (_("nothing to change: give -n, -a or -d"));
   group = argv[1];
-  if (add != NULL)
-    {
-      g_auto(GStrv) users = cli_split_list (add);
-      if (users[0] == NULL)
-        return cli_usage_error (_("-a needs user names"));
-      if ((status = cli_group_add_members (cli, group, users)) != CLI_EXIT_OK)
-        return status;
-    }
-  if (remove != NULL)
-    {
-      g_auto(GStrv) users = cli_split_list (remove);
-      if (users[0] == NULL)
-        return cli_usage_error (_("-d needs user names"));
-      if ((status = cli_group_remove_members (cli, group, users)) != CLI_EXIT_OK)
-        return status;
-    }
-  if (new_name != NULL)
-    return cli_group_rename (cli, group, new_name);
-  return CLI_EXIT_OK;
+  add_list = add != NULL ? cli_split_list (add) : NULL;
+  remove_list = remove != NULL ? cli_split_list (remove) : NULL;
+  if (add_list != NULL && add_list[0] == NULL)
+    return cli_usage_error (_("-a needs user names"));
+  if (remove_list != NULL && remove_list[0] == NULL)
+    return cli_usage_error (_("-d needs user names"));
+  /* One call for all of them: one authorization. */
+  return cli_group_modify (cli, group, add_list, remove_list, new_name);
 }
 
 static const Command commands[] = {

@@ -176,6 +176,77 @@ cli_group_add_members (Cli *cli, const char *group, char **users)
   return CLI_EXIT_OK;
 }
 
+static void
+print_moved (Cli *cli, GVariant *reply, const char *group)
+{
+  GVariantIter *moved;
+  const char *user_path, *from_path;
+
+  g_variant_get (reply, "(a(oo))", &moved);
+  while (g_variant_iter_next (moved, "(&o&o)", &user_path, &from_path))
+    {
+      g_autoptr(GVariant) props = cli_get_all (cli, user_path, CJ_IFACE_USER, NULL);
+      g_autofree char *from = group_name (cli, from_path);
+      const char *user = user_path;
+
+      if (props != NULL)
+        g_variant_lookup (props, "Name", "&s", &user);
+      g_print (_("%s moved from group “%s” to “%s”\n"), user, from, group);
+    }
+  g_variant_iter_free (moved);
+}
+
+/* cl-groupmod: every change of the command in one Group.Modify call (one authorization). */
+int
+cli_group_modify (Cli *cli, const char *group, char **add, char **remove, const char *new_name)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  GVariantBuilder changes;
+  GVariant *paths;
+
+  g_variant_builder_init (&changes, G_VARIANT_TYPE_VARDICT);
+  if (add != NULL && add[0] != NULL)
+    {
+      if ((paths = user_paths (cli, add, &error)) == NULL)
+        {
+          g_variant_builder_clear (&changes);
+          return cli_fail (error);
+        }
+      g_variant_builder_add (&changes, "{sv}", CJ_OPT_ADD_MEMBERS, paths);
+    }
+  if (remove != NULL && remove[0] != NULL)
+    {
+      if ((paths = user_paths (cli, remove, &error)) == NULL)
+        {
+          g_variant_builder_clear (&changes);
+          return cli_fail (error);
+        }
+      g_variant_builder_add (&changes, "{sv}", CJ_OPT_REMOVE_MEMBERS, paths);
+    }
+  if (new_name != NULL)
+    g_variant_builder_add (&changes, "{sv}", CJ_OPT_NAME, g_variant_new_string (new_name));
+  {
+    int status = call_group (cli, group, "Modify", g_variant_new ("(a{sv})", &changes), "(a(oo))", &reply);
+    if (status != CLI_EXIT_OK)
+      return status;
+  }
+  print_moved (cli, reply, group);
+  if (add != NULL && add[0] != NULL)
+    {
+      g_autofree char *list = g_strjoinv (", ", add);
+      g_print (_("Group “%s”: added %s\n"), group, list);
+    }
+  if (remove != NULL && remove[0] != NULL)
+    {
+      g_autofree char *list = g_strjoinv (", ", remove);
+      g_print (_("Group “%s”: removed %s\n"), group, list);
+    }
+  if (new_name != NULL)
+    g_print (_("Group “%s” renamed to “%s”\n"), group, new_name);
+  return CLI_EXIT_OK;
+}
+
 int
 cli_group_remove_members (Cli *cli, const char *group, char **users)
 {

@@ -100,6 +100,9 @@ int        cli_group_delete (Cli *cli, const char *name);
 int        cli_group_rename (Cli *cli, const char *old_name, const char *new_name);
 int        cli_group_add_members    (Cli *cli, const char *group, char **users);
 int        cli_group_remove_members (Cli *cli, const char *group, char **users);
+/* Adds, removes and renames in one Group.Modify call (one authorization). */
+int        cli_group_modify (Cli *cli, const char *group, char **add, char **remove,
+                             const char *new_name);
 int        cli_group_list   (Cli *cli);
 int        cli_group_show   (Cli *cli, const char *name);
 char      *cli_find_group   (Cli *cli, const char *name, GError **error);

@@ -29,6 +29,10 @@
 #define CJ_OPT_NICKNAME        "nickname"
 #define CJ_OPT_LOCKED          "locked"
 #define CJ_OPT_CLEAR_PHOTO     "clear-photo"
+/* Group.Modify's keys. */
+#define CJ_OPT_NAME            "name"
+#define CJ_OPT_ADD_MEMBERS     "add-members"
+#define CJ_OPT_REMOVE_MEMBERS  "remove-members"
 
 /* polkit actions (polkit/org.calculate.jabber.policy.in). */
 #define CJ_ACTION_SETUP        "org.calculate.jabber.setup"

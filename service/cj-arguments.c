@@ -132,6 +132,27 @@ cj_arguments_modify (GVariant *parameters, GUnixFDList *fds, GError **error)
   return TRUE;
 }
 
+/* Group.Modify: a new name, members to add, members to take out (none is a no-op). */
+gboolean
+cj_arguments_modify_group (GVariant *parameters, GUnixFDList *fds, GError **error)
+{
+  static const CjOptionSpec specs[] = {
+    { CJ_OPT_NAME, "s" }, { CJ_OPT_ADD_MEMBERS, "ao" }, { CJ_OPT_REMOVE_MEMBERS, "ao" }, { NULL, NULL }
+  };
+  g_autoptr(GVariant) options = g_variant_get_child_value (parameters, 0);
+  g_autoptr(GVariant) add = NULL;
+  g_autoptr(GVariant) remove = NULL;
+  const char *name;
+
+  if (!check_options (options, specs, error))
+    return FALSE;
+  if (g_variant_lookup (options, CJ_OPT_NAME, "&s", &name) && !cj_validate_group_name (name, error))
+    return FALSE;
+  add = g_variant_lookup_value (options, CJ_OPT_ADD_MEMBERS, G_VARIANT_TYPE_OBJECT_PATH_ARRAY);
+  remove = g_variant_lookup_value (options, CJ_OPT_REMOVE_MEMBERS, G_VARIANT_TYPE_OBJECT_PATH_ARRAY);
+  return (add == NULL || check_paths (add, error)) && (remove == NULL || check_paths (remove, error));
+}
+
 gboolean
 cj_arguments_add_group (GVariant *parameters, GUnixFDList *fds, GError **error)
 {

@@ -45,6 +45,8 @@ const CjGateRule cj_gate_rules[] = {
   { CJ_IFACE_GROUP,   "AddMembers",      CJ_ACTION_GROUPS, cj_arguments_members },
   { CJ_IFACE_GROUP,   "RemoveMembers",   CJ_ACTION_GROUPS, cj_arguments_members },
   { CJ_IFACE_GROUP,   "Delete",          CJ_ACTION_GROUPS, cj_arguments_none },
+  /* cl-groupmod -a -d -n in one call: one authorization. */
+  { CJ_IFACE_GROUP,   "Modify",          CJ_ACTION_GROUPS, cj_arguments_modify_group },
 
   { NULL, NULL, NULL, NULL }
 };

@@ -1,6 +1,9 @@
-/* Which addresses this machine has: `cl-setup --listen ADDRESS` is checked against them
- * before ejabberd is touched (ejabberd restarted with an address it cannot bind fails with
- * pages of supervisor reports, and the setup must then undo its change). */
+/* Which addresses this machine can listen on: `cl-setup --listen ADDRESS` is checked before
+ * ejabberd is touched (ejabberd restarted with an address it cannot bind fails with pages of
+ * supervisor reports, and the setup must then undo its change). The test is a bind to port 0
+ * on the address, which is what ejabberd will do (all of 127.0.0.0/8 is local on Linux
+ * without being an interface's address); the interfaces' addresses (getifaddrs) name the
+ * choices in the message. */
 #include "config.h"
 #include "cj-interfaces.h"
 
@@ -26,6 +29,19 @@ address_of (const struct sockaddr *sa)
   return NULL;
 }
 
+static gboolean
+can_bind (const char *text)
+{
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new_from_string (text, 0);
+  g_autoptr(GSocket) socket = NULL;
+
+  if (address == NULL)
+    return FALSE;
+  socket = g_socket_new (g_socket_address_get_family (address), G_SOCKET_TYPE_DATAGRAM,
+                         G_SOCKET_PROTOCOL_UDP, NULL);
+  return socket != NULL && g_socket_bind (socket, address, FALSE, NULL);
+}
+
 gboolean
 cj_interfaces_have_address (const char *text, GError **error)
 {
@@ -39,8 +55,8 @@ cj_interfaces_have_address (const char *text, GError **error)
   if (percent != NULL)          /* fe80::1%eth0: the scope names the interface */
     *percent = '\0';
   wanted = g_inet_address_new_from_string (bare);
-  if (wanted == NULL || g_inet_address_get_is_any (wanted))
-    return TRUE;                /* not an address (checked elsewhere), or every address */
+  if (wanted == NULL || g_inet_address_get_is_any (wanted) || can_bind (text))
+    return TRUE;                /* not an address (checked elsewhere), every address, or ours */
   if (getifaddrs (&addresses) < 0)
     return TRUE;                /* cannot tell: let ejabberd say */
   for (struct ifaddrs *a = addresses; a != NULL; a = a->ifa_next)

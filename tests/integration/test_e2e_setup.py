@@ -87,10 +87,21 @@ def test_listen_on_one_address(world):
 
 def test_failed_reconfiguration_keeps_the_previous_one(world):
     before = open(world.ejabberd.config_file).read()
-    # An address this machine does not have: ejabberd cannot listen there.
+    # An address this machine does not have: refused before ejabberd is touched, in one line.
     r = world.cli.run("cl-setup", "--listen", "192.0.2.1", "jabber")
+    assert r.returncode == 6, r.stdout + r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "192.0.2.1" in r.stderr, r.stderr
+    assert open(world.ejabberd.config_file).read() == before
+    # An address it has, whose port another program holds: ejabberd fails to start, the
+    # previous configuration comes back, and the reason is one line naming the cause.
+    blocker = socket.create_server(("127.0.0.3", e2e.port(world)))
+    try:
+        r = world.cli.run("cl-setup", "--listen", "127.0.0.3", "jabber")
+    finally:
+        blocker.close()
     assert r.returncode != 0, r.stdout
-    assert r.stderr.strip(), "no reason given"
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "another program uses its port" in r.stderr, r.stderr
     assert open(world.ejabberd.config_file).read() == before
     e2e.poll(lambda: accepts("127.0.0.2", e2e.port(world)), "ejabberd back on 127.0.0.2")
     assert e2e.try_login(world, "ivan", "Ivan-pw-1", address="127.0.0.2") == "ok"

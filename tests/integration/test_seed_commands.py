@@ -265,6 +265,20 @@ def test_one_command_asks_for_authorization_once(world):
     assert "“Sales”" in out and "User guest2 unlocked" in out, out
 
 
+def test_groupmod_asks_for_authorization_once(world):
+    """-a, -d and -n in one Group.Modify call: one prompt."""
+    assert cl(world, "cl-groupadd", "Temp", "jabber").returncode == 0
+    assert cl(world, "cl-groupmod", "-a", "guest", "Temp", "jabber").returncode == 0
+    code, out = at_terminal(world, "cl-groupmod", "-a", "guest2", "-d", "guest", "-n", "Temp 2",
+                            "Temp", "jabber", uid=3)
+    assert code == 0, out
+    assert out.count("AUTHENTICATING FOR") == 1, out
+    entry = ldap(world, GROUPS, "(description=Temp 2)", "memberUid")
+    assert "memberUid: guest2" in entry and "memberUid: guest\n" not in entry + "\n", entry
+    assert "renamed to “Temp 2”" in out, out
+    assert cl(world, "cl-groupdel", "Temp 2", "jabber").returncode == 0
+
+
 def test_userdel_and_the_audit_trail(world):
     assert cl(world, "cl-userdel", "guest2", "jabber").returncode == 0
     assert "uid=guest2" not in ldap(world, USERS, "(uid=guest2)", "uid")

@@ -70,6 +70,25 @@ test_modify (void)
 }
 
 static void
+test_modify_group (void)
+{
+  GVariantBuilder options;
+  const char *paths[] = { "/org/calculate/Jabber/Users/1", NULL };
+
+  accepted (cj_arguments_modify_group, g_variant_new ("(@a{sv})", empty_options ()), NULL);
+  g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&options, "{sv}", CJ_OPT_NAME, g_variant_new_string ("Отдел продаж"));
+  g_variant_builder_add (&options, "{sv}", CJ_OPT_ADD_MEMBERS, g_variant_new_objv (paths, -1));
+  accepted (cj_arguments_modify_group, g_variant_new ("(a{sv})", &options), NULL);
+  g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&options, "{sv}", CJ_OPT_NAME, g_variant_new_string (" leading"));
+  refused (cj_arguments_modify_group, g_variant_new ("(a{sv})", &options), NULL);
+  g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&options, "{sv}", CJ_OPT_REMOVE_MEMBERS, g_variant_new_string ("x"));
+  refused (cj_arguments_modify_group, g_variant_new ("(a{sv})", &options), NULL);
+}
+
+static void
 test_add_user (void)
 {
   g_autofree char *huge = g_malloc (8 * 1024 * 1024 + 1);
@@ -203,6 +222,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/arguments/add-user", test_add_user);
   g_test_add_func ("/arguments/modify", test_modify);
+  g_test_add_func ("/arguments/modify-group", test_modify_group);
   g_test_add_func ("/arguments/photo-handle", test_photo_handle);
   g_test_add_func ("/arguments/members", test_members);
   g_test_add_func ("/arguments/long-path", test_long_path);

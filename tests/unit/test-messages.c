@@ -41,6 +41,8 @@ test_addresses (void)
   g_assert_true (cj_interfaces_have_address ("127.0.0.1", NULL));
   g_assert_true (cj_interfaces_have_address ("0.0.0.0", NULL));
   g_assert_true (cj_interfaces_have_address ("::", NULL));
+  /* Local without being an interface's address (127.0.0.0/8 on Linux). */
+  g_assert_true (cj_interfaces_have_address ("127.0.0.2", NULL));
   /* TEST-NET-3 (RFC 5737): never a machine's own. */
   g_assert_false (cj_interfaces_have_address ("203.0.113.77", &error));
   g_assert_error (error, CJ_ERROR, CJ_ERROR_INVALID_ARGUMENT);
