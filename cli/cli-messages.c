@@ -19,6 +19,7 @@
 
 #define MAX_ARGS  9
 #define MAX_DEPTH 2
+#define MAX_MESSAGE 16384
 
 typedef struct {
   char *args[MAX_ARGS];
@@ -97,6 +98,19 @@ match_from (const char *format, const char *text, Match *match)
           {
             guint slot = match->n_args;
 
+            /* A string ends where the rest can start: at the end when nothing follows,
+             * else only where the next literal character is (a long argument must not
+             * make this quadratic). */
+            if (letter == 's' && *after == '\0')
+              length = longest;
+            else if (letter == 's' && *after != '%')
+              {
+                const char *next = strchr (text + length, *after);
+                if (next == NULL)
+                  break;
+                length = (gsize) (next - text);
+              }
+
             match->args[slot] = g_strndup (text, length);
             match->n_args++;
             if (match_from (after, text + length, match))
@@ -173,7 +187,8 @@ translate (const char *message, guint depth)
   gboolean best_plural = FALSE;
   const char *libc;
 
-  if (depth > MAX_DEPTH || *message == '\0')
+  /* Past a few KiB a message is mostly an argument (a list of names): shown as it came. */
+  if (depth > MAX_DEPTH || *message == '\0' || strlen (message) > MAX_MESSAGE)
     return g_strdup (message);
   for (gsize i = 0; i < G_N_ELEMENTS (daemon_messages); i++)
     for (int form = 0; form < 2; form++)
