@@ -229,9 +229,11 @@ def test_bash_completion(world, tmp_path):
     assert complete(world, tmp_path, "cl-groupdel", "Отд") == [shlex_bash("Отдел продаж")]
     assert complete(world, tmp_path, "cl-userdel", "ca") == ["carl"]
     assert complete(world, tmp_path, "cl-userdel", "carl", "") == ["jabber"]
-    assert complete(world, tmp_path, "cl-setup", "") == ["jabber", "ldap"] or \
-        sorted(complete(world, tmp_path, "cl-setup", "")) == ["jabber", "ldap"]
+    assert sorted(complete(world, tmp_path, "cl-setup", "")) == ["jabber", "ldap"]
     assert complete(world, tmp_path, "cl-jabber", "group", "add-members", "Sales\\ team", "d") == ["dora"]
+    assert sorted(complete(world, tmp_path, "cl-jabber", "setup", "")) == ["jabber", "ldap"]
+    assert complete(world, tmp_path, "cl-jabber", "setup", "--hi") == ["--history"]
+    assert sorted(complete(world, tmp_path, "cl-setup", "--history", "o")) == ["off", "on"]
 
 
 def shlex_bash(name):
