@@ -189,6 +189,20 @@ jpeg_has_eoi (const guint8 *data, gsize size)
   return FALSE;
 }
 
+/* gdk-pixbuf's BMP loader allocates the info header at the size the file gives (up to
+ * 4 GiB for a 100-byte file: found by tests/fuzz/fuzz-photo) before it checks anything:
+ * the header must be one the format has (12 to 124 bytes) and lie within the file. */
+static gboolean
+bmp_header_fits (const guint8 *data, gsize size)
+{
+  guint32 header;
+
+  if (size < 18)
+    return FALSE;
+  header = (guint32) data[14] | (guint32) data[15] << 8 | (guint32) data[16] << 16 | (guint32) data[17] << 24;
+  return header >= 12 && header <= 124 && 14 + (gsize) header <= size;
+}
+
 static GdkPixbuf *
 decode (GBytes *bytes, GError **error)
 {
@@ -212,6 +226,12 @@ decode (GBytes *bytes, GError **error)
   if (prepared.jpeg && !jpeg_has_eoi (data, size))
     {
       *error = invalid (_("The image is incomplete (the file is truncated or damaged)"));
+      return NULL;
+    }
+  if ((g_str_equal (mime, "image/bmp") || g_str_equal (mime, "image/x-bmp")) &&
+      !bmp_header_fits (data, size))
+    {
+      *error = invalid (_("The image is damaged (its header is larger than the file)"));
       return NULL;
     }
   loader = gdk_pixbuf_loader_new_with_mime_type (mime, &local_error);
