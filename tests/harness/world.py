@@ -11,6 +11,13 @@ it runs once `cl-setup jabber` (the daemon) runs the restart script, or a test c
 world.ejabberd.restart() with a configuration of its own. stop() stops it.
 The world's host name is namespace.HOSTNAME and resolves to 127.0.1.1 (a private
 /etc/hosts), as on a Debian machine.
+
+Other users (nobody, sys, ... through procs.as_user, or a pty child's setuid) must not need
+to enter the clone: it may sit in a 0700 directory (root's home). So the CLI they run is a
+copy in the world (`cli_dir` = <top>/build/cli, with any shared library of the build tree it
+links, at the same place relative to it), and nothing else they run lives in the clone.
+`python3 -m harness run` proves it on every test run by hiding the clone from other users
+(namespace.hide_clone).
 """
 
 import os
@@ -50,7 +57,8 @@ class World:
         self.policy_file = policy_file or os.path.join(self.builddir, POLICY)
         self.bus_policy = bus_policy or os.path.join(self.sourcedir, BUS_POLICY)
         self.daemon_program = daemon_program or os.path.join(self.builddir, DAEMON)
-        self.cli_dir = os.path.join(self.builddir, CLI_DIR)
+        self.built_cli_dir = os.path.join(self.builddir, CLI_DIR)
+        self.cli_dir = None                  # the world's copy: _copy_cli()
         self.processes = procs.Processes()
         self.mounts_before = None
         self.top = None
@@ -73,6 +81,7 @@ class World:
         subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", self.top],
                        check=True)
         self._private_hosts()
+        self._copy_cli()
         self.syslog = syslog_sink.SyslogSink(self.top)
         self.syslog.start()
         self.bus = bus.Bus(self.processes, self.top, self.bus_policy)
@@ -128,6 +137,30 @@ class World:
                        SANDBOX_HISTORY_DIR=self.ejabberd.history)
         return env
 
+    def _copy_cli(self):
+        """cl-jabber and its command links, copied to <top>/build/cli (0755 all the way), and
+        every library it links from the build tree to the same place relative to it (meson's
+        build rpath is $ORIGIN-relative): what other users run, without entering the clone."""
+        mirror = os.path.join(self.top, "build")
+        self.cli_dir = os.path.join(mirror, CLI_DIR)
+        os.makedirs(self.cli_dir, 0o755)
+        for name in sorted(os.listdir(self.built_cli_dir)):
+            src = os.path.join(self.built_cli_dir, name)
+            dest = os.path.join(self.cli_dir, name)
+            if os.path.islink(src):
+                os.symlink(os.readlink(src), dest)
+            elif os.path.isfile(src) and os.access(src, os.X_OK):
+                shutil.copy2(src, dest)
+                os.chmod(dest, 0o755)
+        exe = os.path.join(self.cli_dir, "cl-jabber")
+        if not os.path.isfile(exe):
+            raise FileNotFoundError(f"cl-jabber is not built: {self.built_cli_dir}")
+        for lib in _libraries_in(os.path.join(self.built_cli_dir, "cl-jabber"), self.builddir):
+            dest = os.path.join(mirror, os.path.relpath(lib, self.builddir))
+            os.makedirs(os.path.dirname(dest), 0o755, exist_ok=True)
+            shutil.copy2(lib, dest)
+            os.chmod(dest, 0o755)
+
     def _private_hosts(self):
         """/etc/hosts with the world's host name on 127.0.1.1 (Debian's convention), bound
         over the host's in our mount namespace."""
@@ -177,6 +210,20 @@ class World:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def _libraries_in(exe, builddir):
+    """The shared libraries `exe` loads from the build tree (as ldd resolves them)."""
+    out = subprocess.run(["ldd", exe], capture_output=True, text=True, check=True).stdout
+    inside = os.path.join(os.path.realpath(builddir), "")
+    libs = []
+    for line in out.splitlines():
+        parts = line.split("=>")
+        if len(parts) == 2 and parts[1].split():
+            path = os.path.realpath(parts[1].split()[0])
+            if path.startswith(inside):
+                libs.append(path)
+    return libs
 
 
 def _mountpoints():
