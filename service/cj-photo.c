@@ -190,7 +190,7 @@ jpeg_has_eoi (const guint8 *data, gsize size)
 }
 
 /* gdk-pixbuf's BMP loader allocates the info header at the size the file gives (up to
- * 4 GiB for a 100-byte file: found by tests/fuzz/fuzz-photo) before it checks anything:
+ * 4 GiB for a 119-byte file: found by tests/fuzz/fuzz-photo) before it checks anything:
  * the header must be one the format has (12 to 124 bytes) and lie within the file. */
 static gboolean
 bmp_header_fits (const guint8 *data, gsize size)
