@@ -826,8 +826,9 @@ truncated (GBytes *bytes, gsize keep)
   return g_bytes_new_from_bytes (bytes, 0, MIN (keep, g_bytes_get_size (bytes)));
 }
 
-/* A 119-byte BMP whose info header claims 0xf6f5f4f3 bytes: gdk-pixbuf's loader would ask
- * for 4 GiB before reading on (found by tests/fuzz/fuzz-photo). Refused from the header. */
+/* A 119-byte BMP whose info header claims 0xf6f5f4f3 bytes, and a 75-byte one whose pixels
+ * start at 0xf6ffff35: gdk-pixbuf's loader would ask for 4 GiB before reading on (found by
+ * tests/fuzz/fuzz-photo). Both refused from the header. */
 static void
 test_bmp_header_larger_than_file (void)
 {
@@ -842,12 +843,27 @@ test_bmp_header_larger_than_file (void)
     0x66, 0x33, 0xcc, 0x66, 0x33, 0xcc, 0x66, 0x66, 0x33, 0xcc, 0x66, 0x33, 0xcc, 0x66,
     0x33, 0xcc, 0x66, 0x33, 0xcc, 0x66, 0x33,
   };
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) out = convert_fd (fd_with_data (bmp, sizeof bmp), &error);
+  static const guint8 bmp_pixels[] = {
+    0x42, 0x4d, 0x66, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x35, 0xff, 0xff, 0xf6,
+    0x28, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x01, 0x00,
+    0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x30, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x21, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xcc, 0x66,
+    0x33, 0xcc, 0x66, 0x33, 0xcc, 0x66, 0x33, 0xcc, 0x66, 0x33, 0xcc, 0x66, 0x14, 0xcc,
+    0x66, 0x33, 0xcc, 0x66, 0x33,
+  };
+  const struct { const guint8 *data; gsize size; } cases[] = {
+    { bmp, sizeof bmp }, { bmp_pixels, sizeof bmp_pixels },
+  };
 
-  g_assert_null (out);
-  g_assert_error (error, CJ_ERROR, CJ_ERROR_INVALID_ARGUMENT);
-  g_assert_nonnull (strstr (error->message, "header"));
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GBytes) out = convert_fd (fd_with_data (cases[i].data, cases[i].size), &error);
+
+      g_assert_null (out);
+      g_assert_error (error, CJ_ERROR, CJ_ERROR_INVALID_ARGUMENT);
+      g_assert_nonnull (strstr (error->message, "header"));
+    }
   /* A header that fits is still decoded: a real BMP converts. */
   {
     g_autoptr(GBytes) real = make_file (40, 30, FALSE, FILL_NOISE, "bmp");
