@@ -221,8 +221,9 @@ class World:
 
 
 def _libraries_in(exe, builddir):
-    """The shared libraries `exe` loads from the build tree (as ldd resolves them)."""
-    out = subprocess.run(["ldd", exe], capture_output=True, text=True, check=True).stdout
+    """The shared libraries `exe` loads from the build tree (as ldd resolves them; none for
+    a script or a static program, for which ldd fails)."""
+    out = subprocess.run(["ldd", exe], capture_output=True, text=True).stdout
     inside = os.path.join(os.path.realpath(builddir), "")
     libs = []
     for line in out.splitlines():
