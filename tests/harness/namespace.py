@@ -88,7 +88,8 @@ def hide_clone(paths):
 
 def _hide(path):
     stash = tempfile.mkdtemp(prefix="cj-clone-")
-    subprocess.run(["mount", "--bind", path, stash], check=True)
+    # --rbind: a build directory (or anything else) mounted inside the clone comes along.
+    subprocess.run(["mount", "--rbind", path, stash], check=True)
     subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0700", "tmpfs", path], check=True)
     for name in os.listdir(stash):
         src, dest = os.path.join(stash, name), os.path.join(path, name)
@@ -101,6 +102,6 @@ def _hide(path):
             open(dest, "w").close()
         else:
             continue                    # sockets, fifos: nothing a test needs
-        subprocess.run(["mount", "--bind", src, dest], check=True)
-    subprocess.run(["umount", stash], check=True)
+        subprocess.run(["mount", "--rbind", src, dest], check=True)
+    subprocess.run(["umount", "--lazy", stash], check=True)
     os.rmdir(stash)
