@@ -151,6 +151,18 @@ cli_table_print (CliTable *table, const char *const *header, gboolean tabs)
 }
 
 void
+cli_table_append_tabs (GString *out, const char *const *cells, guint columns)
+{
+  for (guint i = 0; i < columns; i++)
+    {
+      g_autofree char *cell = cli_text_safe (cells[i] != NULL ? cells[i] : "");
+
+      g_string_append (out, cell);
+      g_string_append_c (out, i + 1 == columns ? '\n' : '\t');
+    }
+}
+
+void
 cli_print_fields (const char *const *labels, const char *const *values, guint count)
 {
   g_autoptr(GString) out = g_string_new (NULL);

@@ -276,8 +276,9 @@ print_user_json (GString *out, const Row *row)
   g_string_append_c (out, '}');
 }
 
+/* A row for people (kept to align the table) or for scripts (--no-legend: streamed). */
 static void
-add_user_row (CliTable *table, const Row *row)
+add_user_row (CliTable *table, GString *out, const Row *row)
 {
   const char *cells[] = {
     row->name, row->jid, row->nickname, row->group != NULL ? row->group : "-",
@@ -285,7 +286,10 @@ add_user_row (CliTable *table, const Row *row)
     row->has_photo ? _("yes") : _("no"),
   };
 
-  cli_table_add (table, cells);
+  if (table != NULL)
+    cli_table_add (table, cells);
+  else
+    cli_table_append_tabs (out, cells, G_N_ELEMENTS (cells));
 }
 
 /* Page by page (Manager.GetUsers), already sorted by name: the daemon never has to build
@@ -311,7 +315,7 @@ cli_user_list (Cli *cli)
   names = cli_names_by_path (groups);
   if (cli->json)
     g_string_append_c (out, '[');
-  else
+  else if (!cli->no_legend)
     table = cli_table_new (G_N_ELEMENTS (header));
   for (guint p = 0; p < users->len; p++)
     {
@@ -325,14 +329,14 @@ cli_user_list (Cli *cli)
         {
           row.group = g_hash_table_lookup (names, group_path);
           if (!cli->json)
+            add_user_row (table, out, &row);
+          else
             {
-              add_user_row (table, &row);
-              continue;
+              if (!first)
+                g_string_append_c (out, ',');
+              print_user_json (out, &row);
+              first = FALSE;
             }
-          if (!first)
-            g_string_append_c (out, ',');
-          print_user_json (out, &row);
-          first = FALSE;
           if (out->len > 65536)
             {
               fwrite (out->str, 1, out->len, stdout);
@@ -340,12 +344,13 @@ cli_user_list (Cli *cli)
             }
         }
     }
-  if (!cli->json)
+  if (table != NULL)
     {
-      cli_table_print (table, cli->no_legend ? NULL : header, cli->no_legend);
+      cli_table_print (table, header, FALSE);
       return CLI_EXIT_OK;
     }
-  g_string_append (out, "]\n");
+  if (cli->json)
+    g_string_append (out, "]\n");
   fwrite (out->str, 1, out->len, stdout);
   return CLI_EXIT_OK;
 }

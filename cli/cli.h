@@ -135,6 +135,8 @@ void       cli_table_free   (CliTable *table);
 void       cli_table_add    (CliTable *table, const char *const *cells);
 /* With @header (NULL: none); @tabs: fields separated by one tab, nothing padded. */
 void       cli_table_print  (CliTable *table, const char *const *header, gboolean tabs);
+/* One row of --no-legend output, streamed (no widths needed, nothing kept). */
+void       cli_table_append_tabs (GString *out, const char *const *cells, guint columns);
 /* "Label:  value" lines, values aligned; a NULL value skips its line. */
 void       cli_print_fields (const char *const *labels, const char *const *values, guint count);
 char      *cli_text_safe    (const char *text);
