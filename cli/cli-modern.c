@@ -58,6 +58,9 @@ user_add_or_mod (Cli *cli, gboolean add, int argc, char **argv)
     return status;
   if ((ask && from_stdin) || (group != NULL && no_group) || (photo != NULL && clear_photo))
     return cli_usage_error (_("conflicting options"));
+  if (!add && nickname == NULL && !ask && !from_stdin && group == NULL && !no_group && photo == NULL &&
+      !clear_photo)
+    return cli_usage_error (_("nothing to change: give -c, -p, -P, -g, --no-group, -i or --clear-photo"));
   change.name = argv[1];
   change.nickname = nickname;
   change.group = no_group ? "" : group;
