@@ -167,6 +167,15 @@ class World:
                 os.makedirs(os.path.dirname(dest), 0o755, exist_ok=True)
                 shutil.copy2(lib, dest)
                 os.chmod(dest, 0o755)
+        # The message catalogs too (CJ_LOCALEDIR, see env()): LANG=ru_RU.UTF-8 cl-jabber ...
+        catalogs = os.path.join(self.builddir, "po")
+        for root, _dirs, files in os.walk(catalogs):
+            for name in files:
+                if name.endswith(".mo"):
+                    dest = os.path.join(mirror, os.path.relpath(os.path.join(root, name), self.builddir))
+                    os.makedirs(os.path.dirname(dest), 0o755, exist_ok=True)
+                    shutil.copy2(os.path.join(root, name), dest)
+                    os.chmod(dest, 0o644)
         self.cli_dir = os.path.join(mirror, CLI_DIR)
         if not os.path.isfile(os.path.join(self.cli_dir, "cl-jabber")):
             raise FileNotFoundError(f"cl-jabber is not built: {self.built_cli_dir}")

@@ -130,3 +130,22 @@ def test_reload_renders_the_same_configuration_and_restarts(world):
     assert "reloaded" in out, out
     assert open(config).read() == before
     assert e2e.try_login(world, "olga", "Olga-pw-1") == "ok"
+
+
+def test_setup_reports_in_the_callers_language(world):
+    """The daemon reports in English on the bus; a Russian caller reads every line in
+    Russian (the CLI translates with the catalog), ejabberd restarted for real."""
+    import re
+    import subprocess
+    from harness import client
+    env = client.env_for(None)
+    env.update(LC_ALL="ru_RU.UTF-8",
+               CJ_LOCALEDIR=os.path.join(os.path.dirname(world.cli_dir), "po"))
+    r = subprocess.run([os.path.join(world.cli_dir, "cl-setup"), "jabber"], env=env, input="",
+                       capture_output=True, text=True, timeout=180, cwd="/")
+    assert r.returncode == 0, r.stdout + r.stderr
+    lines = r.stdout.splitlines()
+    assert lines, r.stdout
+    for line in lines:
+        assert re.search("[А-Яа-я]", line), r.stdout
+    assert e2e.try_login(world, "olga", "Olga-pw-1") == "ok"

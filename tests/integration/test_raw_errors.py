@@ -11,7 +11,6 @@ import pytest
 
 from harness import client
 
-BUILDDIR = os.environ.get("BUILDDIR", "build")
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +22,8 @@ def world(make_world):
 def run(world, command, *args, stdin=None, russian=False):
     env = client.env_for(None)
     if russian:
-        env.update(LC_ALL="ru_RU.UTF-8", CJ_LOCALEDIR=os.path.join(BUILDDIR, "po"))
+        env.update(LC_ALL="ru_RU.UTF-8",
+                   CJ_LOCALEDIR=os.path.join(os.path.dirname(world.cli_dir), "po"))
     return subprocess.run([os.path.join(world.cli_dir, command)] + list(args), env=env,
                           input=stdin, capture_output=True, text=True, timeout=120, cwd="/")
 

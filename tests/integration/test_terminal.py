@@ -17,7 +17,6 @@ COMMANDS = ["cl-jabber", "cl-setup", "cl-useradd", "cl-passwd", "cl-userdel", "c
             "cl-groupadd", "cl-groupdel", "cl-groupmod"]
 USER_VERBS = ["add", "passwd", "lock", "unlock", "mod", "del", "list", "show", "photo"]
 GROUP_VERBS = ["add", "del", "rename", "add-members", "remove-members", "list", "show"]
-BUILDDIR = os.environ.get("BUILDDIR", "build")
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +31,7 @@ def run(world, command, *args, russian=False, stdin=None):
     env = client.env_for(None)
     if russian:
         env.update(LC_ALL="ru_RU.UTF-8", LANG="ru_RU.UTF-8",
-                   CJ_LOCALEDIR=os.path.join(BUILDDIR, "po"))
+                   CJ_LOCALEDIR=os.path.join(os.path.dirname(world.cli_dir), "po"))
     return subprocess.run([os.path.join(world.cli_dir, command)] + list(args), env=env,
                           input=stdin, capture_output=True, text=True, timeout=60, cwd="/")
 
