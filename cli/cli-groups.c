@@ -61,6 +61,7 @@ user_paths (Cli *cli, char **users, GError **error)
   return g_variant_builder_end (&paths);
 }
 
+/* Made safe for a terminal: another LDAP writer may have put anything in a name. */
 static char *
 group_name (Cli *cli, const char *path)
 {
@@ -69,7 +70,7 @@ group_name (Cli *cli, const char *path)
 
   if (props == NULL || !g_variant_lookup (props, "Name", "&s", &name))
     return g_strdup (path);
-  return g_strdup (name);
+  return cli_text_safe (name);
 }
 
 int
@@ -164,9 +165,12 @@ cli_group_add_members (Cli *cli, const char *group, char **users)
       g_autofree char *from = group_name (cli, from_path);
       const char *user = user_path;
 
+      g_autofree char *safe_user = NULL;
+
       if (props != NULL)
         g_variant_lookup (props, "Name", "&s", &user);
-      g_print (_("%s moved from group “%s” to “%s”\n"), user, from, group);
+      safe_user = cli_text_safe (user);
+      g_print (_("%s moved from group “%s” to “%s”\n"), safe_user, from, group);
     }
   g_variant_iter_free (moved);
   {
@@ -189,9 +193,12 @@ print_moved (Cli *cli, GVariant *reply, const char *group)
       g_autofree char *from = group_name (cli, from_path);
       const char *user = user_path;
 
+      g_autofree char *safe_user = NULL;
+
       if (props != NULL)
         g_variant_lookup (props, "Name", "&s", &user);
-      g_print (_("%s moved from group “%s” to “%s”\n"), user, from, group);
+      safe_user = cli_text_safe (user);
+      g_print (_("%s moved from group “%s” to “%s”\n"), safe_user, from, group);
     }
   g_variant_iter_free (moved);
 }

@@ -58,6 +58,7 @@ open_photo (const char *file, GError **error)
   return g_steal_pointer (&list);
 }
 
+/* Made safe for a terminal: another LDAP writer may have put anything there. */
 static char *
 get_string_property (Cli *cli, const char *path, const char *interface, const char *property)
 {
@@ -66,7 +67,7 @@ get_string_property (Cli *cli, const char *path, const char *interface, const ch
 
   if (props == NULL || !g_variant_lookup (props, property, "&s", &value))
     return g_strdup (path);
-  return g_strdup (value);
+  return cli_text_safe (value);
 }
 
 int
