@@ -38,7 +38,29 @@ void         cj_directory_run_async    (CjDirectory        *directory,
                                         GCancellable       *cancellable,
                                         GAsyncReadyCallback callback,
                                         gpointer            user_data);
+/* As cj_directory_run_async, for reading back the outcome of writes in doubt: first
+ * checks, without connecting or waiting, that the server has answered every one
+ * (cj_directory_settle), else fails with DirectoryUnavailable. */
+void         cj_directory_run_settled_async (CjDirectory        *directory,
+                                             CjDirectoryFunc     func,
+                                             gpointer            data,
+                                             GDestroyNotify      data_free,
+                                             GAsyncReadyCallback callback,
+                                             gpointer            user_data);
 gpointer     cj_directory_run_finish   (CjDirectory *directory, GAsyncResult *result, GError **error);
+
+/* The writes (ldap_*_s with no controls), for an operation's function: after one went out,
+ * a connection error is not retried and ends the operation with CJ_ERROR_OUTCOME_UNKNOWN,
+ * since the server may have made the change. Connecting and binding fail before anything
+ * is sent: those stay DirectoryUnavailable and are retried once. */
+int          cj_directory_add    (CjDirectory *directory, LDAP *ld, const char *dn, LDAPMod **mods);
+int          cj_directory_modify (CjDirectory *directory, LDAP *ld, const char *dn, LDAPMod **mods);
+int          cj_directory_delete (CjDirectory *directory, LDAP *ld, const char *dn);
+int          cj_directory_rename (CjDirectory *directory, LDAP *ld, const char *dn, const char *new_rdn);
+/* TRUE once the server has answered (or closed) every connection that carried a write in
+ * doubt, so that what is read now is the state after those writes; DirectoryUnavailable
+ * while it has not. Never waits. In the worker thread (see run_settled_async). */
+gboolean     cj_directory_settle (CjDirectory *directory, GError **error);
 
 /* Opens a new bound connection (for the follower's long-running search). Blocking: call it
  * from a worker thread only. */

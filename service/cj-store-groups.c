@@ -110,6 +110,18 @@ move_into (CjStoreContext *ctx, const char *dn, char **names, GError **error)
   return TRUE;
 }
 
+/* Whether every member of @group is one of @names, and @names is not empty. */
+static gboolean
+members_within (CjEntry *group, char **names)
+{
+  if (names == NULL || names[0] == NULL)
+    return FALSE;
+  for (char **m = group->members; m != NULL && *m != NULL; m++)
+    if (!g_strv_contains ((const char *const *) names, *m))
+      return FALSE;
+  return TRUE;
+}
+
 static gboolean
 add_group (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
 {
@@ -126,21 +138,30 @@ add_group (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
   cj_ldap_mods_add (mods, LDAP_MOD_ADD, "objectClass", classes);
   cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "cn", request->name);
   cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "gidNumber", gid_text);
-  rc = ldap_add_ext_s (ctx->ld, dn, cj_ldap_mods_get (mods), NULL, NULL);
+  rc = cj_directory_add (ctx->directory, ctx->ld, dn, cj_ldap_mods_get (mods));
   if (rc == LDAP_ALREADY_EXISTS)
     {
-      g_set_error (error, CJ_ERROR, CJ_ERROR_ALREADY_EXISTS,
-                   _("A group named “%s” already exists"), request->name);
-      return FALSE;
+      g_autoptr(CjEntry) group = NULL;
+
+      /* The same request again after a fault left the group without all its members:
+       * a group holding only some of the asked members is ours; the rest go in now. */
+      if (!read_group (ctx, dn, &group, error))
+        return FALSE;
+      if (!members_within (group, request->members))
+        {
+          g_set_error (error, CJ_ERROR, CJ_ERROR_ALREADY_EXISTS,
+                       _("A group named “%s” already exists"), request->name);
+          return FALSE;
+        }
     }
-  if (rc == LDAP_NO_SUCH_OBJECT)
+  else if (rc == LDAP_NO_SUCH_OBJECT)
     {
       g_set_error (error, CJ_ERROR, CJ_ERROR_NOT_CONFIGURED,
                    _("The Jabber subtree %s does not exist: run “cl-setup ldap” first"),
                    cj_directory_get_groups_dn (ctx->directory));
       return FALSE;
     }
-  if (rc != LDAP_SUCCESS)
+  else if (rc != LDAP_SUCCESS)
     return cj_directory_set_error (ctx->directory, error, rc, ctx->ld, _("adding the group"));
   return move_into (ctx, dn, request->members, error) && cj_store_reread (ctx, dn, TRUE, error);
 }
@@ -159,7 +180,7 @@ rename_group (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
     return cj_store_reread (ctx, request->dn, TRUE, error);
   /* The new RDN is the first component of the new DN, escaped by libldap. */
   new_rdn = g_strndup (new_dn, strlen (new_dn) - strlen (cj_directory_get_groups_dn (ctx->directory)) - 1);
-  rc = ldap_rename_s (ctx->ld, request->dn, new_rdn, NULL, 1, NULL, NULL);
+  rc = cj_directory_rename (ctx->directory, ctx->ld, request->dn, new_rdn);
   if (rc == LDAP_ALREADY_EXISTS)
     {
       g_set_error (error, CJ_ERROR, CJ_ERROR_ALREADY_EXISTS,
@@ -210,7 +231,7 @@ delete_group (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
 
   if (!read_group (ctx, request->dn, &group, error))
     return FALSE;
-  rc = ldap_delete_ext_s (ctx->ld, request->dn, NULL, NULL);
+  rc = cj_directory_delete (ctx->directory, ctx->ld, request->dn);
   if (rc != LDAP_SUCCESS && rc != LDAP_NO_SUCH_OBJECT)
     return cj_directory_set_error (ctx->directory, error, rc, ctx->ld, _("deleting the group"));
   g_ptr_array_add (ctx->changes->removed, g_strdup (group->uuid));
