@@ -15,6 +15,8 @@ struct _CjGate {
   GMainContext    *context;        /* where handlers run */
   PolkitAuthority *authority;      /* obtained at the first check */
   guint            timeout_seconds;
+  CjGateRefine     refine;
+  gpointer         refine_data;
 };
 
 typedef struct {
@@ -24,6 +26,7 @@ typedef struct {
   GDestroyNotify          dispatch_destroy;
   GDBusMethodInvocation  *invocation;
   const CjGateRule       *rule;
+  const char             *action;          /* the rule's, or the refined one */
   GCancellable           *cancellable;
   guint                   timeout_id;
   gboolean                timed_out;
@@ -141,7 +144,7 @@ check_authorization (Check *check)
   if (check->interactive)
     flags |= POLKIT_CHECK_AUTHORIZATION_FLAGS_ALLOW_USER_INTERACTION;
 
-  polkit_authority_check_authorization (check->gate->authority, subject, check->rule->action,
+  polkit_authority_check_authorization (check->gate->authority, subject, check->action,
                                         NULL, flags, check->cancellable, on_checked, check);
 }
 
@@ -176,7 +179,7 @@ on_credentials (GObject *source, GAsyncResult *res, gpointer user_data)
   CjCaller *caller = g_new0 (CjCaller, 1);
 
   caller->uid = G_MAXUINT32;
-  caller->action = check->rule->action;
+  caller->action = check->action;
   if (reply != NULL)
     {
       credentials = g_variant_get_child_value (reply, 0);
@@ -207,6 +210,11 @@ start_check (gpointer user_data)
   Check *check = user_data;
   GDBusMessage *message = g_dbus_method_invocation_get_message (check->invocation);
 
+  check->action = check->gate->refine != NULL
+                  ? check->gate->refine (check->invocation, check->rule, check->gate->refine_data)
+                  : NULL;
+  if (check->action == NULL)
+    check->action = check->rule->action;
   check->interactive = (g_dbus_message_get_flags (message) &
                         G_DBUS_MESSAGE_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION) != 0;
   check->cancellable = g_cancellable_new ();
@@ -292,6 +300,13 @@ cj_gate_free (CjGate *gate)
   g_clear_object (&gate->authority);
   g_main_context_unref (gate->context);
   g_free (gate);
+}
+
+void
+cj_gate_set_refine (CjGate *gate, CjGateRefine refine, gpointer data)
+{
+  gate->refine = refine;
+  gate->refine_data = data;
 }
 
 void

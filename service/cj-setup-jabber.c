@@ -7,6 +7,7 @@
 
 #include "cj-audit.h"
 #include "cj-common.h"
+#include "cj-ejabberd-config.h"
 #include "cj-ejabberd-files.h"
 #include "cj-error.h"
 #include "cj-options.h"
@@ -251,22 +252,22 @@ static void
 store_admin (Setup *setup)
 {
   CjDaemon *daemon = setup->daemon;
-  CjEntry *admin = cj_registry_find_user (daemon->registry, "admin");
+  CjEntry *admin = cj_registry_find_user (daemon->registry, CJ_ADMIN_ACCOUNT);
   CjStoreRequest *request;
 
   if (admin != NULL)
     {
       request = cj_store_request_new (CJ_STORE_MODIFY_USER);
       request->dn = g_strdup (admin->dn);
-      request->name = g_strdup ("admin");
+      request->name = g_strdup (CJ_ADMIN_ACCOUNT);
       g_ptr_array_add (setup->report, g_strdup_printf (_("Set the password of admin@%s"), setup->primary));
     }
   else
     {
       request = cj_store_request_new (CJ_STORE_ADD_USER);
-      request->name = g_strdup ("admin");
+      request->name = g_strdup (CJ_ADMIN_ACCOUNT);
       request->nickname = g_strdup ("Administrator");
-      request->jid = g_strdup_printf ("admin@%s", setup->primary);
+      request->jid = g_strdup_printf (CJ_ADMIN_ACCOUNT "@%s", setup->primary);
       g_ptr_array_add (setup->report, g_strdup_printf (_("Created the administrator account admin@%s"), setup->primary));
     }
   request->password = g_steal_pointer (&setup->admin_password);
@@ -298,7 +299,7 @@ read_options (Setup *setup, GVariant *options, GUnixFDList *fd_list, GError **er
       setup->admin_password = g_strdup (password);
     }
   else if (!cj_server_get_configured (server) ||
-           cj_registry_find_user (setup->daemon->registry, "admin") == NULL)
+           cj_registry_find_user (setup->daemon->registry, CJ_ADMIN_ACCOUNT) == NULL)
     {
       g_set_error_literal (error, CJ_ERROR, CJ_ERROR_INVALID_ARGUMENT,
                            _("The password of the Jabber administrator (admin) is needed the first time"));
