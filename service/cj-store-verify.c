@@ -285,8 +285,9 @@ verify_membership (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
         }
       if (!cj_store_reread (ctx, request->dn, TRUE, error))
         return NULL;
-      return verdict (ctx, groups->len == 0 ? CJ_OUTCOME_PARTIAL : CJ_OUTCOME_NOT_APPLIED,
-                      g_strdup (_("the account still exists")));
+      /* Whether it left a group before is not known here (it may have been in none): the
+       * account is there, so the deletion was not made; the view shows its group now. */
+      return verdict (ctx, CJ_OUTCOME_NOT_APPLIED, g_strdup (_("the account still exists")));
     }
   /* SET_GROUP */
   if (entry == NULL)

@@ -4,6 +4,9 @@ manages ordinary accounts, but every change to the account ejabberd treats as it
 administrator (admin) is refused with PermissionDenied, and LDAP keeps the administrator's
 password, lock and existence. Tested with the real polkitd and the docs' rule."""
 
+import os
+import re
+
 import pytest
 
 from harness import client
@@ -28,6 +31,17 @@ polkit.addRule(function (action, subject) {
     }
 });
 """
+
+
+def docs_rule():
+    """The help desk's rule as docs/operations.md prints it, for the group nobody is in."""
+    with open(os.path.join(os.environ.get("SOURCEDIR", "."), "docs", "operations.md")) as f:
+        text = f.read()
+    block = text.split("Let a help desk group manage accounts", 1)[1]
+    code = re.search(r"\n\n((?:    .*\n)+)", block).group(1)
+    rule = "\n".join(line[4:] for line in code.splitlines())
+    assert "AUTH_SELF_KEEP" in rule and '"helpdesk"' in rule, rule
+    return rule.replace('"helpdesk"', '"nogroup"')
 
 
 def path_of(r):
@@ -149,3 +163,30 @@ def test_helpdesk_cannot_create_the_administrator(world):
                  "('Admin', 'Me', {'password': <'mine'>})")
     assert r.error in (DENIED, client.ERROR + "InvalidArgument"), r
     assert world.ldap.user("admin") is None and world.ldap.user("Admin") is None
+
+
+def test_the_docs_rule_as_printed(world):
+    """The docs' rule itself (AUTH_SELF_KEEP: the help desk types its own password to an
+    agent): ordinary accounts after the help desk's own password; the administrator's
+    account asks for org.calculate.jabber.setup, i.e. an administrator's password (the
+    .policy's auth_admin), which the help desk does not have (PAM says no)."""
+    world.polkit.set_rules(docs_rule())
+    try:
+        reply, transcript = client.call_with_agent(HELPDESK, world.alice, USER, "SetNickname", "s",
+                                                   "('Alice C',)")
+        assert reply.ok, transcript
+        assert "org.calculate.jabber.manage-users" in transcript, transcript
+        assert "Authenticating as: root" not in transcript, transcript
+        admin = client.call(MANAGER_PATH, MANAGER, "AddUser", "ssa{sv}",
+                            f"('admin', 'Administrator', {{'password': <'{ADMIN_PASSWORD}'>}})")
+        assert admin.ok, admin
+        world.polkit.set_pam("deny")
+        reply, transcript = client.call_with_agent(HELPDESK, path_of(admin), USER, "SetPassword",
+                                                   "s", "('taken-over',)")
+        assert reply.error == DENIED, transcript
+        assert "org.calculate.jabber.setup" in transcript, transcript
+        assert "Authenticating as: root" in transcript, transcript
+        admin_unchanged(world)
+    finally:
+        world.polkit.set_pam("permit")
+        world.polkit.set_rules(DOCS_RULE)
