@@ -20,7 +20,7 @@ struct _CjDirectory {
   GPtrArray *in_doubt;        /* LDAP*: connections of writes whose answer is awaited */
 };
 
-/* Connections kept open for the answer to a write in doubt (cj_directory_settle). */
+/* Connections kept open for the answer to a write in doubt (settle). */
 #define MAX_IN_DOUBT 16
 
 typedef struct {
@@ -295,8 +295,10 @@ keep_in_doubt (CjDirectory *directory)
     g_clear_pointer (&directory->ld, unbind);
 }
 
-gboolean
-cj_directory_settle (CjDirectory *directory, GError **error)
+/* TRUE once the server has answered (or closed) every connection that carried a write in
+ * doubt, so that what is read now is the state after those writes. Never waits. */
+static gboolean
+settle (CjDirectory *directory, GError **error)
 {
   while (directory->in_doubt->len > 0)
     {
@@ -346,7 +348,7 @@ run_in_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
 
   g_mutex_lock (&directory->lock);
   /* Writes in doubt not answered yet: not even a connection is tried. */
-  if (op->settle_first && !cj_directory_settle (directory, &error))
+  if (op->settle_first && !settle (directory, &error))
     attempts = 0;
   for (int attempt = 0; attempt < attempts; attempt++)
     {

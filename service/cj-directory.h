@@ -3,7 +3,9 @@
  * context. Operations are serialized: the daemon's own changes never interleave, which keeps
  * multi-step changes (such as moving a user between groups) simple to reason about.
  * A dropped connection is re-established by the next operation; an unreachable server fails
- * the operation with CJ_ERROR_DIRECTORY_UNAVAILABLE after the configured timeout. */
+ * the operation with CJ_ERROR_DIRECTORY_UNAVAILABLE after the configured timeout. A write
+ * that went out and got no answer is never sent again: the operation ends with
+ * CJ_ERROR_OUTCOME_UNKNOWN (docs/reliability.md, "True answers under faults"). */
 #pragma once
 
 #include <gio/gio.h>
@@ -40,7 +42,7 @@ void         cj_directory_run_async    (CjDirectory        *directory,
                                         gpointer            user_data);
 /* As cj_directory_run_async, for reading back the outcome of writes in doubt: first
  * checks, without connecting or waiting, that the server has answered every one
- * (cj_directory_settle), else fails with DirectoryUnavailable. */
+ * (the connections kept open for them), else fails with DirectoryUnavailable. */
 void         cj_directory_run_settled_async (CjDirectory        *directory,
                                              CjDirectoryFunc     func,
                                              gpointer            data,
@@ -57,10 +59,6 @@ int          cj_directory_add    (CjDirectory *directory, LDAP *ld, const char *
 int          cj_directory_modify (CjDirectory *directory, LDAP *ld, const char *dn, LDAPMod **mods);
 int          cj_directory_delete (CjDirectory *directory, LDAP *ld, const char *dn);
 int          cj_directory_rename (CjDirectory *directory, LDAP *ld, const char *dn, const char *new_rdn);
-/* TRUE once the server has answered (or closed) every connection that carried a write in
- * doubt, so that what is read now is the state after those writes; DirectoryUnavailable
- * while it has not. Never waits. In the worker thread (see run_settled_async). */
-gboolean     cj_directory_settle (CjDirectory *directory, GError **error);
 
 /* Opens a new bound connection (for the follower's long-running search). Blocking: call it
  * from a worker thread only. */

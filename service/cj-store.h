@@ -64,7 +64,7 @@ void       cj_store_run_async  (CjDirectory        *directory,
 CjChanges *cj_store_run_finish (CjDirectory *directory, GAsyncResult *result, GError **error);
 
 /* Finding out what became of a request whose answer was lost (CJ_ERROR_OUTCOME_UNKNOWN):
- * once the server has answered the connection that carried it (cj_directory_settle), the
+ * once the server has answered the connection that carried it (run_settled_async), the
  * entries are read back and compared with what was asked. Fails with DirectoryUnavailable
  * while the server does not answer; call again later. (cj-store-verify.c) */
 typedef enum {
