@@ -55,6 +55,7 @@ class _Link:
         self.holding = False
         self.losing = False
         self.held = []
+        self.server_gone = False     # slapd closed its end while answers were held
         self.lock = threading.Lock()
         self.closed = False
 
@@ -119,6 +120,7 @@ class _Link:
             pass
         with self.lock:
             holding = self.holding
+            self.server_gone = True
         if not holding:
             self.close()
 
@@ -126,10 +128,13 @@ class _Link:
         with self.lock:
             self.holding = False
             held, self.held = self.held, []
+            gone = self.server_gone
         try:
             for data in held:
                 self.client.sendall(data)
         except OSError:
+            gone = True
+        if gone:
             self.close()
 
 

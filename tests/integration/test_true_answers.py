@@ -253,6 +253,29 @@ def test_cut_before_reaching_slapd_is_found_not_applied(env):
     assert env.ldap.bind(env.ldap.user_dn(name), "new")
 
 
+def test_slapd_killed_with_the_change_in_flight(env):
+    """slapd really killed (SIGKILL) after it took the add of an AddUser with a group and
+    before the answer reached the daemon, then started again: the daemon learns that the
+    connection died, reads back from the new slapd and audits what is there."""
+    group_name = unique(env, "Killed ")
+    group = env.bus.add_group(group_name)
+    name = unique(env, "killed")
+    env.proxy.arm(2, "hold")            # 1: read the group, 2: the add
+    r = answer(lambda: env.bus.add_user(name, "K", "pw", group))
+    assert r == UNKNOWN, (r, env.proxy.seen)
+    os.kill(env.world.slapd.proc.pid, signal.SIGKILL)
+    env.world.slapd.stop()
+    env.world.slapd.start()
+    env.proxy.release()
+    outcome = found_outcome(env, name)
+    exists = env.ldap.user(name) is not None
+    assert outcome == ("partly applied" if exists else "not applied"), (outcome, exists)
+    assert answer(lambda: env.bus.add_user(name, "K", "pw", group)) == "ok"
+    assert in_group(env, name, group_name)
+    poll(lambda: env.bus.prop(SERVER_PATH, SERVER, "DirectoryConnected"),
+         "the daemon follows the directory again", timeout=SETTLE)
+
+
 # Last: slapd restarted (the follower reconnects, its requests would count) ---------------
 
 def test_before_sending_is_unavailable_not_unknown(env):
