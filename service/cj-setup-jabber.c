@@ -11,6 +11,7 @@
 #include "cj-ejabberd-files.h"
 #include "cj-error.h"
 #include "cj-options.h"
+#include "cj-outcome.h"
 #include "cj-setup-ldap.h"
 #include "cj-validate.h"
 
@@ -22,6 +23,7 @@ typedef struct {
   gboolean               history;
   char                  *listen;
   char                  *admin_password;
+  CjStoreRequest        *admin_request;   /* kept: its outcome may have to be found later */
   int                    certificate_fd;
   GPtrArray             *report;
   gboolean               self_signed;        /* this setup made the certificate */
@@ -34,6 +36,7 @@ setup_free (Setup *setup)
   if (setup->admin_password != NULL)
     explicit_bzero (setup->admin_password, strlen (setup->admin_password));
   g_free (setup->admin_password);
+  g_clear_pointer (&setup->admin_request, cj_store_request_free);
   g_free (setup->primary);
   g_strfreev (setup->hosts);
   g_free (setup->listen);
@@ -239,6 +242,8 @@ on_admin_stored (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (changes == NULL)
     {
+      if (g_error_matches (error, CJ_ERROR, CJ_ERROR_OUTCOME_UNKNOWN))
+        cj_outcome_watch (setup->daemon, setup->invocation, CJ_ADMIN_ACCOUNT, setup->admin_request);
       finish (setup, error);
       return;
     }
@@ -271,6 +276,7 @@ store_admin (Setup *setup)
       g_ptr_array_add (setup->report, g_strdup_printf (_("Created the administrator account admin@%s"), setup->primary));
     }
   request->password = g_steal_pointer (&setup->admin_password);
+  setup->admin_request = cj_store_request_ref (request);
   cj_store_run_async (daemon->directory, request, NULL, on_admin_stored, setup);
 }
 
