@@ -31,7 +31,8 @@ BASE_DN = "dc=example,dc=org"
 JABBER_DN = "ou=Jabber,ou=Services," + BASE_DN
 USERS_DN = "ou=Users," + JABBER_DN
 GROUPS_DN = "ou=Groups," + JABBER_DN
-# A fixed SHA-512 crypt hash (of "benchmark"): what cj-password.c writes, minus the cost.
+# A fixed SHA-512 crypt hash (of "benchmark"): the shape of what cj-password.c writes
+# (which is yescrypt, $y$, since issue 10); no step binds as a user, so the hash is inert.
 PASSWORD_HASH = ("{CRYPT}$6$benchbenchbench$J98v0al4dy727BVUoUWofuhcuPaUHyLzFA3PhP8rhnyVcUuaNQ8"
                  "KfZ1PBJzz.7r4DGQixrAo/j1VpgAP9Q938/")
 MB = 1024 * 1024
@@ -58,8 +59,11 @@ def write_ldif(path, users, groups, per_group, host):
                     f"uid: {name}\ncn: {name}\nsn: User {i}\ndisplayName: User {i}\n"
                     f"mail: {name}@{host}\nuserPassword: {PASSWORD_HASH}\n\n")
         for g in range(1, groups + 1):
-            f.write(f"dn: cn=group{g:04d},{GROUPS_DN}\nobjectClass: top\n"
-                    f"objectClass: posixGroup\ncn: group{g:04d}\ngidNumber: {10000 + g}\n")
+            # docs/ldap-layout.md: the cn an identifier (g + 16 hex digits), the name the
+            # description.
+            f.write(f"dn: cn=g{g:016x},{GROUPS_DN}\nobjectClass: top\n"
+                    f"objectClass: posixGroup\ncn: g{g:016x}\ndescription: group{g:04d}\n"
+                    f"gidNumber: {10000 + g}\n")
             first = (g - 1) * per_group + 1
             for i in range(first, min(first + per_group, users + 1)):
                 f.write(f"memberUid: {user_name(i)}\n")

@@ -9,6 +9,7 @@
 #include "cj-common.h"
 #include "cj-error.h"
 #include "cj-outcome.h"
+#include "cj-setup-jabber.h"
 
 /* Errors ---------------------------------------------------------------------------- */
 
@@ -293,6 +294,7 @@ on_loaded (GPtrArray *entries, gpointer data)
       g_debug ("loaded %u users and %u groups", cj_registry_count_users (daemon->registry),
                cj_registry_count_groups (daemon->registry));
       own_name (daemon);
+      cj_setup_jabber_refresh_outdated (daemon);
     }
 }
 
@@ -318,6 +320,8 @@ on_status (gboolean connected, gboolean configured, const char *problem, gpointe
   CjDaemon *daemon = data;
 
   cj_server_object_set_directory_state (daemon, connected, configured);
+  if (connected)
+    cj_directory_set_reachable (daemon->directory);
   /* Without a directory the daemon still serves (setup, status): it must not wait for
    * LDAP before owning its name. */
   if (!connected && !daemon->loaded)
@@ -383,16 +387,28 @@ cj_daemon_new (CjConfig *config, gboolean replace, GError **error)
   g_autoptr(CjDaemon) daemon = g_new0 (CjDaemon, 1);
   CjRegistryHooks registry_hooks = { 0 };
   CjFollowerHooks follower_hooks = { on_loaded, on_changed, on_removed, on_status, NULL };
+  g_autofree char *address = NULL;
 
   daemon->config = config;
   daemon->replace = replace;
   daemon->loop = g_main_loop_new (NULL, FALSE);
-  daemon->connection = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, error);
+  /* A connection of its own for the callers, not the process's shared one: the daemon's
+   * own calls (polkit's CheckAuthorization, systemd) go over the shared one, so that what
+   * callers make the daemon hold on the bus never counts against them (dbus-daemon allows
+   * a connection 128 pending calls). */
+  address = g_dbus_address_get_for_bus_sync (G_BUS_TYPE_SYSTEM, NULL, error);
+  if (address == NULL)
+    return NULL;
+  daemon->connection = g_dbus_connection_new_for_address_sync (
+    address, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+    NULL, NULL, error);
   if (daemon->connection == NULL)
     return NULL;
   g_dbus_connection_set_exit_on_close (daemon->connection, FALSE);
 
-  daemon->gate = cj_gate_new (config->auth_timeout);
+  daemon->peers = cj_peers_new (daemon->connection);
+  daemon->gate = cj_gate_new (daemon->peers, config->auth_timeout);
+  daemon->reads = cj_reads_new (daemon->peers);
   daemon->directory = cj_directory_new (config);
   daemon->ejabberd = cj_ejabberd_new (config);
 
@@ -448,6 +464,8 @@ cj_daemon_free (CjDaemon *daemon)
   g_clear_pointer (&daemon->directory, cj_directory_free);
   g_clear_pointer (&daemon->ejabberd, cj_ejabberd_free);
   g_clear_pointer (&daemon->gate, cj_gate_free);
+  g_clear_pointer (&daemon->reads, cj_reads_free);
+  g_clear_pointer (&daemon->peers, cj_peers_free);
   g_clear_object (&daemon->connection);
   g_clear_pointer (&daemon->loop, g_main_loop_unref);
   g_free (daemon);

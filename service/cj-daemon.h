@@ -10,6 +10,8 @@
 #include "cj-ejabberd.h"
 #include "cj-follower.h"
 #include "cj-gate.h"
+#include "cj-peers.h"
+#include "cj-reads.h"
 #include "cj-generated.h"
 #include "cj-registry.h"
 #include "cj-store.h"
@@ -19,7 +21,11 @@ G_BEGIN_DECLS
 typedef struct {
   CjConfig                 *config;
   GDBusConnection          *connection;
+  CjPeers                  *peers;          /* who the callers are (cj-peers.c) */
   CjGate                   *gate;
+  CjReads                  *reads;          /* the listings, bounded (cj-reads.c) */
+  GVariant                 *managed_objects; /* GetManagedObjects' reply until a change */
+  gulong                    server_notify_id;
   CjDirectory              *directory;
   CjRegistry               *registry;
   CjFollower               *follower;
@@ -96,6 +102,8 @@ gboolean  cj_object_manager_register     (CjDaemon *daemon, GError **error);
 void      cj_object_manager_unregister   (CjDaemon *daemon);
 void      cj_object_manager_emit_added   (CjDaemon *daemon, CjRecord *record);
 void      cj_object_manager_emit_removed (CjDaemon *daemon, CjRecord *record);
+/* Something in GetManagedObjects' reply changed: build it anew at the next call. */
+void      cj_object_manager_invalidate   (CjDaemon *daemon);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CjDaemon, cj_daemon_free)
 

@@ -7,28 +7,47 @@
 
 #include "cj-error.h"
 
+/* Operations waiting for the worker. Changes come authorized (and bounded by the gate);
+ * reads come from anybody, so they have a small bound of their own. */
+#define MAX_QUEUED_CHANGES 256
+#define MAX_QUEUED_READS   32
+/* After the server failed to answer, reads fail at once for this long instead of each
+ * waiting the whole timeout; the first read after it tries again. */
+#define DOWN_SECONDS       5
+/* Connections kept open for the answer to a write in doubt (settle). */
+#define MAX_IN_DOUBT       16
+
 struct _CjDirectory {
   CjConfig *config;           /* a private copy of what we need */
   char     *jabber_dn;
   char     *users_dn;
   char     *groups_dn;
 
-  GMutex    lock;             /* serializes operations; protects ld */
+  /* One worker thread runs the operations in turn (changes before reads): the daemon's
+   * own changes never interleave, and no flood of calls makes more threads. */
+  GThreadPool *worker;
+  GMutex    lock;             /* held by the worker while it uses ld */
   LDAP     *ld;
   gboolean  write_sent;       /* the running attempt sent a write (under lock) */
   gboolean  write_unanswered; /* ... and its last write timed out */
   GPtrArray *in_doubt;        /* LDAP*: connections of writes whose answer is awaited */
+  /* Never held across an LDAP call: the main thread takes it to queue an operation. */
+  GMutex    state_lock;       /* protects the counts and down_until */
+  guint     queued_changes;
+  guint     queued_reads;
+  guint64   sequence;         /* FIFO order within a kind */
+  gint64    down_until;       /* monotonic; reads fail at once before it */
 };
-
-/* Connections kept open for the answer to a write in doubt (settle). */
-#define MAX_IN_DOUBT 16
 
 typedef struct {
   CjDirectory    *directory;
   CjDirectoryFunc func;
   gpointer        data;
   GDestroyNotify  data_free;
+  GTask          *task;
+  gboolean        read;
   gboolean        settle_first;   /* cj_directory_run_settled_async */
+  guint64         sequence;
 } Operation;
 
 static void
@@ -39,10 +58,24 @@ operation_free (Operation *op)
   g_free (op);
 }
 
+static void run_operation (gpointer data, gpointer user_data);
+
 static void
 unbind (gpointer ld)
 {
   ldap_unbind_ext_s (ld, NULL, NULL);
+}
+
+/* Changes first, then reads; each kind in the order it came. */
+static gint
+compare_operations (gconstpointer a, gconstpointer b, gpointer user_data)
+{
+  const Operation *x = g_task_get_task_data ((GTask *) a);
+  const Operation *y = g_task_get_task_data ((GTask *) b);
+
+  if (x->read != y->read)
+    return x->read ? 1 : -1;
+  return x->sequence < y->sequence ? -1 : x->sequence > y->sequence;
 }
 
 CjDirectory *
@@ -60,7 +93,11 @@ cj_directory_new (const CjConfig *config)
   directory->users_dn = g_strdup_printf ("ou=Users,%s", directory->jabber_dn);
   directory->groups_dn = g_strdup_printf ("ou=Groups,%s", directory->jabber_dn);
   g_mutex_init (&directory->lock);
+  g_mutex_init (&directory->state_lock);
   directory->in_doubt = g_ptr_array_new_with_free_func (unbind);
+  /* Not exclusive: the thread is GLib's, taken from its pool when there is work. */
+  directory->worker = g_thread_pool_new (run_operation, directory, 1, FALSE, NULL);
+  g_thread_pool_set_sort_function (directory->worker, compare_operations, NULL);
   return directory;
 }
 
@@ -69,10 +106,13 @@ cj_directory_free (CjDirectory *directory)
 {
   if (directory == NULL)
     return;
+  /* Lets queued operations finish (their callbacks run in the main context later). */
+  g_thread_pool_free (directory->worker, FALSE, TRUE);
   if (directory->ld != NULL)
     ldap_unbind_ext_s (directory->ld, NULL, NULL);
   g_ptr_array_unref (directory->in_doubt);
   g_mutex_clear (&directory->lock);
+  g_mutex_clear (&directory->state_lock);
   cj_config_free (directory->config);
   g_free (directory->jabber_dn);
   g_free (directory->users_dn);
@@ -252,10 +292,11 @@ cj_directory_delete (CjDirectory *directory, LDAP *ld, const char *dn)
 }
 
 int
-cj_directory_rename (CjDirectory *directory, LDAP *ld, const char *dn, const char *new_rdn)
+cj_directory_rename (CjDirectory *directory, LDAP *ld, const char *dn, const char *new_rdn,
+                     gboolean delete_old)
 {
   directory->write_sent = TRUE;
-  return wrote (directory, ldap_rename_s (ld, dn, new_rdn, NULL, 1, NULL, NULL));
+  return wrote (directory, ldap_rename_s (ld, dn, new_rdn, NULL, delete_old ? 1 : 0, NULL, NULL));
 }
 
 /* A connection error after a write was sent: the server may have made the change and only
@@ -337,16 +378,14 @@ closed_by_server (LDAP *ld)
   return poll (&pfd, 1, 0) != 0;
 }
 
-static void
-run_in_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+/* Runs one operation with the connection, opening it if needed. */
+static gpointer
+execute (CjDirectory *directory, Operation *op, GCancellable *cancellable, GError **error_out)
 {
-  Operation *op = task_data;
-  CjDirectory *directory = op->directory;
   GError *error = NULL;
   gpointer result = NULL;
   int attempts = 2;
 
-  g_mutex_lock (&directory->lock);
   /* Writes in doubt not answered yet: not even a connection is tried. */
   if (op->settle_first && !settle (directory, &error))
     attempts = 0;
@@ -386,12 +425,111 @@ run_in_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
       if (fresh)
         break;
     }
+  if (error != NULL)
+    g_propagate_error (error_out, error);
+  return result;
+}
+
+static gboolean
+known_down (CjDirectory *directory, GError **error)
+{
+  if (g_get_monotonic_time () >= directory->down_until)
+    return FALSE;
+  g_set_error (error, CJ_ERROR, CJ_ERROR_DIRECTORY_UNAVAILABLE,
+               _("The LDAP server %s did not answer a moment ago; try again in a few seconds"),
+               directory->config->ldap_uri);
+  return TRUE;
+}
+
+/* The worker thread. */
+static void
+run_operation (gpointer data, gpointer user_data)
+{
+  g_autoptr(GTask) task = data;
+  Operation *op = g_task_get_task_data (task);
+  CjDirectory *directory = user_data;
+  GError *error = NULL;
+  gpointer result = NULL;
+
+  gboolean skip;
+
+  g_mutex_lock (&directory->state_lock);
+  if (op->read)
+    directory->queued_reads--;
+  else
+    directory->queued_changes--;
+  /* Reads queued while the server stopped answering fail now, not one timeout each. */
+  skip = op->read && known_down (directory, &error);
+  g_mutex_unlock (&directory->state_lock);
+  if (skip)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  g_mutex_lock (&directory->lock);
+  result = execute (directory, op, g_task_get_cancellable (task), &error);
   g_mutex_unlock (&directory->lock);
+
+  g_mutex_lock (&directory->state_lock);
+  /* A write whose answer was lost is the server not answering too; a check for writes in
+   * doubt that found them unanswered tried no connection and proves nothing new. */
+  if ((g_error_matches (error, CJ_ERROR, CJ_ERROR_DIRECTORY_UNAVAILABLE) && !op->settle_first) ||
+      g_error_matches (error, CJ_ERROR, CJ_ERROR_OUTCOME_UNKNOWN))
+    directory->down_until = g_get_monotonic_time () + DOWN_SECONDS * G_USEC_PER_SEC;
+  else if (error == NULL)
+    directory->down_until = 0;
+  g_mutex_unlock (&directory->state_lock);
 
   if (error != NULL)
     g_task_return_error (task, error);
   else
     g_task_return_pointer (task, result, NULL);
+}
+
+static void
+submit (CjDirectory *directory, gboolean read, gboolean settle_first, CjDirectoryFunc func,
+        gpointer data, GDestroyNotify data_free, GCancellable *cancellable,
+        GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *task = g_task_new (NULL, cancellable, callback, user_data);
+  Operation *op = g_new0 (Operation, 1);
+  GError *error = NULL;
+
+  op->directory = directory;
+  op->func = func;
+  op->data = data;
+  op->data_free = data_free;
+  op->read = read;
+  op->settle_first = settle_first;
+  g_task_set_task_data (task, op, (GDestroyNotify) operation_free);
+
+  g_mutex_lock (&directory->state_lock);
+  if (read && known_down (directory, &error))
+    ;   /* answered at once */
+  else if (read && directory->queued_reads >= MAX_QUEUED_READS)
+    g_set_error_literal (&error, CJ_ERROR, CJ_ERROR_BUSY,
+                         _("Too many directory reads are waiting; try again later"));
+  else if (!read && directory->queued_changes >= MAX_QUEUED_CHANGES)
+    g_set_error_literal (&error, CJ_ERROR, CJ_ERROR_BUSY,
+                         _("Too many directory changes are waiting; try again later"));
+  if (error == NULL)
+    {
+      op->sequence = directory->sequence++;
+      if (read)
+        directory->queued_reads++;
+      else
+        directory->queued_changes++;
+    }
+  g_mutex_unlock (&directory->state_lock);
+
+  if (error != NULL)
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  g_thread_pool_push (directory->worker, task, NULL);
 }
 
 void
@@ -403,18 +541,29 @@ cj_directory_run_async (CjDirectory        *directory,
                         GAsyncReadyCallback callback,
                         gpointer            user_data)
 {
-  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
-  Operation *op = g_new0 (Operation, 1);
-
-  op->directory = directory;
-  op->func = func;
-  op->data = data;
-  op->data_free = data_free;
-  
-  g_task_set_task_data (task, op, (GDestroyNotify) operation_free);
-  g_task_run_in_thread (task, run_in_thread);
+  submit (directory, FALSE, FALSE, func, data, data_free, cancellable, callback, user_data);
 }
 
+void
+cj_directory_read_async (CjDirectory        *directory,
+                         CjDirectoryFunc     func,
+                         gpointer            data,
+                         GDestroyNotify      data_free,
+                         GAsyncReadyCallback callback,
+                         gpointer            user_data)
+{
+  submit (directory, TRUE, FALSE, func, data, data_free, NULL, callback, user_data);
+}
+
+void
+cj_directory_set_reachable (CjDirectory *directory)
+{
+  g_mutex_lock (&directory->state_lock);
+  directory->down_until = 0;
+  g_mutex_unlock (&directory->state_lock);
+}
+
+/* Queued as a change: a verification is not one of the reads anybody may flood. */
 void
 cj_directory_run_settled_async (CjDirectory        *directory,
                                 CjDirectoryFunc     func,
@@ -423,16 +572,7 @@ cj_directory_run_settled_async (CjDirectory        *directory,
                                 GAsyncReadyCallback callback,
                                 gpointer            user_data)
 {
-  g_autoptr(GTask) task = g_task_new (NULL, NULL, callback, user_data);
-  Operation *op = g_new0 (Operation, 1);
-
-  op->directory = directory;
-  op->func = func;
-  op->data = data;
-  op->data_free = data_free;
-  op->settle_first = TRUE;
-  g_task_set_task_data (task, op, (GDestroyNotify) operation_free);
-  g_task_run_in_thread (task, run_in_thread);
+  submit (directory, FALSE, TRUE, func, data, data_free, NULL, callback, user_data);
 }
 
 gpointer

@@ -1,7 +1,10 @@
 /* The connection to the LDAP server. libldap's calls block, so every operation runs in a
  * worker thread (GTask) holding the one connection; the result comes back to the main
  * context. Operations are serialized: the daemon's own changes never interleave, which keeps
- * multi-step changes (such as moving a user between groups) simple to reason about.
+ * multi-step changes (such as moving a user between groups) simple to reason about. One
+ * worker thread runs them, changes before reads; both queues are bounded (Busy past them),
+ * and while the server is known not to answer, reads fail at once (DirectoryUnavailable)
+ * instead of each holding the worker for the whole timeout.
  * A dropped connection is re-established by the next operation; an unreachable server fails
  * the operation with CJ_ERROR_DIRECTORY_UNAVAILABLE after the configured timeout. A write
  * that went out and got no answer is never sent again: the operation ends with
@@ -40,6 +43,20 @@ void         cj_directory_run_async    (CjDirectory        *directory,
                                         GCancellable       *cancellable,
                                         GAsyncReadyCallback callback,
                                         gpointer            user_data);
+/* For reads any caller may ask for (no authorization): a smaller queue, and an immediate
+ * DirectoryUnavailable while the server is known not to answer. Finish with
+ * cj_directory_run_finish. */
+void         cj_directory_read_async   (CjDirectory        *directory,
+                                        CjDirectoryFunc     func,
+                                        gpointer            data,
+                                        GDestroyNotify      data_free,
+                                        GAsyncReadyCallback callback,
+                                        gpointer            user_data);
+gpointer     cj_directory_run_finish   (CjDirectory *directory, GAsyncResult *result, GError **error);
+
+/* The server answered another connection (the follower's): reads may try again. */
+void         cj_directory_set_reachable (CjDirectory *directory);
+
 /* As cj_directory_run_async, for reading back the outcome of writes in doubt: first
  * checks, without connecting or waiting, that the server has answered every one
  * (the connections kept open for them), else fails with DirectoryUnavailable. */
@@ -49,8 +66,6 @@ void         cj_directory_run_settled_async (CjDirectory        *directory,
                                              GDestroyNotify      data_free,
                                              GAsyncReadyCallback callback,
                                              gpointer            user_data);
-gpointer     cj_directory_run_finish   (CjDirectory *directory, GAsyncResult *result, GError **error);
-
 /* The writes (ldap_*_s with no controls), for an operation's function: after one went out,
  * a connection error is not retried and ends the operation with CJ_ERROR_OUTCOME_UNKNOWN,
  * since the server may have made the change. Connecting and binding fail before anything
@@ -58,7 +73,8 @@ gpointer     cj_directory_run_finish   (CjDirectory *directory, GAsyncResult *re
 int          cj_directory_add    (CjDirectory *directory, LDAP *ld, const char *dn, LDAPMod **mods);
 int          cj_directory_modify (CjDirectory *directory, LDAP *ld, const char *dn, LDAPMod **mods);
 int          cj_directory_delete (CjDirectory *directory, LDAP *ld, const char *dn);
-int          cj_directory_rename (CjDirectory *directory, LDAP *ld, const char *dn, const char *new_rdn);
+int          cj_directory_rename (CjDirectory *directory, LDAP *ld, const char *dn, const char *new_rdn,
+                                  gboolean delete_old);
 
 /* Opens a new bound connection (for the follower's long-running search). Blocking: call it
  * from a worker thread only. */

@@ -51,16 +51,18 @@ set_error_errno (GError **error, const char *format, ...)
   return FALSE;
 }
 
-/* Atomic, 0640, owned by root and the group of its directory. */
+/* Atomic, 0640, owned by root and the group of its directory. A directory made here is
+ * 0755 whatever the umask (the unit's is 0077): ejabberd must reach the file. */
 static gboolean
 write_private (const char *path, const char *contents, gsize length, GError **error)
 {
   g_autofree char *dir = g_path_get_dirname (path);
   g_autofree char *tmp = g_strconcat (path, ".XXXXXX", NULL);
+  gboolean existed = g_file_test (dir, G_FILE_TEST_IS_DIR);
   struct stat st;
   int fd;
 
-  if (g_mkdir_with_parents (dir, 0755) < 0 || stat (dir, &st) < 0)
+  if (g_mkdir_with_parents (dir, 0755) < 0 || (!existed && chmod (dir, 0755) < 0) || stat (dir, &st) < 0)
     return set_error_errno (error, _("Cannot create the directory of %s"), path);
   fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0600);
   if (fd < 0)
@@ -215,13 +217,15 @@ make_self_signed (CjEjabberdFiles *files, GPtrArray *report, GError **error)
   return ok;
 }
 
-/* mod_log_chat writes as the user ejabberd runs as. */
+/* mod_log_chat writes as the user ejabberd runs as. A new directory is 0750 whatever the
+ * umask (the unit's is 0077); an existing one keeps the mode it was given. */
 static gboolean
 make_history_directory (const char *path, GError **error)
 {
   struct passwd *ejabberd = getpwnam ("ejabberd");
+  gboolean existed = g_file_test (path, G_FILE_TEST_IS_DIR);
 
-  if (g_mkdir_with_parents (path, 0750) < 0)
+  if (g_mkdir_with_parents (path, 0750) < 0 || (!existed && chmod (path, 0750) < 0))
     return set_error_errno (error, _("Cannot create the history directory %s"), path);
   if (ejabberd != NULL && chown (path, ejabberd->pw_uid, ejabberd->pw_gid) < 0)
     return set_error_errno (error, _("Cannot give %s to ejabberd"), path);

@@ -7,7 +7,7 @@
 
 const char *const cj_entry_attrs[] = {
   "objectClass", "entryUUID", "entryCSN", "uid", "cn", "sn", "displayName", "shadowExpire",
-  "userPassword", "memberUid", NULL
+  "userPassword", "memberUid", "description", NULL
 };
 
 static gboolean
@@ -27,7 +27,7 @@ first_value (BerVarray values)
 /* What one pass over the attributes found (the values point into the message). */
 typedef struct {
   gboolean  person, group;
-  char     *uuid, *csn, *uid, *cn, *sn, *display_name;
+  char     *uuid, *csn, *uid, *cn, *sn, *display_name, *description;
   gboolean  shadow_expire, password, photo;
   GPtrArray *members;
 } Seen;
@@ -56,6 +56,8 @@ seen_attribute (Seen *seen, const struct berval *attr, BerVarray values)
     seen->cn = first_value (values);
   else if (bv_equal (attr, "sn") && seen->sn == NULL)
     seen->sn = first_value (values);
+  else if (bv_equal (attr, "description") && seen->description == NULL)
+    seen->description = first_value (values);
   else if (bv_equal (attr, "displayName") && seen->display_name == NULL)
     seen->display_name = first_value (values);
   else if (bv_equal (attr, "shadowExpire"))
@@ -120,7 +122,10 @@ cj_entry_new_from_message (LDAP *ld, LDAPMessage *message, const char *uuid,
   else if (entry->uuid != NULL && seen.group && cj_ldap_dn_is_child_of (entry->dn, groups_dn))
     {
       entry->kind = CJ_ENTRY_GROUP;
-      entry->name = g_steal_pointer (&seen.cn);
+      /* The name is the description; the cn is an identifier (cj-group-layout.h). An entry
+       * of the first layout, not converted yet, has its name as the cn. */
+      entry->name = seen.description != NULL ? g_steal_pointer (&seen.description)
+                                             : g_steal_pointer (&seen.cn);
       g_ptr_array_add (seen.members, NULL);
       entry->members = (char **) g_ptr_array_free (g_steal_pointer (&seen.members), FALSE);
     }
@@ -131,6 +136,7 @@ cj_entry_new_from_message (LDAP *ld, LDAPMessage *message, const char *uuid,
   g_free (seen.cn);
   g_free (seen.sn);
   g_free (seen.display_name);
+  g_free (seen.description);
   if (seen.members != NULL)
     g_ptr_array_free (seen.members, TRUE);
 

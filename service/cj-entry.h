@@ -19,7 +19,7 @@ typedef struct {
   CjEntryKind kind;
   char     *uuid;          /* entryUUID, 32 hex digits: the object id */
   char     *dn;
-  char     *name;          /* user: uid; group: cn */
+  char     *name;          /* user: uid; group: description (cn in the first layout) */
   char     *csn;           /* entryCSN: orders versions of the entry (may be NULL) */
 
   /* users */

@@ -4,6 +4,7 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "cj-group-layout.h"
 #include "cj-ldap-util.h"
 
 #define POLL_SECONDS        30   /* without a sync provider: how often to search again */
@@ -477,6 +478,12 @@ follow (gpointer data)
       ld = cj_directory_open (follower->directory, &error);
       if (ld != NULL)
         {
+          g_autoptr(GError) migrate_error = NULL;
+
+          /* Groups of the first layout (written by an older daemon or another tool) are
+           * converted before they are read: their cn would reach ejabberd's filters. */
+          if (!cj_group_layout_migrate (follower->directory, ld, NULL, &migrate_error))
+            g_warning ("%s", migrate_error->message);
           run_session (follower, ld, &error);
           ldap_unbind_ext_s (ld, NULL, NULL);
         }

@@ -5,16 +5,33 @@
 #include <glib/gi18n.h>
 #include <polkit/polkit.h>
 
+#include <gio/gunixfdlist.h>
+
 #include "cj-audit.h"
 #include "cj-error.h"
+#include "cj-peers.h"
+#include "cj-quota.h"
 
-/* An interactive check waits for a person typing a password. */
-#define INTERACTIVE_TIMEOUT_SECONDS 300
+/* An interactive check waits for a person typing a password: root at the console gets
+ * five minutes; anybody else's wait is shorter, as it is a wait they impose on the daemon. */
+#define INTERACTIVE_TIMEOUT_ROOT   300
+#define INTERACTIVE_TIMEOUT_OTHERS 120
+
+/* polkit checks in flight. Each holds one call of ours to polkitd (on the shared system
+ * bus connection, not the one callers use) and the caller's message: these bounds keep
+ * both far below dbus-daemon's 128 pending calls per connection and the memory small. */
+#define MAX_CHECKS_PER_UID 4
+#define MAX_CHECKS_OTHERS  32
+#define MAX_CHECKS_ROOT    16
 
 struct _CjGate {
   GMainContext    *context;        /* where handlers run */
   PolkitAuthority *authority;      /* obtained at the first check */
   guint            timeout_seconds;
+  CjPeers         *peers;          /* the daemon's */
+  CjQuota         *in_flight;      /* polkit checks */
+  guint            busy_refusals;  /* since the last log line about them */
+  gint64           busy_logged;    /* monotonic time of that line */
   CjGateRefine     refine;
   gpointer         refine_data;
 };
@@ -26,16 +43,20 @@ typedef struct {
   GDestroyNotify          dispatch_destroy;
   GDBusMethodInvocation  *invocation;
   const CjGateRule       *rule;
-  const char             *action;          /* the rule's, or the refined one */
+  const char             *action;      /* the rule's, or the refined one */
   GCancellable           *cancellable;
   guint                   timeout_id;
   gboolean                timed_out;
   gboolean                interactive;
+  gboolean                counted;     /* in the in-flight counts, for caller.uid */
+  guint32                 uid;
 } Check;
 
 static void
 check_free (Check *check)
 {
+  if (check->counted)
+    cj_quota_give (check->gate->in_flight, check->uid);
   if (check->timeout_id != 0)
     g_source_remove (check->timeout_id);
   g_clear_object (&check->cancellable);
@@ -64,6 +85,25 @@ refuse (Check *check, const char *message)
   g_dbus_method_invocation_return_gerror (g_steal_pointer (&check->invocation), error);
 }
 
+/* Busy is not audited call by call (a flood would flood the log too): a line at most every
+ * ten seconds says how many were turned away. */
+static void
+refuse_busy (Check *check, const GError *error)
+{
+  CjGate *gate = check->gate;
+  gint64 now = g_get_monotonic_time ();
+
+  gate->busy_refusals++;
+  if (now - gate->busy_logged >= 10 * G_USEC_PER_SEC)
+    {
+      g_message ("Turned away %u change requests as busy (last: uid %d): %s", gate->busy_refusals,
+                 check->uid != G_MAXUINT32 ? (int) check->uid : -1, error->message);
+      gate->busy_refusals = 0;
+      gate->busy_logged = now;
+    }
+  g_dbus_method_invocation_return_gerror (g_steal_pointer (&check->invocation), error);
+}
+
 /* The call is authorized: hand it on. */
 static void
 dispatch (Check *check)
@@ -85,6 +125,14 @@ dispatch_to_skeleton (GDBusMethodInvocation *invocation, gpointer data)
                        g_dbus_method_invocation_get_parameters (invocation),
                        invocation,
                        g_dbus_method_invocation_get_user_data (invocation));
+}
+
+static guint
+check_timeout (Check *check)
+{
+  if (!check->interactive)
+    return check->gate->timeout_seconds;
+  return check->uid == 0 ? INTERACTIVE_TIMEOUT_ROOT : INTERACTIVE_TIMEOUT_OTHERS;
 }
 
 static gboolean
@@ -111,8 +159,7 @@ on_checked (GObject *source, GAsyncResult *res, gpointer user_data)
     {
       if (check->timed_out)
         message = g_strdup_printf (_("Authorization service (polkit) did not answer within %u seconds"),
-                                   check->interactive ? INTERACTIVE_TIMEOUT_SECONDS
-                                                      : check->gate->timeout_seconds);
+                                   check_timeout (check));
       else
         message = g_strdup_printf (_("Cannot check authorization, is polkit running? (%s)"),
                                    error->message);
@@ -170,29 +217,43 @@ on_authority (GObject *source, GAsyncResult *res, gpointer user_data)
 }
 
 static void
-on_credentials (GObject *source, GAsyncResult *res, gpointer user_data)
+on_peer (guint32 uid, guint32 pid, const GError *peer_error, gpointer user_data)
 {
   g_autoptr(Check) check = user_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), res, &error);
-  g_autoptr(GVariant) credentials = NULL;
   CjCaller *caller = g_new0 (CjCaller, 1);
+  gboolean per_user;
 
-  caller->uid = G_MAXUINT32;
+  caller->uid = uid;
+  caller->pid = pid;
   caller->action = check->action;
-  if (reply != NULL)
-    {
-      credentials = g_variant_get_child_value (reply, 0);
-      g_variant_lookup (credentials, "UnixUserID", "u", &caller->uid);
-      g_variant_lookup (credentials, "ProcessID", "u", &caller->pid);
-    }
   g_object_set_data_full (G_OBJECT (check->invocation), caller_key, caller, g_free);
 
-  if (reply == NULL)
+  if (peer_error != NULL)
     {
-      refuse (check, _("Cannot identify the caller"));
+      if (g_error_matches (peer_error, CJ_ERROR, CJ_ERROR_BUSY))
+        refuse_busy (check, peer_error);
+      else
+        refuse (check, _("Cannot identify the caller"));
       return;
     }
+  check->uid = uid;
+  if (!cj_quota_take (check->gate->in_flight, uid, &per_user))
+    {
+      if (per_user)
+        g_set_error (&error, CJ_ERROR, CJ_ERROR_BUSY,
+                     _("Too many changes of this user are waiting for authorization (at most %u); "
+                       "try again when they are answered"),
+                     cj_quota_limit (check->gate->in_flight, uid));
+      else
+        g_set_error_literal (&error, CJ_ERROR, CJ_ERROR_BUSY,
+                             _("Too many changes are waiting for authorization; try again later"));
+      refuse_busy (check, error);
+      return;
+    }
+  check->counted = TRUE;
+  check->cancellable = g_cancellable_new ();
+  check->timeout_id = g_timeout_add_seconds (check_timeout (check), on_timeout, check);
 
   if (check->gate->authority == NULL)
     {
@@ -209,6 +270,7 @@ start_check (gpointer user_data)
 {
   Check *check = user_data;
   GDBusMessage *message = g_dbus_method_invocation_get_message (check->invocation);
+  g_autoptr(GError) error = NULL;
 
   check->action = check->gate->refine != NULL
                   ? check->gate->refine (check->invocation, check->rule, check->gate->refine_data)
@@ -217,17 +279,13 @@ start_check (gpointer user_data)
     check->action = check->rule->action;
   check->interactive = (g_dbus_message_get_flags (message) &
                         G_DBUS_MESSAGE_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION) != 0;
-  check->cancellable = g_cancellable_new ();
-  check->timeout_id = g_timeout_add_seconds (check->interactive ? INTERACTIVE_TIMEOUT_SECONDS
-                                                                : check->gate->timeout_seconds,
-                                             on_timeout, check);
-
-  g_dbus_connection_call (g_dbus_method_invocation_get_connection (check->invocation),
-                          "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                          "GetConnectionCredentials",
-                          g_variant_new ("(s)", g_dbus_method_invocation_get_sender (check->invocation)),
-                          G_VARIANT_TYPE ("(a{sv})"), G_DBUS_CALL_FLAGS_NO_AUTO_START, -1,
-                          check->cancellable, on_credentials, check);
+  check->uid = G_MAXUINT32;
+  if (!cj_peers_lookup (check->gate->peers, g_dbus_method_invocation_get_sender (check->invocation),
+                        on_peer, check, &error))
+    {
+      refuse_busy (check, error);
+      check_free (check);
+    }
   return G_SOURCE_REMOVE;
 }
 
@@ -237,6 +295,7 @@ cj_gate_check (CjGate *gate, GDBusMethodInvocation *invocation, CjGateDispatch d
 {
   const CjGateRule *rule = cj_gate_lookup (g_dbus_method_invocation_get_interface_name (invocation),
                                            g_dbus_method_invocation_get_method_name (invocation));
+  g_autoptr(GError) error = NULL;
   Check *check;
 
   if (rule != NULL && rule->action == NULL)
@@ -253,6 +312,17 @@ cj_gate_check (CjGate *gate, GDBusMethodInvocation *invocation, CjGateDispatch d
                                              _("Method %s.%s is not in the authorization table"),
                                              g_dbus_method_invocation_get_interface_name (invocation),
                                              g_dbus_method_invocation_get_method_name (invocation));
+      if (destroy != NULL)
+        destroy (data);
+      return FALSE;
+    }
+
+  /* Before anything is held for the call: a bad one is answered here and now. */
+  if (!rule->check (g_dbus_method_invocation_get_parameters (invocation),
+                    g_dbus_message_get_unix_fd_list (g_dbus_method_invocation_get_message (invocation)),
+                    &error))
+    {
+      g_dbus_method_invocation_return_gerror (invocation, error);
       if (destroy != NULL)
         destroy (data);
       return FALSE;
@@ -283,12 +353,14 @@ on_authorize_method (GDBusInterfaceSkeleton *skeleton,
 }
 
 CjGate *
-cj_gate_new (guint timeout_seconds)
+cj_gate_new (CjPeers *peers, guint timeout_seconds)
 {
   CjGate *gate = g_new0 (CjGate, 1);
 
   gate->context = g_main_context_ref_thread_default ();
   gate->timeout_seconds = timeout_seconds > 0 ? timeout_seconds : 25;
+  gate->peers = peers;
+  gate->in_flight = cj_quota_new (MAX_CHECKS_PER_UID, MAX_CHECKS_OTHERS, MAX_CHECKS_ROOT);
   return gate;
 }
 
@@ -298,6 +370,7 @@ cj_gate_free (CjGate *gate)
   if (gate == NULL)
     return;
   g_clear_object (&gate->authority);
+  g_clear_pointer (&gate->in_flight, cj_quota_free);
   g_main_context_unref (gate->context);
   g_free (gate);
 }

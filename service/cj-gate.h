@@ -5,17 +5,27 @@
  * to its handler; a mutating one reaches its handler only after polkit said yes for the
  * table's action; a method missing from the table never reaches its handler (fail closed).
  * So no handler can forget the check, and cj-gate-table.c is the one place that says which
- * action guards which method. */
+ * action guards which method.
+ *
+ * Every caller is a potential attacker, so the gate holds little for anyone: a mutating
+ * call's arguments are checked first (a bad call costs nothing and waits for nothing), then
+ * the caller is identified (cj-peers.c), then the checks in flight are counted per uid and
+ * overall; past the bounds the call is answered Busy at once. Root has a bound of its own,
+ * so a flood by other users never refuses root's calls. */
 #pragma once
 
 #include <gio/gio.h>
 
+#include "cj-arguments.h"
+#include "cj-peers.h"
+
 G_BEGIN_DECLS
 
 typedef struct {
-  const char *interface;
-  const char *method;
-  const char *action;        /* polkit action id; NULL: reading, needs no authorization */
+  const char      *interface;
+  const char      *method;
+  const char      *action;   /* polkit action id; NULL: reading, needs no authorization */
+  CjArgumentsCheck check;    /* mutating: what the call says, checked before polkit is asked */
 } CjGateRule;
 
 /* The table (cj-gate-table.c), terminated by a rule whose interface is NULL. */
@@ -32,7 +42,8 @@ typedef struct {
 
 typedef struct _CjGate CjGate;
 
-CjGate         *cj_gate_new          (guint timeout_seconds);
+/* @peers identifies the callers; it must outlive the gate. */
+CjGate         *cj_gate_new          (CjPeers *peers, guint timeout_seconds);
 void            cj_gate_free         (CjGate *gate);
 void            cj_gate_attach       (CjGate *gate, GDBusInterfaceSkeleton *skeleton);
 

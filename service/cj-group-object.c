@@ -22,12 +22,10 @@ group_request (CjStoreOp op, CjEntry *group)
 static gboolean
 handle_rename (CjDaemon *daemon, CjEntry *group, GDBusMethodInvocation *invocation, const char *name)
 {
-  GError *error = NULL;
   CjEntry *other;
   CjStoreRequest *request;
 
-  if (!cj_validate_group_name (name, &error))
-    return cj_daemon_fail (invocation, group->name, error);
+  /* The name was checked by the gate (cj_arguments_group_name). */
   other = cj_registry_find_group (daemon->registry, name);
   if (other != NULL && other != group)
     return cj_daemon_fail (invocation, group->name,
@@ -65,9 +63,7 @@ change_members (CjDaemon *daemon, CjEntry *group, GDBusMethodInvocation *invocat
   CjStoreRequest *request;
   char **names;
 
-  if (users == NULL || users[0] == NULL)
-    return cj_daemon_fail (invocation, group->name,
-                           g_error_new_literal (CJ_ERROR, CJ_ERROR_INVALID_ARGUMENT, _("No users given")));
+  /* At least one, and not too many: checked by the gate (cj_arguments_members). */
   names = cj_daemon_user_names (daemon, users, &error);
   if (names == NULL)
     return cj_daemon_fail (invocation, group->name, error);

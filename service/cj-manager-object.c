@@ -45,28 +45,18 @@ static gboolean
 handle_add_user (CjManager *manager, GDBusMethodInvocation *invocation, GUnixFDList *fd_list,
                  const char *name, const char *nickname, GVariant *options, CjDaemon *daemon)
 {
-  static const CjOptionSpec specs[] = {
-    { CJ_OPT_PASSWORD, "s" }, { CJ_OPT_GROUP, "o" }, { CJ_OPT_PHOTO, "h" }, { NULL, NULL }
-  };
   g_autoptr(CjStoreRequest) request = cj_store_request_new (CJ_STORE_ADD_USER);
   GError *error = NULL;
   const char *group_path = NULL;
   const char *password = NULL;
 
-  if (!cj_validate_user_name (name, &error) || !cj_validate_nickname (nickname, &error) ||
-      !cj_options_check (options, specs, &error))
-    return cj_daemon_fail (invocation, NULL, error);
-
+  /* The arguments were checked by the gate (cj_arguments_add_user), before polkit. */
   request->name = g_strdup (name);
   request->nickname = g_strdup (nickname);
   request->jid = g_strdup_printf ("%s@%s", name, cj_server_get_primary_host (daemon->server));
 
   if (g_variant_lookup (options, CJ_OPT_PASSWORD, "&s", &password))
-    {
-      if (!cj_validate_password (password, &error))
-        return cj_daemon_fail (invocation, name, error);
-      request->password = g_strdup (password);
-    }
+    request->password = g_strdup (password);
   if (g_variant_lookup (options, CJ_OPT_GROUP, "&o", &group_path) &&
       g_strcmp0 (group_path, CJ_NO_OBJECT) != 0)
     {
@@ -147,12 +137,20 @@ paths_of (GPtrArray *records)
   return paths;
 }
 
+/* The listings are answered from the bounded queue (cj-reads.c), not at once. */
+static void
+list_users (GDBusMethodInvocation *invocation, gpointer data)
+{
+  CjDaemon *daemon = data;
+  g_autofree const char **paths = paths_of (cj_registry_sorted_users (daemon->registry));
+
+  cj_manager_complete_list_users (daemon->manager, invocation, paths);
+}
+
 static gboolean
 handle_list_users (CjManager *manager, GDBusMethodInvocation *invocation, CjDaemon *daemon)
 {
-  g_autofree const char **paths = paths_of (cj_registry_sorted_users (daemon->registry));
-
-  cj_manager_complete_list_users (manager, invocation, paths);
+  cj_reads_submit (daemon->reads, invocation, list_users, daemon);
   return TRUE;
 }
 
@@ -177,15 +175,16 @@ page_bounds (CjDaemon *daemon, GPtrArray *records, guint offset, guint limit, gu
   *end = i;
 }
 
-static gboolean
-handle_get_users (CjManager *manager, GDBusMethodInvocation *invocation, guint offset, guint limit,
-                  CjDaemon *daemon)
+static void
+get_users (GDBusMethodInvocation *invocation, gpointer data)
 {
+  CjDaemon *daemon = data;
   GPtrArray *users = cj_registry_sorted_users (daemon->registry);
   const char *host = cj_registry_get_primary_host (daemon->registry);
   GVariantBuilder builder;
-  guint end;
+  guint offset, limit, end;
 
+  g_variant_get (g_dbus_method_invocation_get_parameters (invocation), "(uu)", &offset, &limit);
   page_bounds (daemon, users, offset, limit, &end);
   g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(osssbbbo)"));
   for (guint i = offset; i < end; i++)
@@ -200,6 +199,13 @@ handle_get_users (CjManager *manager, GDBusMethodInvocation *invocation, guint o
     }
   g_dbus_method_invocation_return_value (invocation,
                                          g_variant_new ("(a(osssbbbo)u)", &builder, users->len));
+}
+
+static gboolean
+handle_get_users (CjManager *manager, GDBusMethodInvocation *invocation, guint offset, guint limit,
+                  CjDaemon *daemon)
+{
+  cj_reads_submit (daemon->reads, invocation, get_users, daemon);
   return TRUE;
 }
 
@@ -209,13 +215,11 @@ static gboolean
 handle_add_group (CjManager *manager, GDBusMethodInvocation *invocation, const char *name,
                   GVariant *options, CjDaemon *daemon)
 {
-  static const CjOptionSpec specs[] = { { CJ_OPT_MEMBERS, "ao" }, { NULL, NULL } };
   g_autoptr(CjStoreRequest) request = cj_store_request_new (CJ_STORE_ADD_GROUP);
   g_autofree const char **members = NULL;
   GError *error = NULL;
 
-  if (!cj_validate_group_name (name, &error) || !cj_options_check (options, specs, &error))
-    return cj_daemon_fail (invocation, NULL, error);
+  /* The arguments were checked by the gate (cj_arguments_add_group). */
   if (g_variant_lookup (options, CJ_OPT_MEMBERS, "^a&o", &members) &&
       (request->members = cj_daemon_user_names (daemon, members, &error)) == NULL)
     return cj_daemon_fail (invocation, name, error);
@@ -247,23 +251,31 @@ handle_find_group (CjManager *manager, GDBusMethodInvocation *invocation, const 
   return TRUE;
 }
 
-static gboolean
-handle_list_groups (CjManager *manager, GDBusMethodInvocation *invocation, CjDaemon *daemon)
+static void
+list_groups (GDBusMethodInvocation *invocation, gpointer data)
 {
+  CjDaemon *daemon = data;
   g_autofree const char **paths = paths_of (cj_registry_sorted_groups (daemon->registry));
 
-  cj_manager_complete_list_groups (manager, invocation, paths);
-  return TRUE;
+  cj_manager_complete_list_groups (daemon->manager, invocation, paths);
 }
 
 static gboolean
-handle_get_groups (CjManager *manager, GDBusMethodInvocation *invocation, guint offset, guint limit,
-                   CjDaemon *daemon)
+handle_list_groups (CjManager *manager, GDBusMethodInvocation *invocation, CjDaemon *daemon)
 {
+  cj_reads_submit (daemon->reads, invocation, list_groups, daemon);
+  return TRUE;
+}
+
+static void
+get_groups (GDBusMethodInvocation *invocation, gpointer data)
+{
+  CjDaemon *daemon = data;
   GPtrArray *groups = cj_registry_sorted_groups (daemon->registry);
   GVariantBuilder builder;
-  guint end;
+  guint offset, limit, end;
 
+  g_variant_get (g_dbus_method_invocation_get_parameters (invocation), "(uu)", &offset, &limit);
   page_bounds (daemon, groups, offset, limit, &end);
   g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(osao)"));
   for (guint i = offset; i < end; i++)
@@ -275,6 +287,13 @@ handle_get_groups (CjManager *manager, GDBusMethodInvocation *invocation, guint 
     }
   g_dbus_method_invocation_return_value (invocation,
                                          g_variant_new ("(a(osao)u)", &builder, groups->len));
+}
+
+static gboolean
+handle_get_groups (CjManager *manager, GDBusMethodInvocation *invocation, guint offset, guint limit,
+                   CjDaemon *daemon)
+{
+  cj_reads_submit (daemon->reads, invocation, get_groups, daemon);
   return TRUE;
 }
 

@@ -3,7 +3,11 @@
  * reply, so it refuses (LimitsExceeded) a reply larger than [Limits] ManagedObjectsMaxBytes
  * (24 MiB): dbus-daemon drops a connection that sends a message over its 32 MiB limit, and
  * any local user could knock the service off the bus with one call. Manager.GetUsers and
- * GetGroups page instead. */
+ * GetGroups page instead.
+ *
+ * Any local user may call it, as often as they like: the reply (or the refusal) is built
+ * once and kept until something in it changes, and the calls wait in the bounded reading
+ * queue (cj-reads.c) instead of being answered at once on the main loop. */
 #include "config.h"
 
 #include <glib/gi18n.h>
@@ -57,8 +61,9 @@ estimate (CjDaemon *daemon, GPtrArray *records)
   return size;
 }
 
-static void
-get_managed_objects (CjDaemon *daemon, GDBusMethodInvocation *invocation)
+/* The reply, or a unit value when it would be too large (the refusal is kept too). */
+static GVariant *
+build_reply (CjDaemon *daemon)
 {
   GPtrArray *users = cj_registry_sorted_users (daemon->registry);
   GPtrArray *groups = cj_registry_sorted_groups (daemon->registry);
@@ -67,13 +72,7 @@ get_managed_objects (CjDaemon *daemon, GDBusMethodInvocation *invocation)
   GVariantBuilder builder;
 
   if (size > daemon->config->max_reply_bytes)
-    {
-      g_dbus_method_invocation_return_dbus_error (
-        invocation, "org.freedesktop.DBus.Error.LimitsExceeded",
-        _("Too many objects for one reply: use org.calculate.Jabber.Manager.GetUsers and "
-          "GetGroups, which return them page by page"));
-      return;
-    }
+    return g_variant_ref_sink (g_variant_new ("()"));
   g_variant_builder_init (&builder, G_VARIANT_TYPE ("a{oa{sa{sv}}}"));
   g_variant_builder_open (&builder, G_VARIANT_TYPE ("{oa{sa{sv}}}"));
   g_variant_builder_add (&builder, "o", CJ_SERVER_PATH);
@@ -85,7 +84,37 @@ get_managed_objects (CjDaemon *daemon, GDBusMethodInvocation *invocation)
   g_variant_builder_close (&builder);
   add_records (daemon, &builder, users);
   add_records (daemon, &builder, groups);
-  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(a{oa{sa{sv}}})", &builder));
+  return g_variant_ref_sink (g_variant_new ("(a{oa{sa{sv}}})", &builder));
+}
+
+static void
+get_managed_objects (GDBusMethodInvocation *invocation, gpointer data)
+{
+  CjDaemon *daemon = data;
+
+  if (daemon->managed_objects == NULL)
+    daemon->managed_objects = build_reply (daemon);
+  if (g_variant_n_children (daemon->managed_objects) == 0)
+    {
+      g_dbus_method_invocation_return_dbus_error (
+        invocation, "org.freedesktop.DBus.Error.LimitsExceeded",
+        _("Too many objects for one reply: use org.calculate.Jabber.Manager.GetUsers and "
+          "GetGroups, which return them page by page"));
+      return;
+    }
+  g_dbus_method_invocation_return_value (invocation, daemon->managed_objects);
+}
+
+void
+cj_object_manager_invalidate (CjDaemon *daemon)
+{
+  g_clear_pointer (&daemon->managed_objects, g_variant_unref);
+}
+
+static void
+on_server_notify (GObject *server, GParamSpec *pspec, gpointer data)
+{
+  cj_object_manager_invalidate (data);
 }
 
 static void
@@ -93,8 +122,10 @@ method_call (GDBusConnection *connection, const char *sender, const char *object
              const char *interface_name, const char *method_name, GVariant *parameters,
              GDBusMethodInvocation *invocation, gpointer user_data)
 {
+  CjDaemon *daemon = user_data;
+
   /* The only method (GDBus checked the name against the introspection data); it reads. */
-  get_managed_objects (user_data, invocation);
+  cj_reads_submit (daemon->reads, invocation, get_managed_objects, daemon);
 }
 
 static const GDBusInterfaceVTable vtable = { method_call, NULL, NULL, { 0 } };
@@ -109,6 +140,7 @@ cj_object_manager_register (CjDaemon *daemon, GError **error)
   if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (daemon->server),
                                          daemon->connection, CJ_SERVER_PATH, error))
     return FALSE;
+  daemon->server_notify_id = g_signal_connect (daemon->server, "notify", G_CALLBACK (on_server_notify), daemon);
   daemon->object_manager_id = g_dbus_connection_register_object (daemon->connection, CJ_MANAGER_PATH,
                                                                  node->interfaces[0], &vtable,
                                                                  daemon, NULL, error);
@@ -121,8 +153,12 @@ cj_object_manager_unregister (CjDaemon *daemon)
   if (daemon->object_manager_id != 0)
     g_dbus_connection_unregister_object (daemon->connection, daemon->object_manager_id);
   daemon->object_manager_id = 0;
+  cj_object_manager_invalidate (daemon);
   if (daemon->server != NULL)
-    g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (daemon->server));
+    {
+      g_clear_signal_handler (&daemon->server_notify_id, daemon->server);
+      g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (daemon->server));
+    }
 }
 
 void

@@ -1,6 +1,7 @@
-/* Password hashing for userPassword: {CRYPT} with SHA-512-crypt ($6$), which slapd checks
- * on every bind (ejabberd logs users in by binding as them). The clear password is wiped
- * by the callers as soon as it is hashed. */
+/* Password hashing for userPassword: {CRYPT} with yescrypt ($y$, libxcrypt, the default of
+ * Debian 12 for /etc/shadow), which slapd checks on every bind through the system crypt()
+ * (ejabberd logs users in by binding as them). The salt comes from getrandom(2). The clear
+ * password is wiped by the callers as soon as it is hashed. */
 #pragma once
 
 #include <glib.h>

@@ -4,18 +4,48 @@
 #include <errno.h>
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib/gi18n.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cj-error.h"
 
-/* Formats whose loaders are common and maintained; a rarely used loader (ANI, XPM, TGA,
- * ICNS, ...) is not reachable from a caller's bytes. */
-static const char *const allowed_types[] = {
-  "image/png", "image/jpeg", "image/gif", "image/bmp", "image/x-bmp", "image/tiff",
-  "image/vnd.microsoft.icon", "image/x-icon", "image/webp", "image/svg+xml", "image/avif",
-  "image/heif", NULL
+/* The formats a photo may be in, told by their signature, and the one gdk-pixbuf loader
+ * (by module name) each is handed to. gdk_pixbuf_loader_new_with_type() opens that module
+ * only: no other loader (SVG through librsvg, TIFF, HEIF, ICO, TGA, XPM, ANI, ...) ever
+ * sees a caller's bytes, whatever gdk-pixbuf's own sniffing would have picked. */
+typedef struct {
+  const char *loader;
+  gsize       offset;
+  const char *magic;
+  gsize       length;
+} Signature;
+
+static const Signature signatures[] = {
+  { "jpeg", 0, "\xff\xd8\xff", 3 },
+  { "png",  0, "\x89PNG\r\n\x1a\n", 8 },
+  { "gif",  0, "GIF87a", 6 },
+  { "gif",  0, "GIF89a", 6 },
+  { "webp", 8, "WEBP", 4 },                     /* after "RIFF" and the size, checked below */
+  { "bmp",  0, "BM", 2 },
 };
+
+/* The loader for @data, or NULL when it is not one of the allowed formats. */
+static const char *
+sniff (const guint8 *data, gsize size)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (signatures); i++)
+    {
+      const Signature *s = &signatures[i];
+
+      if (size < s->offset + s->length || memcmp (data + s->offset, s->magic, s->length) != 0)
+        continue;
+      if (g_str_equal (s->loader, "webp") && memcmp (data, "RIFF", 4) != 0)
+        continue;
+      return s->loader;
+    }
+  return NULL;
+}
 
 static GError *
 invalid (const char *message)
@@ -194,8 +224,7 @@ decode (GBytes *bytes, GError **error)
 {
   gsize size = 0;
   const guint8 *data = g_bytes_get_data (bytes, &size);
-  g_autofree char *type = g_content_type_guess (NULL, data, MIN (size, 4096), NULL);
-  g_autofree char *mime = g_content_type_get_mime_type (type);
+  const char *format = sniff (data, size);
   g_autoptr(GdkPixbufLoader) loader = NULL;
   g_autoptr(GError) local_error = NULL;
   Prepared prepared = { FALSE, FALSE, NULL, NULL, 0 };
@@ -203,22 +232,23 @@ decode (GBytes *bytes, GError **error)
   gboolean ok = TRUE;
   GdkPixbuf *pixbuf;
 
-  if (mime == NULL || !g_strv_contains (allowed_types, mime))
+  if (format == NULL)
     {
-      *error = invalid (_("Not an image in a supported format (PNG, JPEG, GIF, BMP, TIFF, ICO, WebP, SVG)"));
+      *error = invalid (_("Not an image in a supported format (JPEG, PNG, GIF, WebP, BMP)"));
       return NULL;
     }
-  prepared.jpeg = g_str_equal (mime, "image/jpeg");
+  prepared.jpeg = g_str_equal (format, "jpeg");
   if (prepared.jpeg && !jpeg_has_eoi (data, size))
     {
       *error = invalid (_("The image is incomplete (the file is truncated or damaged)"));
       return NULL;
     }
-  loader = gdk_pixbuf_loader_new_with_mime_type (mime, &local_error);
+  loader = gdk_pixbuf_loader_new_with_type (format, &local_error);
   if (loader == NULL)
     {
+      /* WebP needs webp-pixbuf-loader, which may not be installed. */
       *error = g_error_new (CJ_ERROR, CJ_ERROR_INVALID_ARGUMENT,
-                            _("Images of type %s cannot be read on this server"), mime);
+                            _("Images of type %s cannot be read on this server"), format);
       return NULL;
     }
   g_signal_connect (loader, "size-prepared", G_CALLBACK (on_size_prepared), &prepared);
@@ -341,34 +371,4 @@ cj_photo_convert (int fd, GError **error)
     return NULL;
   prepared = prepare (decoded);
   return encode (prepared, error);
-}
-
-static void
-convert_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
-{
-  int fd = GPOINTER_TO_INT (data);
-  GError *error = NULL;
-  GBytes *jpeg = cj_photo_convert (fd, &error);
-
-  close (fd);
-  if (jpeg == NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_pointer (task, jpeg, (GDestroyNotify) g_bytes_unref);
-}
-
-void
-cj_photo_convert_async (int fd, GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
-{
-  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
-
-  
-  g_task_set_task_data (task, GINT_TO_POINTER (fd), NULL);
-  g_task_run_in_thread (task, convert_in_thread);
-}
-
-GBytes *
-cj_photo_convert_finish (GAsyncResult *result, GError **error)
-{
-  return g_task_propagate_pointer (G_TASK (result), error);
 }

@@ -53,6 +53,17 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (Setup, setup_free)
 static void
 finish (Setup *setup, GError *error)
 {
+  if (setup->invocation == NULL)
+    {
+      /* The daemon's own refresh (cj_setup_jabber_refresh_outdated): nobody to answer. */
+      if (error != NULL)
+        g_warning ("could not render ejabberd's configuration again: %s", error->message);
+      else
+        g_message ("rendered ejabberd's configuration again and restarted ejabberd");
+      g_clear_error (&error);
+      setup_free (setup);
+      return;
+    }
   if (error != NULL)
     {
       cj_daemon_fail (setup->invocation, NULL, error);
@@ -285,25 +296,16 @@ store_admin (Setup *setup)
 static gboolean
 read_options (Setup *setup, GVariant *options, GUnixFDList *fd_list, GError **error)
 {
-  static const CjOptionSpec specs[] = {
-    { CJ_OPT_ADMIN_PASSWORD, "s" }, { CJ_OPT_PRIMARY_HOST, "s" }, { CJ_OPT_HOSTS, "as" },
-    { CJ_OPT_HISTORY, "b" }, { CJ_OPT_LISTEN, "s" }, { CJ_OPT_CERTIFICATE, "h" }, { NULL, NULL }
-  };
   CjServer *server = setup->daemon->server;
   const char *password = NULL, *primary = NULL, *listen = NULL;
   g_autofree const char **extra = NULL;
   const char *const *current = cj_server_get_hosts (server);
   g_autoptr(GPtrArray) hosts = g_ptr_array_new_with_free_func (g_free);
 
-  if (!cj_options_check (options, specs, error))
-    return FALSE;
-
+  /* What the caller sent was checked by the gate (cj_arguments_setup); what comes from
+   * the saved state is checked again below (it may have been edited by hand). */
   if (g_variant_lookup (options, CJ_OPT_ADMIN_PASSWORD, "&s", &password))
-    {
-      if (!cj_validate_password (password, error))
-        return FALSE;
-      setup->admin_password = g_strdup (password);
-    }
+    setup->admin_password = g_strdup (password);
   else if (!cj_server_get_configured (server) ||
            cj_registry_find_user (setup->daemon->registry, CJ_ADMIN_ACCOUNT) == NULL)
     {
@@ -388,4 +390,37 @@ cj_setup_jabber_handle_reload (CjServer *server, GDBusMethodInvocation *invocati
   /* The same settings, rendered and applied again. */
   options = g_variant_ref_sink (g_variant_new ("a{sv}", NULL));
   return cj_setup_jabber_handle (server, invocation, NULL, options, daemon);
+}
+
+/* A configuration rendered before groups were cn=<id> with the name in description
+ * (cj-group-layout.h) shows group identifiers as names, once the daemon has converted the
+ * groups: it is rendered again, with the saved settings, once, when the daemon has loaded
+ * the directory. Only the exact line the older renderer wrote triggers it. */
+void
+cj_setup_jabber_refresh_outdated (CjDaemon *daemon)
+{
+  g_autofree char *text = NULL;
+  g_autoptr(GVariant) options = NULL;
+  g_autoptr(GError) error = NULL;
+  Setup *setup;
+
+  if (!cj_server_get_configured (daemon->server) || daemon->setup_running ||
+      !g_file_get_contents (daemon->config->ejabberd_config, &text, NULL, NULL) ||
+      strstr (text, "\n    ldap_groupdesc: cn\n") == NULL)
+    return;
+  g_message ("%s shows groups by their cn (an older layout): rendering it again",
+             daemon->config->ejabberd_config);
+  daemon->setup_running = TRUE;
+  setup = g_new0 (Setup, 1);
+  setup->daemon = daemon;
+  setup->certificate_fd = -1;
+  setup->report = g_ptr_array_new_with_free_func (g_free);
+  options = g_variant_ref_sink (g_variant_new ("a{sv}", NULL));
+  if (!read_options (setup, options, NULL, &error))
+    {
+      g_warning ("could not render ejabberd's configuration again: %s", error->message);
+      setup_free (setup);
+      return;
+    }
+  write_files (setup);
 }

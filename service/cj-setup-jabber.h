@@ -11,5 +11,8 @@ gboolean cj_setup_jabber_handle (CjServer *server, GDBusMethodInvocation *invoca
 /* Reload: the same configuration rendered again, and ejabberd restarted. */
 gboolean cj_setup_jabber_handle_reload (CjServer *server, GDBusMethodInvocation *invocation,
                                         CjDaemon *daemon);
+/* At start: renders ejabberd's configuration again when an older version wrote it for the
+ * first group layout (ldap_groupdesc: cn), and restarts ejabberd. */
+void     cj_setup_jabber_refresh_outdated (CjDaemon *daemon);
 
 G_END_DECLS

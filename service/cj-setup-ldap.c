@@ -9,8 +9,10 @@
 #include <unistd.h>
 
 #include "cj-error.h"
+#include "cj-group-layout.h"
 #include "cj-ldap-util.h"
 #include "cj-password.h"
+#include "cj-secret.h"
 #include "cj-slapd-config.h"
 
 CjSetupLdapRequest *
@@ -76,17 +78,6 @@ ensure_ou (CjDirectory *directory, LDAP *ld, const char *dn, const char *ou, GPt
   return TRUE;
 }
 
-static char *
-random_password (void)
-{
-  static const char alphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
-  GString *password = g_string_sized_new (33);
-
-  for (int i = 0; i < 32; i++)
-    g_string_append_c (password, alphabet[g_random_int_range (0, (gint32) sizeof alphabet - 1)]);
-  return g_string_free (password, FALSE);
-}
-
 /* Written atomically, readable by root only. */
 static gboolean
 write_secret (const char *path, const char *secret, GError **error)
@@ -129,7 +120,9 @@ ensure_ejabberd_identity (CjDirectory *directory, LDAP *ld, const char *state_di
   gboolean have_secret = g_file_test (secret_path, G_FILE_TEST_IS_REGULAR);
   int rc;
 
-  password = random_password ();
+  /* 32 characters of 57: about 186 bits. */
+  if ((password = cj_secret_password (32, error)) == NULL)
+    return FALSE;
   if ((hash = cj_password_hash (password, error)) == NULL)
     return FALSE;
   cj_ldap_mods_add (mods, LDAP_MOD_ADD, "objectClass", classes);
@@ -186,7 +179,8 @@ cj_setup_ldap_run (CjDirectory *directory, LDAP *ld, gpointer data, GCancellable
       !ensure_ou (directory, ld, cj_directory_get_jabber_dn (directory), "Jabber", report, error) ||
       !ensure_ou (directory, ld, cj_directory_get_users_dn (directory), "Users", report, error) ||
       !ensure_ou (directory, ld, cj_directory_get_groups_dn (directory), "Groups", report, error) ||
-      !ensure_ejabberd_identity (directory, ld, request->state_dir, report, error))
+      !ensure_ejabberd_identity (directory, ld, request->state_dir, report, error) ||
+      !cj_group_layout_migrate (directory, ld, report, error))
     return NULL;
   return g_steal_pointer (&report);
 }

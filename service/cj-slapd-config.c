@@ -15,9 +15,14 @@
 #define PEERCRED_ROOT "gidNumber=0+uidNumber=0,cn=peercred,cn=external,cn=auth"
 #define SCHEMA_DIR "/etc/ldap/schema"
 
+/* The rule for userPassword, and the one versions before it wrote: with it a user could
+ * ldapmodify his own userPassword (any value, even clear text), bypassing the daemon. */
+#define PASSWORD_ACCESS "to attrs=userPassword by anonymous auth by * none"
+#define PASSWORD_ACCESS_SELF_WRITE "to attrs=userPassword by self write by anonymous auth by * none"
+
 static const char *const wanted_indexes[] = {
   "objectClass eq", "uid eq,sub", "cn eq,sub", "memberUid eq", "mail eq", "entryUUID eq",
-  "entryCSN eq", NULL
+  "entryCSN eq", "description eq", NULL
 };
 
 gboolean
@@ -81,7 +86,7 @@ cj_slapd_ensure_modules (CjDirectory *directory, LDAP *ld, GPtrArray *report, GE
     {
       /* No module list: slapd was built with everything inside, or has none yet. */
       static const char *const classes[] = { "olcModuleList", NULL };
-      static const char *const modules[] = { "back_mdb", "syncprov", NULL };
+      static const char *const modules[] = { "back_mdb", "syncprov", "unique", NULL };
       g_autoptr(CjLdapMods) mods = cj_ldap_mods_new ();
 
       cj_ldap_mods_add (mods, LDAP_MOD_ADD, "objectClass", classes);
@@ -91,7 +96,7 @@ cj_slapd_ensure_modules (CjDirectory *directory, LDAP *ld, GPtrArray *report, GE
       rc = cj_directory_add (directory, ld, "cn=module,cn=config", cj_ldap_mods_get (mods));
       if (rc != LDAP_SUCCESS)
         return cj_directory_set_error (directory, error, rc, ld, _("loading slapd's modules"));
-      g_ptr_array_add (report, g_strdup (_("Loaded the slapd modules back_mdb and syncprov")));
+      g_ptr_array_add (report, g_strdup (_("Loaded the slapd modules back_mdb, syncprov and unique")));
       return TRUE;
     }
   {
@@ -101,7 +106,7 @@ cj_slapd_ensure_modules (CjDirectory *directory, LDAP *ld, GPtrArray *report, GE
   }
   loaded = search_values (ld, "cn=config", LDAP_SCOPE_ONELEVEL, "(objectClass=olcModuleList)",
                           "olcModuleLoad", &rc);
-  for (const char *const *m = (const char *const[]) { "back_mdb", "syncprov", NULL }; *m != NULL; m++)
+  for (const char *const *m = (const char *const[]) { "back_mdb", "syncprov", "unique", NULL }; *m != NULL; m++)
     {
       g_autofree char *with_suffix = g_strconcat (*m, ".la", NULL);
       g_autoptr(CjLdapMods) mods = NULL;
@@ -261,9 +266,11 @@ add_database (CjDirectory *directory, LDAP *ld, const char *database_dir, const 
   const char *base = cj_directory_get_base_dn (directory);
   g_autoptr(CjLdapMods) mods = cj_ldap_mods_new ();
   g_autofree char *limits = g_strdup_printf ("dn.exact=\"%s\" size=unlimited time=unlimited", ejabberd_dn);
-  /* Passwords: bind only, change by oneself. Everything else: ejabberd's identity reads,
-   * users read their own entry; root over ldapi is the rootdn and passes every rule. */
-  g_autofree char *access0 = g_strdup ("{0}to attrs=userPassword by self write by anonymous auth by * none");
+  /* Passwords: bind only; nobody but the rootdn (root over ldapi: the daemon) writes them,
+   * so every change goes through the daemon's rules (length, hashing, polkit, audit).
+   * Everything else: ejabberd's identity reads, users read their own entry and write
+   * nothing. */
+  g_autofree char *access0 = g_strconcat ("{0}", PASSWORD_ACCESS, NULL);
   g_autofree char *access1 = g_strdup_printf ("{1}to * by dn.exact=\"%s\" read by self read by anonymous auth by * none",
                                               ejabberd_dn);
   const char *access[] = { access0, access1, NULL };
@@ -313,6 +320,66 @@ ensure_syncprov (CjDirectory *directory, LDAP *ld, const char *database, GPtrArr
   return TRUE;
 }
 
+/* Group names (description) unique within ou=Groups, enforced by slapd itself for every
+ * writer: the daemon checks first, but another daemon or tool may write at the same time.
+ * "serialize" makes concurrent checks consistent. */
+static char *
+unique_uri (CjDirectory *directory)
+{
+  char *attrs[] = { (char *) "description", NULL };
+  LDAPURLDesc desc = { 0 };
+  char *url;
+  char *value;
+
+  desc.lud_scheme = (char *) "ldap";
+  desc.lud_dn = (char *) cj_directory_get_groups_dn (directory);
+  desc.lud_attrs = attrs;
+  desc.lud_scope = LDAP_SCOPE_ONELEVEL;
+  desc.lud_filter = (char *) "(objectClass=posixGroup)";
+  url = ldap_url_desc2str (&desc);
+  value = g_strdup_printf ("serialize %s", url);
+  ldap_memfree (url);
+  return value;
+}
+
+static gboolean
+ensure_unique (CjDirectory *directory, LDAP *ld, const char *database, GPtrArray *report, GError **error)
+{
+  static const char *const classes[] = { "olcOverlayConfig", "olcUniqueConfig", NULL };
+  g_autofree char *uri = unique_uri (directory);
+  g_autoptr(GPtrArray) overlays = NULL;
+  g_autoptr(GPtrArray) uris = NULL;
+  g_autoptr(CjLdapMods) mods = cj_ldap_mods_new ();
+  g_autofree char *dn = NULL;
+  int rc;
+
+  uris = search_values (ld, database, LDAP_SCOPE_ONELEVEL, "(objectClass=olcUniqueConfig)",
+                        "olcUniqueURI", &rc);
+  if (contains (uris, uri))
+    return TRUE;
+  overlays = search_values (ld, database, LDAP_SCOPE_ONELEVEL, "(objectClass=olcUniqueConfig)",
+                            "olcOverlay", &rc);
+  if (overlays->len > 0)
+    {
+      /* An administrator's unique overlay: our domain is added beside theirs. */
+      dn = g_strdup_printf ("olcOverlay=%s,%s", (const char *) overlays->pdata[0], database);
+      cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcUniqueURI", uri);
+      rc = cj_directory_modify (directory, ld, dn, cj_ldap_mods_get (mods));
+    }
+  else
+    {
+      dn = g_strdup_printf ("olcOverlay=unique,%s", database);
+      cj_ldap_mods_add (mods, LDAP_MOD_ADD, "objectClass", classes);
+      cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcOverlay", "unique");
+      cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcUniqueURI", uri);
+      rc = cj_directory_add (directory, ld, dn, cj_ldap_mods_get (mods));
+    }
+  if (rc != LDAP_SUCCESS)
+    return cj_directory_set_error (directory, error, rc, ld, _("making group names unique"));
+  g_ptr_array_add (report, g_strdup (_("Group names are kept unique by slapd (the unique overlay)")));
+  return TRUE;
+}
+
 static gboolean
 ensure_indexes (CjDirectory *directory, LDAP *ld, const char *database, GPtrArray *report, GError **error)
 {
@@ -348,6 +415,49 @@ ensure_indexes (CjDirectory *directory, LDAP *ld, const char *database, GPtrArra
   return TRUE;
 }
 
+/* A database made by an earlier version carries PASSWORD_ACCESS_SELF_WRITE: replace that
+ * value, at its place in the ordered list, with PASSWORD_ACCESS. Rules an administrator
+ * wrote are left alone. */
+static gboolean
+ensure_password_access (CjDirectory *directory, LDAP *ld, const char *database, GPtrArray *report,
+                        GError **error)
+{
+  const char *attrs[] = { "olcAccess", NULL };
+  g_autoptr(LDAPMessage) result = NULL;
+  g_auto(GStrv) rules = NULL;
+  int rc;
+
+  rc = ldap_search_ext_s (ld, database, LDAP_SCOPE_BASE, "(objectClass=*)", (char **) attrs, 0, NULL,
+                          NULL, NULL, 0, &result);
+  if (rc != LDAP_SUCCESS)
+    return cj_directory_set_error (directory, error, rc, ld, _("reading the database's access rules"));
+  if (ldap_first_entry (ld, result) == NULL)
+    return TRUE;
+  rules = cj_ldap_get_strings (ld, ldap_first_entry (ld, result), "olcAccess");
+  for (char **r = rules; *r != NULL; r++)
+    {
+      const char *rule = *r;
+      const char *brace = strchr (rule, '}');
+      g_autofree char *prefix = NULL, *replacement = NULL;
+      g_autoptr(CjLdapMods) mods = NULL;
+
+      if (*rule != '{' || brace == NULL || !g_str_equal (brace + 1, PASSWORD_ACCESS_SELF_WRITE))
+        continue;
+      prefix = g_strndup (rule, (gsize) (brace + 1 - rule));
+      replacement = g_strconcat (prefix, PASSWORD_ACCESS, NULL);
+      mods = cj_ldap_mods_new ();
+      cj_ldap_mods_add1 (mods, LDAP_MOD_DELETE, "olcAccess", rule);
+      cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcAccess", replacement);
+      rc = cj_directory_modify (directory, ld, database, cj_ldap_mods_get (mods));
+      if (rc != LDAP_SUCCESS)
+        return cj_directory_set_error (directory, error, rc, ld, _("updating the database's access rules"));
+      g_ptr_array_add (report, g_strdup (_("Users can no longer write their own password directly in LDAP "
+                                           "(updated the database's access rule)")));
+      break;
+    }
+  return TRUE;
+}
+
 gboolean
 cj_slapd_ensure_database (CjDirectory *directory, LDAP *ld, const char *database_dir,
                           const char *ejabberd_dn, GPtrArray *report, GError **error)
@@ -369,7 +479,9 @@ cj_slapd_ensure_database (CjDirectory *directory, LDAP *ld, const char *database
   else
     g_ptr_array_add (report, g_strdup_printf (_("The LDAP database for %s exists already"),
                                               cj_directory_get_base_dn (directory)));
-  return ensure_indexes (directory, ld, database, report, error) &&
+  return ensure_password_access (directory, ld, database, report, error) &&
+         ensure_indexes (directory, ld, database, report, error) &&
          ensure_syncprov (directory, ld, database, report, error) &&
+         ensure_unique (directory, ld, database, report, error) &&
          add_base_entry (directory, ld, report, error);
 }

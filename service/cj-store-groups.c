@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cj-error.h"
+#include "cj-group-layout.h"
 #include "cj-ldap-util.h"
 
 #define FIRST_GID 10000
@@ -110,6 +111,56 @@ move_into (CjStoreContext *ctx, const char *dn, char **names, GError **error)
   return TRUE;
 }
 
+/* Whether a group other than @except_dn is named @name (the attributes' own equality
+ * rules: case-insensitive). Run in the writer thread, so the daemon's own writes cannot
+ * race it; against other writers the local slapd's unique overlay on description
+ * (cj-slapd-config.c) decides, and a write it refuses is reported by write_error. */
+static gboolean
+check_name_free (CjStoreContext *ctx, const char *name, const char *except_dn, GError **error)
+{
+  const char *attrs[] = { "1.1", NULL };
+  g_autofree char *filter = cj_group_name_filter (name);
+  g_autoptr(LDAPMessage) result = NULL;
+  int rc;
+
+  rc = ldap_search_ext_s (ctx->ld, cj_directory_get_groups_dn (ctx->directory), LDAP_SCOPE_ONELEVEL,
+                          filter, (char **) attrs, 0, NULL, NULL, NULL, 0, &result);
+  if (rc == LDAP_NO_SUCH_OBJECT)
+    {
+      g_set_error (error, CJ_ERROR, CJ_ERROR_NOT_CONFIGURED,
+                   _("The Jabber subtree %s does not exist: run “cl-setup ldap” first"),
+                   cj_directory_get_groups_dn (ctx->directory));
+      return FALSE;
+    }
+  if (rc != LDAP_SUCCESS)
+    return cj_directory_set_error (ctx->directory, error, rc, ctx->ld, _("looking up group names"));
+  for (LDAPMessage *m = ldap_first_entry (ctx->ld, result); m != NULL; m = ldap_next_entry (ctx->ld, m))
+    {
+      char *dn = ldap_get_dn (ctx->ld, m);
+      gboolean same = dn != NULL && except_dn != NULL && g_ascii_strcasecmp (dn, except_dn) == 0;
+
+      ldap_memfree (dn);
+      if (!same)
+        {
+          g_set_error (error, CJ_ERROR, CJ_ERROR_ALREADY_EXISTS,
+                       _("A group named “%s” already exists"), name);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* A write refused with @rc: a constraint violation is the unique overlay's answer when
+ * another writer took the name meanwhile. */
+static gboolean
+write_error (CjStoreContext *ctx, int rc, const char *name, const char *except_dn, const char *what,
+             GError **error)
+{
+  if (rc == LDAP_CONSTRAINT_VIOLATION && !check_name_free (ctx, name, except_dn, error))
+    return FALSE;
+  return cj_directory_set_error (ctx->directory, error, rc, ctx->ld, what);
+}
+
 /* Whether every member of @group is one of @names, and @names is not empty. */
 static gboolean
 members_within (CjEntry *group, char **names)
@@ -122,74 +173,98 @@ members_within (CjEntry *group, char **names)
   return TRUE;
 }
 
+/* The same AddGroup again after a fault left the group without all its members: a group of
+ * that name holding only asked members is the earlier attempt's, and the rest go in now.
+ * *done: the request was handled here (finished, or refused as AlreadyExists). */
+static gboolean
+finish_earlier_add (CjStoreContext *ctx, CjStoreRequest *request, gboolean *done, GError **error)
+{
+  g_autofree char *dn = NULL;
+  g_autoptr(CjEntry) group = NULL;
+
+  *done = FALSE;
+  if (!cj_store_find_group_named (ctx, request->name, &dn, error))
+    return FALSE;
+  if (dn == NULL)
+    return TRUE;
+  *done = TRUE;
+  if (!read_group (ctx, dn, &group, error))
+    return FALSE;
+  if (!members_within (group, request->members))
+    {
+      g_set_error (error, CJ_ERROR, CJ_ERROR_ALREADY_EXISTS,
+                   _("A group named “%s” already exists"), request->name);
+      return FALSE;
+    }
+  return move_into (ctx, dn, request->members, error) && cj_store_reread (ctx, dn, TRUE, error);
+}
+
 static gboolean
 add_group (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
 {
   static const char *const classes[] = { "top", "posixGroup", NULL };
-  g_autofree char *dn = cj_ldap_child_dn ("cn", request->name, cj_directory_get_groups_dn (ctx->directory));
+  g_autofree char *dn = NULL;
   g_autofree char *gid_text = NULL;
-  g_autoptr(CjLdapMods) mods = cj_ldap_mods_new ();
   guint gid = 0;
-  int rc;
+  int rc = LDAP_OTHER;
+  gboolean done = FALSE;
 
-  if (!check_users_exist (ctx, request->members, error) || !next_gid (ctx, &gid, error))
+  if (!check_users_exist (ctx, request->members, error) ||
+      !finish_earlier_add (ctx, request, &done, error))
+    return FALSE;
+  if (done)
+    return TRUE;
+  if (!next_gid (ctx, &gid, error))
     return FALSE;
   gid_text = g_strdup_printf ("%u", gid);
-  cj_ldap_mods_add (mods, LDAP_MOD_ADD, "objectClass", classes);
-  cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "cn", request->name);
-  cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "gidNumber", gid_text);
-  rc = cj_directory_add (ctx->directory, ctx->ld, dn, cj_ldap_mods_get (mods));
-  if (rc == LDAP_ALREADY_EXISTS)
+  /* The RDN is a fresh identifier, never the name (cj-group-layout.h); a clash of two
+   * random ids is not expected, the loop only keeps it harmless. */
+  for (int attempt = 0; attempt < 3; attempt++)
     {
-      g_autoptr(CjEntry) group = NULL;
+      g_autofree char *id = cj_group_id_new ();
+      g_autoptr(CjLdapMods) mods = cj_ldap_mods_new ();
 
-      /* The same request again after a fault left the group without all its members:
-       * a group holding only some of the asked members is ours; the rest go in now. */
-      if (!read_group (ctx, dn, &group, error))
-        return FALSE;
-      if (!members_within (group, request->members))
-        {
-          g_set_error (error, CJ_ERROR, CJ_ERROR_ALREADY_EXISTS,
-                       _("A group named “%s” already exists"), request->name);
-          return FALSE;
-        }
+      g_free (dn);
+      dn = cj_ldap_child_dn ("cn", id, cj_directory_get_groups_dn (ctx->directory));
+      cj_ldap_mods_add (mods, LDAP_MOD_ADD, "objectClass", classes);
+      cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "cn", id);
+      cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "description", request->name);
+      cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "gidNumber", gid_text);
+      rc = cj_directory_add (ctx->directory, ctx->ld, dn, cj_ldap_mods_get (mods));
+      if (rc != LDAP_ALREADY_EXISTS)
+        break;
     }
-  else if (rc == LDAP_NO_SUCH_OBJECT)
+  if (rc == LDAP_NO_SUCH_OBJECT)
     {
       g_set_error (error, CJ_ERROR, CJ_ERROR_NOT_CONFIGURED,
                    _("The Jabber subtree %s does not exist: run “cl-setup ldap” first"),
                    cj_directory_get_groups_dn (ctx->directory));
       return FALSE;
     }
-  else if (rc != LDAP_SUCCESS)
-    return cj_directory_set_error (ctx->directory, error, rc, ctx->ld, _("adding the group"));
+  if (rc != LDAP_SUCCESS)
+    return write_error (ctx, rc, request->name, NULL, _("adding the group"), error);
   return move_into (ctx, dn, request->members, error) && cj_store_reread (ctx, dn, TRUE, error);
 }
 
+/* One modify of the description: the entry keeps its DN and its entryUUID. */
 static gboolean
 rename_group (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
 {
   g_autoptr(CjEntry) group = NULL;
-  g_autofree char *new_dn = cj_ldap_child_dn ("cn", request->name, cj_directory_get_groups_dn (ctx->directory));
-  g_autofree char *new_rdn = NULL;
+  g_autoptr(CjLdapMods) mods = cj_ldap_mods_new ();
   int rc;
 
   if (!read_group (ctx, request->dn, &group, error))
     return FALSE;
   if (strcmp (group->name, request->name) == 0)
     return cj_store_reread (ctx, request->dn, TRUE, error);
-  /* The new RDN is the first component of the new DN, escaped by libldap. */
-  new_rdn = g_strndup (new_dn, strlen (new_dn) - strlen (cj_directory_get_groups_dn (ctx->directory)) - 1);
-  rc = cj_directory_rename (ctx->directory, ctx->ld, request->dn, new_rdn);
-  if (rc == LDAP_ALREADY_EXISTS)
-    {
-      g_set_error (error, CJ_ERROR, CJ_ERROR_ALREADY_EXISTS,
-                   _("A group named “%s” already exists"), request->name);
-      return FALSE;
-    }
+  if (!check_name_free (ctx, request->name, request->dn, error))
+    return FALSE;
+  cj_ldap_mods_add1 (mods, LDAP_MOD_REPLACE, "description", request->name);
+  rc = cj_directory_modify (ctx->directory, ctx->ld, request->dn, cj_ldap_mods_get (mods));
   if (rc != LDAP_SUCCESS)
-    return cj_directory_set_error (ctx->directory, error, rc, ctx->ld, _("renaming the group"));
-  return cj_store_reread (ctx, new_dn, TRUE, error);
+    return write_error (ctx, rc, request->name, request->dn, _("renaming the group"), error);
+  return cj_store_reread (ctx, request->dn, TRUE, error);
 }
 
 static gboolean

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cj-error.h"
+#include "cj-group-layout.h"
 #include "cj-ldap-util.h"
 #include "cj-password.h"
 
@@ -81,6 +82,33 @@ cj_store_groups_of (CjStoreContext *ctx, const char *name, GError **error)
       ldap_memfree (dn);
     }
   return dns;
+}
+
+gboolean
+cj_store_find_group_named (CjStoreContext *ctx, const char *name, char **dn, GError **error)
+{
+  const char *attrs[] = { "1.1", NULL };
+  g_autofree char *filter = cj_group_name_filter (name);
+  g_autoptr(LDAPMessage) result = NULL;
+  LDAPMessage *entry;
+  int rc;
+
+  *dn = NULL;
+  rc = ldap_search_ext_s (ctx->ld, cj_directory_get_groups_dn (ctx->directory), LDAP_SCOPE_ONELEVEL,
+                          filter, (char **) attrs, 0, NULL, NULL, NULL, 0, &result);
+  if (rc == LDAP_NO_SUCH_OBJECT)
+    return TRUE;
+  if (rc != LDAP_SUCCESS)
+    return cj_directory_set_error (ctx->directory, error, rc, ctx->ld, _("looking up group names"));
+  entry = ldap_first_entry (ctx->ld, result);
+  if (entry != NULL)
+    {
+      char *found = ldap_get_dn (ctx->ld, entry);
+
+      *dn = g_strdup (found);
+      ldap_memfree (found);
+    }
+  return TRUE;
 }
 
 static gboolean
@@ -317,16 +345,21 @@ static CjVerdict *
 verify_group (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
 {
   const char *attrs[] = { "memberUid", NULL };
-  g_autofree char *named_dn = cj_ldap_child_dn ("cn", request->name != NULL ? request->name : "",
-                                                cj_directory_get_groups_dn (ctx->directory));
-  const char *dn = request->op == CJ_STORE_ADD_GROUP || request->op == CJ_STORE_RENAME_GROUP
-                   ? named_dn : request->dn;
+  g_autofree char *named_dn = NULL;
+  const char *dn = request->dn;
   g_autoptr(LDAPMessage) result = NULL;
-  LDAPMessage *entry;
+  LDAPMessage *entry = NULL;
   guint wanted = request->members != NULL ? g_strv_length (request->members) : 0;
   guint found;
 
-  if (!read_raw (ctx, dn, attrs, &result, &entry, error))
+  /* A new group's DN is a fresh identifier: it is found by its name. */
+  if (request->op == CJ_STORE_ADD_GROUP)
+    {
+      if (!cj_store_find_group_named (ctx, request->name, &named_dn, error))
+        return NULL;
+      dn = named_dn;
+    }
+  if (dn != NULL && !read_raw (ctx, dn, attrs, &result, &entry, error))
     return NULL;
   if (entry == NULL)
     {
@@ -346,7 +379,9 @@ verify_group (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
     case CJ_STORE_DELETE_GROUP:
       return verdict (ctx, CJ_OUTCOME_NOT_APPLIED, g_strdup (_("the group still exists")));
     case CJ_STORE_RENAME_GROUP:
-      return verdict (ctx, CJ_OUTCOME_APPLIED, NULL);
+      /* One modify of its name: all or nothing. */
+      return verdict (ctx, g_strcmp0 (ctx->changes->subject->name, request->name) == 0
+                           ? CJ_OUTCOME_APPLIED : CJ_OUTCOME_NOT_APPLIED, NULL);
     case CJ_STORE_REMOVE_MEMBERS:
       return verdict (ctx, found == 0 ? CJ_OUTCOME_APPLIED
                            : found == wanted ? CJ_OUTCOME_NOT_APPLIED : CJ_OUTCOME_PARTIAL, NULL);

@@ -77,7 +77,7 @@ cj_store_read (CjStoreContext *ctx, const char *dn, GError **error)
 {
   static const char *attrs[] = {
     "objectClass", "entryUUID", "entryCSN", "uid", "cn", "sn", "displayName", "shadowExpire",
-    "userPassword", "memberUid", "jpegPhoto", NULL
+    "userPassword", "memberUid", "description", "jpegPhoto", NULL
   };
   struct timeval timeout = { (time_t) cj_directory_get_timeout (ctx->directory), 0 };
   g_autoptr(LDAPMessage) result = NULL;

@@ -271,6 +271,7 @@ added (CjRecord *record, gpointer data)
 {
   CjDaemon *daemon = data;
 
+  cj_object_manager_invalidate (daemon);
   if (daemon->published)
     cj_object_manager_emit_added (daemon, record);
 }
@@ -280,6 +281,7 @@ removed (CjRecord *record, gpointer data)
 {
   CjDaemon *daemon = data;
 
+  cj_object_manager_invalidate (daemon);
   if (daemon->published)
     cj_object_manager_emit_removed (daemon, record);
 }
@@ -297,6 +299,7 @@ changed (CjRecord *record, gpointer before, gpointer data)
   GVariant *value;
   gboolean any = FALSE;
 
+  cj_object_manager_invalidate (daemon);
   if (!daemon->published)
     return;
   after = g_variant_ref_sink (cj_tree_properties (daemon, record));

@@ -28,11 +28,9 @@ static gboolean
 handle_set_nickname (CjDaemon *daemon, CjEntry *user, GDBusMethodInvocation *invocation,
                      const char *nickname)
 {
-  GError *error = NULL;
   CjStoreRequest *request;
 
-  if (!cj_validate_nickname (nickname, &error))
-    return cj_daemon_fail (invocation, user->name, error);
+  /* Every argument was checked by the gate (cj-arguments.c) before polkit was asked. */
   request = modify_request (user);
   request->nickname = g_strdup (nickname);
   cj_daemon_store (daemon, invocation, user->name, request, cj_reply_nothing);
@@ -43,11 +41,8 @@ static gboolean
 handle_set_password (CjDaemon *daemon, CjEntry *user, GDBusMethodInvocation *invocation,
                      const char *password)
 {
-  GError *error = NULL;
   CjStoreRequest *request;
 
-  if (!cj_validate_password (password, &error))
-    return cj_daemon_fail (invocation, user->name, error);
   request = modify_request (user);
   request->password = g_strdup (password);
   cj_daemon_store (daemon, invocation, user->name, request, cj_reply_nothing);
@@ -210,8 +205,8 @@ handle_get_photo (CjDaemon *daemon, CjEntry *user, GDBusMethodInvocation *invoca
 {
 
   g_object_set_data (G_OBJECT (invocation), "cj-daemon", daemon);
-  cj_directory_run_async (daemon->directory, read_photo, g_strdup (user->dn), g_free, NULL,
-                          on_photo_read, invocation);
+  cj_directory_read_async (daemon->directory, read_photo, g_strdup (user->dn), g_free,
+                           on_photo_read, invocation);
   return TRUE;
 }
 

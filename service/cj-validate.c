@@ -3,6 +3,7 @@
 
 #include <gio/gio.h>
 #include <glib/gi18n.h>
+#include <net/if.h>
 #include <string.h>
 
 #include "cj-common.h"
@@ -63,6 +64,9 @@ cj_validate_user_name (const char *name, GError **error)
 gboolean
 cj_validate_nickname (const char *nickname, GError **error)
 {
+  /* The byte count first: an 8 MiB argument is refused without walking it twice. */
+  if (nickname != NULL && strlen (nickname) > CJ_MAX_NICKNAME_CHARS * 4)
+    return invalid (error, _("The nickname is longer than %d characters"), CJ_MAX_NICKNAME_CHARS);
   if (nickname == NULL || !g_utf8_validate (nickname, -1, NULL))
     return invalid (error, _("The nickname is not valid UTF-8"));
   if (g_utf8_strlen (nickname, -1) > CJ_MAX_NICKNAME_CHARS)
@@ -85,6 +89,8 @@ cj_validate_group_name (const char *name, GError **error)
 {
   g_autofree char *stripped = NULL;
 
+  if (name != NULL && strlen (name) > CJ_MAX_GROUP_BYTES)
+    return invalid (error, _("The group name is longer than %d characters"), CJ_MAX_GROUP_CHARS);
   if (name == NULL || !g_utf8_validate (name, -1, NULL))
     return invalid (error, _("The group name is not valid UTF-8"));
   stripped = g_strstrip (g_strdup (name));
@@ -92,7 +98,7 @@ cj_validate_group_name (const char *name, GError **error)
     return invalid (error, _("The group name is empty"));
   if (strcmp (stripped, name) != 0)
     return invalid (error, _("The group name must not begin or end with spaces"));
-  if (g_utf8_strlen (name, -1) > CJ_MAX_GROUP_CHARS || strlen (name) > CJ_MAX_GROUP_BYTES)
+  if (g_utf8_strlen (name, -1) > CJ_MAX_GROUP_CHARS)
     return invalid (error, _("The group name is longer than %d characters"), CJ_MAX_GROUP_CHARS);
   if (has_control (name))
     return invalid (error, _("The group name must not contain control characters"));
@@ -143,12 +149,50 @@ cj_validate_host (const char *host, GError **error)
   return TRUE;
 }
 
+/* An IPv6 zone (RFC 4007): an interface name or index. GLib's check accepts any characters
+ * after "%", and the address goes into ejabberd's YAML and its log lines: only what a Linux
+ * interface name may hold ([A-Za-z0-9_.-], IFNAMSIZ - 1 bytes, not "." or ".."), or a
+ * decimal index that fits 32 bits. */
+static gboolean
+valid_scope_id (const char *scope)
+{
+  gsize length = strlen (scope);
+
+  if (length == 0 || length > IFNAMSIZ - 1 || g_str_equal (scope, ".") || g_str_equal (scope, ".."))
+    return FALSE;
+  if (strspn (scope, "0123456789") == length)
+    return g_ascii_strtoull (scope, NULL, 10) <= G_MAXUINT32;
+  for (const char *p = scope; *p != '\0'; p++)
+    if (!g_ascii_isalnum (*p) && *p != '_' && *p != '.' && *p != '-')
+      return FALSE;
+  return TRUE;
+}
+
 gboolean
 cj_validate_ip_address (const char *address, GError **error)
 {
-  if (address == NULL || !g_hostname_is_ip_address (address))
-    return invalid (error, _("“%s” is not an IP address"), address != NULL ? address : "");
-  return TRUE;
+  g_autofree char *shown = NULL;
+  const char *percent;
+
+  if (address == NULL)
+    return invalid (error, _("“%s” is not an IP address"), "");
+  percent = strchr (address, '%');
+  if (percent != NULL)
+    {
+      g_autofree char *host = g_strndup (address, (gsize) (percent - address));
+
+      /* A zone only after an IPv6 address, and GLib checks the address part alone. */
+      if (strchr (host, ':') != NULL && g_hostname_is_ip_address (host) && valid_scope_id (percent + 1))
+        return TRUE;
+      if (strchr (host, ':') != NULL && g_hostname_is_ip_address (host))
+        return invalid (error, _("The scope of an IPv6 address must be an interface name (at most %d "
+                                 "letters, digits, “_”, “.” or “-”) or number"), IFNAMSIZ - 1);
+    }
+  else if (g_hostname_is_ip_address (address))
+    return TRUE;
+  /* The caller's text goes back escaped: it may hold anything. */
+  shown = cj_text_escape (address);
+  return invalid (error, _("“%s” is not an IP address"), shown);
 }
 
 /* Keeps UTF-8 (Cyrillic names stay readable), escapes what could forge a log line or a

@@ -329,10 +329,10 @@ modules:
   mod_shared_roster_ldap:
     ldap_base: "{jabber}"
     ldap_filter: "(objectClass=*)"
-    ldap_rfilter: "(objectClass=posixGroup)"
+    ldap_rfilter: "(&(objectClass=posixGroup)(description=*))"
     ldap_gfilter: "(&(objectClass=posixGroup)(cn=%g))"
     ldap_groupattr: cn
-    ldap_groupdesc: cn
+    ldap_groupdesc: description
     ldap_memberattr: memberUid
     ldap_ufilter: "(&(objectClass=inetOrgPerson)(uid=%u))"
     ldap_useruid: uid

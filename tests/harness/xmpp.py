@@ -224,6 +224,13 @@ class Session:
 
     # The connection --------------------------------------------------------------------
 
+    def sasl_mechanisms(self):
+        """The SASL mechanisms the server offered in its stream features (after STARTTLS),
+        sorted."""
+        async def get():
+            return sorted(self._c.plugin["feature_mechanisms"].mech_list)
+        return _run(get(), 5)
+
     def connected(self):
         return not self._c.disconnected.done()
 

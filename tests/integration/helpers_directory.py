@@ -8,6 +8,8 @@ harness.client.call(user=...)."""
 
 import base64
 import os
+import re
+import secrets
 import subprocess
 import tempfile
 import threading
@@ -225,6 +227,15 @@ class Directory:
         return f"uid={name},{self.users_dn}"
 
     def group_dn(self, name):
+        """The DN of the group named `name` (its RDN is an identifier, not the name)."""
+        for dn, attrs in self.search(self.groups_dn, "(objectClass=posixGroup)", "cn",
+                                     "description", scope="one").items():
+            if group_name(attrs) == name:
+                return dn
+        raise KeyError(f"no group named {name!r}")
+
+    def old_group_dn(self, name):
+        """The DN a group named `name` had in the first layout (cn=<name>)."""
         return f"cn={_escape_dn_value(name)},{self.groups_dn}"
 
     def search(self, base, filt="(objectClass=*)", *attrs, scope="sub"):
@@ -259,11 +270,13 @@ class Directory:
         return next(iter(found.values()), None)
 
     def groups(self):
-        """{cn: attributes} of every posixGroup below ou=Groups."""
+        """{name: attributes} of every posixGroup below ou=Groups (the name is the
+        description; the cn of a group of the first layout); attributes carry "dn"."""
         out = {}
         for dn, attrs in self.search(self.groups_dn, "(objectClass=posixGroup)", "*",
                                      "entryUUID", scope="one").items():
-            out[attrs["cn"][0]] = attrs
+            attrs["dn"] = [dn]
+            out[group_name(attrs)] = attrs
         return out
 
     def group(self, name):
@@ -375,11 +388,34 @@ def user_ldif(directory, name, nickname=None, extra=""):
             f"mail: {name}@example.org\n{extra}")
 
 
+GROUP_ID = re.compile(r"^g[0-9a-f]{16}$")
+
+
+def group_name(attrs):
+    """A group entry's name as the daemon reads it."""
+    return attrs.get("description", attrs.get("cn"))[0]
+
+
+def new_group_id():
+    """A group identifier as the daemon makes them: g and 16 hex digits."""
+    return "g" + secrets.token_hex(8)
+
+
 def group_ldif(directory, name, gid, members=()):
-    lines = [f"dn:: {_b64(directory.group_dn(name))}", "objectClass: posixGroup",
-             f"cn:: {_b64(name)}", f"gidNumber: {gid}"]
+    """A group as another LDAP writer would add it (the daemon's shape, by hand)."""
+    gid_cn = new_group_id()
+    lines = [f"dn: cn={gid_cn},{directory.groups_dn}", "objectClass: posixGroup",
+             f"cn: {gid_cn}", f"description:: {_b64(name)}", f"gidNumber: {gid}"]
     lines += [f"memberUid: {m}" for m in members]
     return "\n".join(lines) + "\n"
+
+
+def old_group_ldif(directory, name, gid, members=(), extra=""):
+    """A group of the first layout: the name as the cn and the RDN."""
+    lines = [f"dn:: {_b64(directory.old_group_dn(name))}", "objectClass: posixGroup",
+             f"cn:: {_b64(name)}", f"gidNumber: {gid}"]
+    lines += [f"memberUid: {m}" for m in members]
+    return "\n".join(lines) + "\n" + extra
 
 
 def _b64(text):

@@ -50,6 +50,16 @@ def test_login_with_the_ldap_password(world, cli):
     assert e2e.try_login(world, "alice", "Alice-pw-1") == "ok"
 
 
+def test_only_plain_is_offered_and_the_hash_is_yescrypt(world):
+    """ejabberd offers PLAIN alone (no X-OAUTH2: disable_sasl_mechanisms in the rendered
+    configuration), and the password alice just logged in with is stored as yescrypt, which
+    slapd checked at ejabberd's bind."""
+    with e2e.login(world, "alice", "Alice-pw-1") as s:
+        assert s.sasl_mechanisms() == ["PLAIN"]
+    [hashed] = e2e.ldap_attribute(world, "alice", "userPassword")
+    assert hashed.startswith(b"{CRYPT}$y$"), hashed
+
+
 def test_wrong_password_refused(world):
     assert e2e.try_login(world, "alice", "Alice-pw-2") == "auth-failed"
     assert e2e.try_login(world, "alice", "") == "auth-failed"

@@ -35,11 +35,12 @@ def _entries(base):
         out.append(f"dn: uid={uid},ou=Users,{jab}\nobjectClass: inetOrgPerson\nuid: {uid}\n"
                    f"cn: {uid}\nsn: {nick}\ndisplayName: {nick}\n"
                    f"userPassword: {ldap.ssha(pw)}\n")
-    out.append(f"dn: cn=Отдел продаж,ou=Groups,{jab}\nobjectClass: posixGroup\n"
-               f"cn: Отдел продаж\ngidNumber: 1000\ndescription: Отдел продаж\n"
+    # Groups as docs/ldap-layout.md has them: the cn an identifier, the name the description.
+    out.append(f"dn: cn=g00000000000003e8,ou=Groups,{jab}\nobjectClass: posixGroup\n"
+               f"cn: g00000000000003e8\ngidNumber: 1000\ndescription: Отдел продаж\n"
                f"memberUid: alice\nmemberUid: bob\n")
-    out.append(f"dn: cn=Бухгалтерия,ou=Groups,{jab}\nobjectClass: posixGroup\n"
-               f"cn: Бухгалтерия\ngidNumber: 1001\ndescription: Бухгалтерия\n"
+    out.append(f"dn: cn=g00000000000003e9,ou=Groups,{jab}\nobjectClass: posixGroup\n"
+               f"cn: g00000000000003e9\ngidNumber: 1001\ndescription: Бухгалтерия\n"
                f"memberUid: carol\n")
     return "\n".join(out), jab
 

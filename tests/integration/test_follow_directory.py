@@ -3,8 +3,11 @@ by another LDAP writer (ldapadd/ldapmodify/ldapmodrdn/ldapdelete beside the daem
 on D-Bus within seconds, without a restart; and a restarted daemon publishes what exists
 before it owns its name. Every wait is a poll with a deadline, never a fixed sleep."""
 
-from helpers_directory import (ERROR, GROUP, NO_OBJECT, USER,
-                               DBusError, group_ldif, poll, user_ldif)
+import base64
+
+from helpers_directory import (ERROR, GROUP, GROUP_ID, NO_OBJECT, USER, DBusError,
+                               _escape_dn_value as escape_dn, group_ldif, old_group_ldif,
+                               poll, user_ldif)
 
 NOT_FOUND = ERROR + "NotFound"
 
@@ -23,6 +26,10 @@ def found_group(env, name):
     except DBusError as e:
         assert e.name == NOT_FOUND, e
         return None
+
+
+def b64(text):
+    return base64.b64encode(text.encode()).decode()
 
 
 def prop_is(env, path, interface, name, value):
@@ -104,8 +111,10 @@ def test_group_renamed_beside_keeps_its_path(env):
     upath = env.bus.add_user(user, "", group=path)
     new = env.unique("Новое имя ")
 
-    env.ldap.modrdn(env.ldap.group_dn(old), f"cn={new}")
-    poll(prop_is(env, path, GROUP, "Name", new), "Name after the modrdn")
+    # A rename is one modify of the description (the RDN is an identifier).
+    env.ldap.modify(f"dn: {env.ldap.group_dn(old)}\nchangetype: modify\n"
+                    f"replace: description\ndescription:: {b64(new)}\n")
+    poll(prop_is(env, path, GROUP, "Name", new), "Name after the modify")
     assert found_group(env, new) == path
     assert found_group(env, old) is None
     assert path in env.bus.list_groups()
@@ -184,3 +193,80 @@ def test_restart_publishes_existing_entries_before_owning_the_name(env):
     assert after[away_path][1]["Nickname"] == "Пока не было"
     users = [p for p, (i, _) in after.items() if i == USER]
     assert env.bus.list_users() == sorted(users, key=lambda p: after[p][1]["Name"])
+
+
+# Groups of the first layout (cn=<name>) ------------------------------------------------------
+
+OLD_NAMES = ["*", "x)(|(cn=*", "back\\slash", "Отдел (Москва)"]
+
+
+def assert_converted(env, name, uuid, members):
+    entry = env.ldap.group(name)
+    assert entry is not None, (name, env.ldap.groups().keys())
+    assert entry["description"] == [name]
+    assert len(entry["cn"]) == 1 and GROUP_ID.match(entry["cn"][0]), entry
+    assert entry["dn"] == [f"cn={entry['cn'][0]},{env.ldap.groups_dn}"]
+    assert entry["entryuuid"] == uuid                    # modify + modrdn keep the entry
+    assert sorted(entry.get("memberuid", [])) == sorted(members)
+
+
+def test_restart_converts_groups_of_the_first_layout(env):
+    # A group the daemon made, put back into the first layout while the daemon is away,
+    # and groups another tool wrote in that layout (names that are filter syntax, a stray
+    # description and a second cn value among them).
+    mine = env.unique("Mine ")
+    mine_path = env.bus.add_group(mine)
+    member = env.unique("oldmember")
+    member_path = env.bus.add_user(member, "", group=mine_path)
+    env.world.daemon.stop()
+    mine_uuid = env.ldap.group(mine)["entryuuid"]
+    env.ldap.modrdn(env.ldap.group_dn(mine), f"cn={escape_dn(mine)}")
+    env.ldap.modify(f"dn: {env.ldap.old_group_dn(mine)}\nchangetype: modify\n"
+                    "delete: description\n")
+    assert env.ldap.group(mine)["cn"] == [mine] and "description" not in env.ldap.group(mine)
+    users = {}
+    for i, name in enumerate(OLD_NAMES):
+        users[name] = env.unique("old")
+        env.ldap.add(user_ldif(env.ldap, users[name]))
+        extra = "description: a note another tool wrote\ncn: second value\n" if i == 0 else ""
+        env.ldap.add(old_group_ldif(env.ldap, name, 51000 + i, members=[users[name]],
+                                    extra=extra))
+    # Another tool's group named by its gidNumber: the RDN value stays, as posixGroup needs it.
+    odd = "Odd (gidNumber RDN)"
+    odd_dn = f"gidNumber=53000,{env.ldap.groups_dn}"
+    env.ldap.add(f"dn: {odd_dn}\nobjectClass: posixGroup\ncn: {odd}\ngidNumber: 53000\n")
+    odd_uuid = env.ldap.group(odd)["entryuuid"]
+    uuids = {name: next(iter(env.ldap.search(env.ldap.old_group_dn(name), "(objectClass=*)",
+                                             "entryUUID", scope="base").values()))["entryuuid"]
+             for name in OLD_NAMES}
+
+    env.world.start_daemon()
+
+    # Converted before the daemon read them: no polling.
+    assert_converted(env, mine, mine_uuid, [member])
+    assert env.bus.find_group(mine) == mine_path             # the same object
+    assert env.bus.prop(member_path, USER, "Group") == mine_path
+    for name in OLD_NAMES:
+        assert_converted(env, name, uuids[name], [users[name]])
+        path = env.bus.find_group(name)
+        assert env.bus.prop(path, GROUP, "Name") == name
+        assert env.bus.prop(path, GROUP, "Members") == [env.bus.find_user(users[name])]
+    assert_converted(env, odd, odd_uuid, [])
+    assert env.ldap.group(odd)["gidnumber"] == ["53000"]
+    assert env.bus.prop(env.bus.find_group(odd), GROUP, "Name") == odd
+    assert "converted 6 groups" in env.world.daemon.log()
+
+
+def test_setup_ldap_converts_a_group_written_in_the_first_layout(env):
+    name = env.unique("Written later (old) ")
+    env.ldap.add(old_group_ldif(env.ldap, name, 52000))
+    uuid = env.ldap.group(name)["entryuuid"]
+    path = poll(lambda: found_group(env, name), f"group {name} on D-Bus")  # read by its cn
+
+    report = env.bus.setup_ldap()
+    assert "Converted 1 group to the new layout (cn=identifier, the name in description)" \
+        in report, report
+    assert_converted(env, name, uuid, [])
+    poll(lambda: found_group(env, name) == path, "the same object after the conversion")
+    assert env.bus.prop(path, GROUP, "Name") == name
+    assert not any("Converted" in line for line in env.bus.setup_ldap())   # idempotent

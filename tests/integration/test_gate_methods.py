@@ -1,6 +1,7 @@
 """Every mutating method of the API (read from dbus-interfaces/*.xml: all but Find*, List*
 and GetPhoto), called by a user without authorization, is refused with PermissionDenied.
-The gate runs before any argument check or lookup, so harmless default arguments do."""
+The arguments are checked before the gate asks polkit (service/cj-arguments.c), nothing is
+looked up before it: harmless defaults that pass those checks do."""
 
 import re
 

@@ -12,8 +12,8 @@ import pytest
 from gi.repository import GLib
 
 from harness import client, polkit
-from helpers_directory import (DEADLINE, ERROR, GROUP, MANAGER, MANAGER_PATH, NO_OBJECT,
-                               USER, DBusError, daemon_criticals, poll)
+from helpers_directory import (DEADLINE, ERROR, GROUP, GROUP_ID, MANAGER, MANAGER_PATH,
+                               NO_OBJECT, USER, DBusError, daemon_criticals, poll)
 
 INVALID = ERROR + "InvalidArgument"
 NOT_FOUND = ERROR + "NotFound"
@@ -55,7 +55,9 @@ def test_add_group(env, name):
     entry = env.ldap.group(name)
     assert entry is not None, env.ldap.groups().keys()
     assert "posixGroup" in entry["objectclass"]
-    assert entry["cn"] == [name]                       # exactly as given, one value
+    assert entry["description"] == [name]              # exactly as given, one value
+    assert len(entry["cn"]) == 1 and GROUP_ID.match(entry["cn"][0]), entry["cn"]
+    assert entry["dn"] == [f"cn={entry['cn'][0]},{env.ldap.groups_dn}"]   # the RDN is the id
     assert "memberuid" not in entry
     gids = [g["gidnumber"][0] for g in env.ldap.groups().values()]
     assert len(set(gids)) == len(gids), gids
@@ -106,7 +108,7 @@ def test_add_group_errors(env, users):
 def test_group_name_of_64_characters(env):
     name = "Group-" + "x" * 58
     path = env.bus.add_group(name)
-    assert env.ldap.group(name)["cn"] == [name]
+    assert env.ldap.group(name)["description"] == [name]
     assert env.bus.prop(path, GROUP, "Name") == name
 
 
@@ -119,7 +121,7 @@ def test_long_cyrillic_group_name_is_added_or_refused_cleanly(env):
         assert e.name == INVALID, e
         assert env.ldap.dump() == before
     else:
-        assert env.ldap.group(name)["cn"] == [name]
+        assert env.ldap.group(name)["description"] == [name]
         assert env.bus.prop(path, GROUP, "Name") == name
 
 
@@ -130,6 +132,7 @@ def test_rename_keeps_the_path(env, users):
     old_name, path = new_group(env, "My test ")
     env.bus.call(path, GROUP, "AddMembers", "ao", [pa])
     uuid = env.ldap.group(old_name)["entryuuid"]
+    dn, cn = env.ldap.group(old_name)["dn"][0], env.ldap.group(old_name)["cn"]
     new_name = env.unique("Тестовая группа ")
 
     mark = env.bus.mark()
@@ -141,11 +144,12 @@ def test_rename_keeps_the_path(env, users):
         == NOT_FOUND
     assert path in env.bus.list_groups()
 
-    # One modrdn: the same entry under its new name, members kept.
+    # One modify of the description: the same entry, same DN, members kept.
     assert env.ldap.group(old_name) is None
     entry = env.ldap.group(new_name)
     assert entry["entryuuid"] == uuid
-    assert entry["cn"] == [new_name]
+    assert entry["description"] == [new_name]
+    assert entry["dn"] == [dn] and entry["cn"] == cn
     assert entry["memberuid"] == [a]
     assert group_of(env, pa) == path
 
@@ -159,6 +163,47 @@ def test_rename_errors(env):
         assert env.bus.error_of(path, GROUP, "Rename", "s", new) == error, new
         assert env.ldap.dump() == before, new
     assert env.bus.prop(path, GROUP, "Name") == name
+
+
+def test_rename_changing_only_case(env):
+    name, path = new_group(env, "Staff ")
+    env.bus.call(path, GROUP, "Rename", "s", name.upper())
+    assert env.bus.prop(path, GROUP, "Name") == name.upper()
+    assert env.ldap.group(name.upper())["description"] == [name.upper()]
+    assert env.bus.find_group(name) == path                 # found ignoring case, as before
+
+
+# Names that are LDAP filter syntax --------------------------------------------------------
+
+FILTER_NAMES = ["*", "a*", "x)(|(cn=*", "back\\slash", "(paren)", "Отдел (Москва)", "a"]
+
+
+def test_names_with_filter_syntax_are_ordinary_names(env):
+    paths = {}
+    for name in FILTER_NAMES:
+        paths[name] = env.bus.add_group(name)
+    assert len(set(paths.values())) == len(FILTER_NAMES)
+    groups = env.ldap.groups()
+    for name, path in paths.items():
+        assert env.bus.find_group(name) == path, name
+        assert env.bus.prop(path, GROUP, "Name") == name
+        entry = groups[name]
+        assert entry["description"] == [name]
+        assert len(entry["cn"]) == 1 and GROUP_ID.match(entry["cn"][0]), entry
+    # Uniqueness compares names (ignoring case), never patterns: "*" and "A" are taken,
+    # "b*" is not.
+    assert env.bus.error_of(MANAGER_PATH, MANAGER, "AddGroup", "sa{sv}", "*", {}) \
+        == ERROR + "AlreadyExists"
+    assert env.bus.error_of(MANAGER_PATH, MANAGER, "AddGroup", "sa{sv}", "A", {}) \
+        == ERROR + "AlreadyExists"
+    assert env.bus.error_of(paths["a*"], GROUP, "Rename", "s", "x)(|(CN=*") \
+        == ERROR + "AlreadyExists"
+    other = env.bus.add_group("b*")
+    env.bus.call(other, GROUP, "Rename", "s", "(paren) 2")
+    assert env.bus.find_group("(paren) 2") == other
+    for name in FILTER_NAMES:
+        env.bus.call(paths[name], GROUP, "Delete")
+    env.bus.call(other, GROUP, "Delete")
 
 
 # Membership -----------------------------------------------------------------------------

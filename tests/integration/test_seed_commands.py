@@ -160,29 +160,43 @@ def test_lock_and_unlock(world):
 def test_groups_as_in_the_manual(world):
     assert cl(world, "cl-groupadd", "My test", "jabber").returncode == 0
     assert cl(world, "cl-groupmod", "-n", "Тестовая группа", "My test", "jabber").returncode == 0
-    groups = ldap(world, GROUPS, "(objectClass=posixGroup)", "cn")
-    assert "My test" not in groups and "cn:: " in groups           # Cyrillic cn is base64
+    groups = ldap(world, GROUPS, "(objectClass=posixGroup)", "description")
+    assert "My test" not in groups and "description:: " in groups  # Cyrillic is base64
 
     assert cl(world, "cl-groupadd", "Guest group", "jabber").returncode == 0
     r = cl(world, "cl-usermod", "-g", "Guest group", "guest", "jabber")
     assert r.returncode == 0, r.stderr
-    assert "memberUid: guest" in ldap(world, GROUPS, "(cn=Guest group)", "memberUid")
+    assert "memberUid: guest" in ldap(world, GROUPS, "(description=Guest group)", "memberUid")
 
     r = cl(world, "cl-groupmod", "-d", "guest", "Guest group", "jabber")
     assert r.returncode == 0, r.stderr
-    assert "memberUid" not in ldap(world, GROUPS, "(cn=Guest group)", "memberUid")
+    assert "memberUid" not in ldap(world, GROUPS, "(description=Guest group)", "memberUid")
 
     r = cl(world, "cl-groupmod", "-a", "guest,guest2", "Guest group", "jabber")
     assert r.returncode == 0, r.stderr
-    members = ldap(world, GROUPS, "(cn=Guest group)", "memberUid")
+    members = ldap(world, GROUPS, "(description=Guest group)", "memberUid")
     assert "memberUid: guest\n" in members and "memberUid: guest2" in members
+
+
+def test_slapd_keeps_group_names_unique_for_every_writer(world):
+    """The daemon checks a name before it writes; cl-setup ldap also had the local slapd
+    enforce it (the unique overlay on description), for other writers at the same time."""
+    config = ldap(world, "cn=config", "(objectClass=olcUniqueConfig)", "olcUniqueURI")
+    assert "description?one?(objectClass=posixGroup)" in config, config
+    assert "description eq" in ldap(world, "cn=config", "(olcSuffix=*)", "olcDbIndex")
+    ldif = (f"dn: cn=g0123456789abcdef,{GROUPS}\nobjectClass: posixGroup\n"
+            "cn: g0123456789abcdef\ngidNumber: 50000\ndescription: GUEST GROUP\n")
+    r = subprocess.run(["ldapadd", "-Q", "-Y", "EXTERNAL", "-H", world.slapd.ldapi_uri],
+                       input=ldif, capture_output=True, text=True)
+    assert r.returncode == 19, r.stdout + r.stderr                 # constraintViolation
+    assert "g0123456789abcdef" not in ldap(world, GROUPS, "(objectClass=posixGroup)", "cn")
 
 
 def test_moving_says_so(world):
     r = cl(world, "cl-usermod", "-g", "Тестовая группа", "guest", "jabber")
     assert r.returncode == 0, r.stderr
     assert "Guest group" in r.stdout and "Тестовая группа" in r.stdout, r.stdout
-    assert "memberUid: guest\n" not in ldap(world, GROUPS, "(cn=Guest group)", "memberUid") + "\n"
+    assert "memberUid: guest\n" not in ldap(world, GROUPS, "(description=Guest group)", "memberUid") + "\n"
 
 
 def test_unknown_members_change_nothing(world):
@@ -195,7 +209,7 @@ def test_unknown_members_change_nothing(world):
 
 def test_groupdel_keeps_its_members(world):
     assert cl(world, "cl-groupdel", "Тестовая группа", "jabber").returncode == 0
-    assert "Тестовая" not in ldap(world, GROUPS, "(objectClass=posixGroup)", "cn")
+    assert "description:: " not in ldap(world, GROUPS, "(objectClass=posixGroup)", "description")
     assert "uid: guest" in ldap(world, USERS, "(uid=guest)", "uid")
 
 

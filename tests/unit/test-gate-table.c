@@ -1,5 +1,6 @@
-/* Every method of the API is in the authorization table, and exactly the reading ones need
- * no authorization (service/cj-gate-table.c). A method added to the XML without a table
+/* Every method of the API is in the authorization table, exactly the reading ones need
+ * no authorization, and every other one has its arguments checked before polkit is asked
+ * (service/cj-gate-table.c). A method added to the XML without a table
  * line fails here (and is refused by the daemon for everybody). */
 #include "config.h"
 
@@ -26,9 +27,15 @@ check_interface (GDBusInterfaceInfo *info, guint *count)
       if (rule == NULL)
         g_error ("%s.%s is not in the authorization table", info->name, (*m)->name);
       if (reads)
-        g_assert_null (rule->action);
+        {
+          g_assert_null (rule->action);
+          g_assert_null (rule->check);
+        }
       else if (rule->action == NULL)
         g_error ("%s.%s changes something but needs no authorization", info->name, (*m)->name);
+      else if (rule->check == NULL)
+        g_error ("%s.%s changes something but its arguments are not checked before polkit",
+                 info->name, (*m)->name);
       else
         g_assert_true (g_str_has_prefix (rule->action, "org.calculate.jabber."));
       (*count)++;

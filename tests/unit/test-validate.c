@@ -110,6 +110,37 @@ test_hosts (void)
   expect (cj_validate_ip_address, "{192,168,1,6}", FALSE);
 }
 
+/* IPv6 zones: an interface name or number, nothing else (the address lands in ejabberd's
+ * YAML and its logs). */
+static void
+test_scope_ids (void)
+{
+  static const char *const good[] = {
+    "fe80::1%eth0", "fe80::1%2", "fe80::1%enp0s31f6", "fe80::1%br-lan.10", "fe80::1%wlan_0",
+    "fe80::1%abcdefghijklmno" /* 15 = IFNAMSIZ - 1 */, "fe80::1%4294967295", "::1%lo", NULL
+  };
+  static const char *const bad[] = {
+    "fe80::1%", "fe80::1%abcdefghijklmnop" /* 16 */, "fe80::1%eth0\n", "fe80::1%eth 0",
+    "fe80::1%eth0\"", "fe80::1%eth0'", "fe80::1%eth0\\", "fe80::1%eth0/24", "fe80::1%eth0%1",
+    "fe80::1%eth0:1", "fe80::1%eth\x01", "fe80::1%эт0", "fe80::1%.", "fe80::1%..", "fe80::1%../x",
+    "fe80::1%4294967296", "fe80::1%99999999999999", "fe80::1%{a}", "fe80::1%a}\n- x: y",
+    "fe80::1%$(id)", "fe80::1%`id`", "fe80::1%*", "192.168.1.6%eth0", "%eth0", "fe80::1%%",
+    "fe80::zz%eth0", "host%eth0", "fe80::1%eth0\r\nip: 0.0.0.0", NULL
+  };
+
+  for (const char *const *a = good; *a != NULL; a++)
+    expect (cj_validate_ip_address, *a, TRUE);
+  for (const char *const *a = bad; *a != NULL; a++)
+    expect (cj_validate_ip_address, *a, FALSE);
+  {
+    /* The refused value comes back escaped in the message. */
+    g_autoptr(GError) error = NULL;
+    g_assert_false (cj_validate_ip_address ("1.2.3\n4\x1b[31m", &error));
+    g_assert_null (strchr (error->message, '\n'));
+    g_assert_null (strchr (error->message, '\x1b'));
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -119,5 +150,6 @@ main (int argc, char **argv)
   g_test_add_func ("/validate/group-names", test_group_names);
   g_test_add_func ("/validate/passwords", test_passwords);
   g_test_add_func ("/validate/hosts", test_hosts);
+  g_test_add_func ("/validate/scope-ids", test_scope_ids);
   return g_test_run ();
 }

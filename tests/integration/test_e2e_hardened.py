@@ -1,0 +1,116 @@
+"""End to end under the systemd unit's confinement (data/calculate-jabberd.service.in),
+reproduced without systemd: the daemon runs with the unit's CapabilityBoundingSet (its
+allow-list, read from the unit file), NoNewPrivileges and UMask. The manual's flow must
+still work — cl-setup ldap (new database, its directory chowned to slapd's user), cl-setup
+jabber with history (ejabberd's files chowned, ejabberd restarted, the history directory
+given to ejabberd), accounts, a lock that ends the session through ejabberdctl (su to the
+ejabberd user) — and the files ejabberd reads keep their explicit modes despite the umask.
+(ProtectSystem, ReadWritePaths and ProtectProc need systemd; `systemd-analyze security`
+covers those, see docs/reliability.md.)"""
+
+import os
+import re
+import stat
+import subprocess
+
+import pytest
+
+from harness import e2e, namespace, xmpp
+
+UNIT = os.path.join(os.environ.get("SOURCEDIR", "."), "data", "calculate-jabberd.service.in")
+DAEMON = os.path.join(os.environ.get("BUILDDIR", "build"), "service", "calculate-jabberd")
+
+
+def unit_setting(key):
+    with open(UNIT) as f:
+        values = [m.group(1) for m in re.finditer(rf"^{key}=(.*)$", f.read(), re.MULTILINE)]
+    assert len(values) == 1, (key, values)
+    return values[0]
+
+
+def capabilities():
+    caps = unit_setting("CapabilityBoundingSet").split()
+    assert caps and not caps[0].startswith("~"), "the unit's bounding set is not an allow-list"
+    return caps
+
+
+def capability_numbers():
+    """{name: number} in the kernel's order, as setpriv lists them (CAP_CHOWN: 0, ...)."""
+    r = subprocess.run(["setpriv", "--list-caps"], capture_output=True, text=True, check=True)
+    return {f"CAP_{name.upper()}": i for i, name in enumerate(r.stdout.split())}
+
+
+@pytest.fixture(scope="module")
+def world(make_world, tmp_path_factory):
+    xmpp.quiet()
+    caps = ",".join(["-all"] + ["+" + c[len("CAP_"):].lower() for c in capabilities()])
+    wrapper = tmp_path_factory.mktemp("confined") / "calculate-jabberd"
+    wrapper.write_text("#!/bin/sh\n"
+                       f"umask {unit_setting('UMask')}\n"
+                       f"exec setpriv --bounding-set={caps} --no-new-privs -- "
+                       f"{os.path.abspath(DAEMON)} \"$@\"\n")
+    wrapper.chmod(0o755)
+    w = make_world(ldap="empty", polkit="real", daemon_program=str(wrapper))
+    w.cli = e2e.Cli(w)
+    return w
+
+
+def daemon_status(world):
+    """The fields of /proc/<daemon>/status (the setpriv wrapper exec'd the daemon)."""
+    with open(f"/proc/{world.daemon.proc.pid}/status") as f:
+        return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+
+
+def test_the_daemon_runs_confined(world):
+    st = daemon_status(world)
+    numbers = capability_numbers()
+    want = sum(1 << numbers[c] for c in capabilities())
+    assert int(st["CapBnd"], 16) == want, st["CapBnd"]
+    assert int(st["CapEff"], 16) & ~want == 0, st["CapEff"]
+    assert st["NoNewPrivs"].strip() == "1"
+    assert st["Umask"].strip() == unit_setting("UMask")
+
+
+def test_setup_ldap(world):
+    out = world.cli.setup_ldap()
+    assert "Created an LDAP database" in out, out
+    secret = os.path.join(world.top, "state", "ejabberd-ldap.secret")
+    assert stat.S_IMODE(os.stat(secret).st_mode) == 0o600
+
+
+def test_setup_jabber_with_history(world):
+    world.cli.setup_jabber("--primary-host", namespace.HOSTNAME, "--history", "on")
+    assert world.ejabberd.running()
+    for path in (world.ejabberd.config_file, world.ejabberd.certificate_file):
+        st = os.stat(path)
+        # 0640 root:<group of the directory>, as without the umask: ejabberd reads them.
+        assert st.st_uid == 0 and stat.S_IMODE(st.st_mode) == 0o640, (path, oct(st.st_mode))
+        assert st.st_gid == os.stat(os.path.dirname(path)).st_gid, path
+
+
+def test_accounts_and_a_lock_through_ejabberdctl(world):
+    world.cli.useradd("alice", "Alice-pw-1", "-c", "Алиса")
+    assert e2e.try_login(world, "alice", "Alice-pw-1") == "ok"
+    with e2e.login(world, "alice", "Alice-pw-1") as s:
+        assert s.sasl_mechanisms() == ["PLAIN"]
+        world.cli.usermod("alice", "-L")
+        # kick_user: ejabberdctl, su to the ejabberd user, from the confined daemon.
+        assert s.wait_disconnected(e2e.DEADLINE), "the locked user's session is still open"
+    assert e2e.try_login(world, "alice", "Alice-pw-1") == "auth-failed"
+    world.cli.usermod("alice", "-U")
+    assert e2e.try_login(world, "alice", "Alice-pw-1") == "ok"
+
+
+def test_photo_through_the_confined_helper(world, tmp_path):
+    """The daemon starts calculate-jabber-photo as nobody (setgroups, setgid, setuid under
+    the bounding set and no_new_privs); the JPEG reaches the vCard."""
+    image = e2e.write_png(str(tmp_path / "face.png"), size=300)
+    os.chmod(tmp_path, 0o755)
+    world.cli.useradd("bob", "Bob-pw-1", "-c", "Боб", "-i", image)
+    with e2e.login(world, "alice", "Alice-pw-1") as s:
+        card = s.vcard(e2e.jid("bob"))
+    assert card.photo[:2] == b"\xff\xd8" and card.nickname == "Боб", card
+    svg = tmp_path / "face.svg"
+    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>')
+    r = world.cli.run("cl-usermod", "-i", str(svg), "bob", "jabber")
+    assert r.returncode != 0 and "JPEG, PNG, GIF, WebP, BMP" in r.stderr, r.stderr
