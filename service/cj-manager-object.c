@@ -67,8 +67,9 @@ handle_add_user (CjManager *manager, GDBusMethodInvocation *invocation, GUnixFDL
                                g_error_new (CJ_ERROR, CJ_ERROR_NOT_FOUND, _("No such group: %s"), group_path));
       request->group_dn = g_strdup (group->dn);
     }
-  /* An existing account is the directory's to judge (cj-store-users.c): the same request
-   * again after a fault finishes what the fault left half made. */
+  /* No AlreadyExists from the view: an existing account is the directory's to judge
+   * (cj-store-users.c), since the same request again after a fault finishes what the fault
+   * left half made. */
 
   if (g_variant_lookup (options, CJ_OPT_PHOTO, "h", NULL))
     {

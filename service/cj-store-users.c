@@ -116,9 +116,7 @@ add_user (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
            * when the server stopped answering: it would not answer the delete either, and
            * the same request again finishes the account instead. */
           if (!g_error_matches (local_error, CJ_ERROR, CJ_ERROR_DIRECTORY_UNAVAILABLE))
-            {
-              cj_directory_delete (ctx->directory, ctx->ld, dn);
-            }
+            cj_directory_delete (ctx->directory, ctx->ld, dn);
           g_propagate_error (error, local_error);
           return FALSE;
         }

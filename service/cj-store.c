@@ -123,9 +123,8 @@ cj_store_reread (CjStoreContext *ctx, const char *dn, gboolean subject, GError *
 gboolean
 cj_store_modify (CjStoreContext *ctx, const char *dn, LDAPMod **mods, const char *what, GError **error)
 {
-  int rc;
+  int rc = cj_directory_modify (ctx->directory, ctx->ld, dn, mods);
 
-  rc = cj_directory_modify (ctx->directory, ctx->ld, dn, mods);
   if (rc != LDAP_SUCCESS)
     return cj_directory_set_error (ctx->directory, error, rc, ctx->ld, what);
   return TRUE;
