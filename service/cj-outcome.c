@@ -10,11 +10,15 @@
 #define LAST_PAUSE_MS  30000
 /* Bounded: a directory hung for long must not collect requests without end. */
 #define MAX_WATCHED    1000
+/* A check that fails otherwise than "not answering" (access refused, ...) is not retried
+ * without end either. */
+#define MAX_FAILURES   5
 
 typedef struct {
   GDBusMethodInvocation *invocation;   /* answered already; kept for the audit line */
   char                  *target;
   CjStoreRequest        *request;
+  guint                  failures;       /* checks that failed, the server answering */
 } Watched;
 
 struct _CjOutcomes {
@@ -72,7 +76,10 @@ on_verified (GObject *source, GAsyncResult *result, gpointer data)
       return;
     }
   verdict = cj_store_verify_finish (daemon->directory, result, &error);
-  if (verdict == NULL)
+  watched = g_queue_peek_head (&outcomes->queue);
+  if (verdict == NULL &&
+      (g_error_matches (error, CJ_ERROR, CJ_ERROR_DIRECTORY_UNAVAILABLE) ||
+       ++watched->failures < MAX_FAILURES))
     {
       /* Still not answering: later, with a longer pause. */
       g_debug ("outcome still unknown: %s", error->message);
@@ -81,7 +88,15 @@ on_verified (GObject *source, GAsyncResult *result, gpointer data)
       return;
     }
 
-  watched = g_queue_pop_head (&outcomes->queue);
+  g_queue_pop_head (&outcomes->queue);
+  if (verdict == NULL)
+    {
+      cj_audit_outcome (watched->invocation, watched->target, "never found", error->message);
+      watched_free (watched);
+      outcomes->pause_ms = FIRST_PAUSE_MS;
+      schedule (outcomes, 0);
+      return;
+    }
   cj_audit_outcome (watched->invocation, watched->target, cj_outcome_to_string (verdict->outcome),
                     verdict->detail);
   cj_daemon_catch_up (daemon, watched->request, g_steal_pointer (&verdict->changes),
@@ -119,7 +134,8 @@ cj_outcome_watch (CjDaemon *daemon, GDBusMethodInvocation *invocation, const cha
     }
   if (g_queue_get_length (&outcomes->queue) >= MAX_WATCHED)
     {
-      Watched *oldest = g_queue_pop_head (&outcomes->queue);
+      /* The oldest not being checked right now (a check in flight answers for the head). */
+      Watched *oldest = g_queue_pop_nth (&outcomes->queue, outcomes->checking ? 1 : 0);
 
       cj_audit_outcome (oldest->invocation, oldest->target, "never found",
                         "too many changes in doubt at once");
