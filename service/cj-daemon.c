@@ -7,6 +7,7 @@
 #include "cj-audit.h"
 #include "cj-common.h"
 #include "cj-error.h"
+#include "cj-health.h"
 #include "cj-setup-jabber.h"
 
 /* Errors ---------------------------------------------------------------------------- */
@@ -53,14 +54,13 @@ typedef struct {
   /* What ejabberd must be told after the change (cj-ejabberd.h). */
   char                  *kick;          /* a user whose sessions end */
   gboolean               clear_cache;   /* shared rosters changed */
-  GPtrArray             *commands;      /* left to run: (char **) argv tails */
+  guint                  pending;       /* what ejabberd is being told */
 } StoreCall;
 
 static void
 store_call_free (StoreCall *call)
 {
   g_clear_pointer (&call->changes, cj_changes_free);
-  g_clear_pointer (&call->commands, g_ptr_array_unref);
   g_free (call->kick);
   g_free (call->target);
   g_free (call);
@@ -76,38 +76,41 @@ reply (StoreCall *call)
   store_call_free (call);
 }
 
-static void run_next_command (StoreCall *call);
+/* What ejabberd is told runs at once, in parallel (kicks on every host, a cache clear
+ * shared with other changes: cj-ejabberd.h); the reply waits for all of it. */
+static void
+told_one (StoreCall *call)
+{
+  if (--call->pending == 0)
+    reply (call);
+}
 
 static void
-on_command_done (GObject *source, GAsyncResult *result, gpointer user_data)
+on_kicked (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   StoreCall *call = user_data;
   g_autoptr(GError) error = NULL;
 
-  /* The directory is changed already; ejabberd catches up by itself (cache_life_time). */
-  if (!cj_ejabberd_control_finish (call->daemon->ejabberd, result, &error))
-    g_warning ("Could not tell ejabberd about the change: %s", error->message);
-  run_next_command (call);
+  /* The directory is changed already: a lock still refuses the next login. */
+  if (!cj_ejabberd_kick_finish (call->daemon->ejabberd, result, &error))
+    g_warning ("Could not end the sessions of %s: %s", call->kick, error->message);
+  told_one (call);
 }
 
 static void
-run_next_command (StoreCall *call)
+on_cache_cleared (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  char **args;
+  StoreCall *call = user_data;
+  g_autoptr(GError) error = NULL;
 
-  if (call->commands == NULL || call->commands->len == 0)
-    {
-      reply (call);
-      return;
-    }
-  args = g_ptr_array_steal_index (call->commands, 0);
-  cj_ejabberd_control_async (call->daemon->ejabberd, (const char *const *) args, on_command_done, call);
-  g_strfreev (args);
+  /* ejabberd catches up by itself (cache_life_time). */
+  if (!cj_ejabberd_clear_cache_finish (call->daemon->ejabberd, result, &error))
+    g_warning ("Could not tell ejabberd about the change: %s", error->message);
+  told_one (call);
 }
 
 /* A locked or deleted user is kicked on every host; roster changes clear ejabberd's cache so
- * that clients see them at their next login. Each ejabberdctl costs ~0.25 s, so only the
- * changes that need it call one. */
+ * that clients see them at their next login; a new password needs nothing (no auth cache). */
 static void
 tell_ejabberd (StoreCall *call)
 {
@@ -122,19 +125,18 @@ tell_ejabberd (StoreCall *call)
       reply (call);
       return;
     }
-  call->commands = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  call->pending = 1;   /* this function's own, released below */
   if (call->kick != NULL)
-    for (const char *const *host = cj_server_get_hosts (server); host != NULL && *host != NULL; host++)
-      {
-        const char *args[] = { "kick_user", call->kick, *host, NULL };
-        g_ptr_array_add (call->commands, g_strdupv ((char **) args));
-      }
+    {
+      call->pending++;
+      cj_ejabberd_kick_async (call->daemon->ejabberd, call->kick, cj_server_get_hosts (server), on_kicked, call);
+    }
   if (call->clear_cache || groups_touched || call->changes->removed->len > 0)
     {
-      const char *args[] = { "clear_cache", NULL };
-      g_ptr_array_add (call->commands, g_strdupv ((char **) args));
+      call->pending++;
+      cj_ejabberd_clear_cache_async (call->daemon->ejabberd, on_cache_cleared, call);
     }
-  run_next_command (call);
+  told_one (call);
 }
 
 static void
@@ -331,6 +333,7 @@ own_name (CjDaemon *daemon)
     flags |= G_BUS_NAME_OWNER_FLAGS_REPLACE;
   daemon->owner_id = g_bus_own_name_on_connection (daemon->connection, CJ_BUS_NAME, flags,
                                                    on_name_acquired, on_name_lost, daemon, NULL);
+  cj_health_check (daemon);
 }
 
 static gboolean

@@ -1,0 +1,134 @@
+/* Any local user may ask (cl-jabber status does): a check costs ejabberd two API calls and
+ * the directory one read, so calls made while one runs share it — at most one check is in
+ * flight whoever asks. No older result is ever answered: a status must tell a server that
+ * stopped a moment ago. */
+#include "config.h"
+#include "cj-health.h"
+
+#include <glib/gi18n.h>
+
+#include "cj-error.h"
+
+typedef struct {
+  CjDaemon  *daemon;
+  gboolean   running;
+  guint      pending;     /* of the two round trips */
+  GPtrArray *waiters;     /* GDBusMethodInvocation */
+} Health;
+
+static void
+health_free (Health *health)
+{
+  g_ptr_array_unref (health->waiters);
+  g_free (health);
+}
+
+static Health *
+get_health (CjDaemon *daemon)
+{
+  return g_object_get_data (G_OBJECT (daemon->server), "cj-health");
+}
+
+static void
+one_done (Health *health)
+{
+  g_autoptr(GPtrArray) waiters = NULL;
+
+  if (--health->pending > 0)
+    return;
+  health->running = FALSE;
+  /* The properties reach the bus before the answers. */
+  g_dbus_interface_skeleton_flush (G_DBUS_INTERFACE_SKELETON (health->daemon->server));
+  waiters = g_steal_pointer (&health->waiters);
+  health->waiters = g_ptr_array_new ();
+  for (guint i = 0; i < waiters->len; i++)
+    g_dbus_method_invocation_return_value (waiters->pdata[i], NULL);
+}
+
+static void
+on_ejabberd_probed (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Health *health = user_data;
+  CjServer *server = health->daemon->server;
+  CjEjabberdHealth h = { 0 };
+
+  cj_ejabberd_probe_finish (health->daemon->ejabberd, result, &h);
+  cj_server_set_ejabberd_answers (server, h.answers);
+  cj_server_set_ejabberd_version (server, h.version != NULL ? h.version : "");
+  cj_server_set_ejabberd_sessions (server, h.sessions);
+  cj_server_set_ejabberd_link (server, h.via_api ? "api" : "ejabberdctl");
+  cj_server_set_ejabberd_problem (server, h.problem != NULL ? h.problem : "");
+  cj_ejabberd_health_clear (&h);
+  one_done (health);
+}
+
+/* In the directory's worker: the root DSE, which every LDAP server has whatever is set up. */
+static gpointer
+read_root_dse (CjDirectory *directory, LDAP *ld, gpointer data, GCancellable *cancellable, GError **error)
+{
+  char *attrs[] = { (char *) "1.1", NULL };
+  struct timeval timeout = { cj_directory_get_timeout (directory), 0 };
+  g_autoptr(LDAPMessage) message = NULL;
+  int rc = ldap_search_ext_s (ld, "", LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 0, NULL, NULL,
+                              &timeout, 1, &message);
+
+  if (rc != LDAP_SUCCESS)
+    {
+      cj_directory_set_error (directory, error, rc, ld, _("reading the directory's root entry"));
+      return NULL;
+    }
+  return GINT_TO_POINTER (1);
+}
+
+static void
+on_directory_read (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Health *health = user_data;
+  g_autoptr(GError) error = NULL;
+  gboolean answers = cj_directory_run_finish (health->daemon->directory, result, &error) != NULL;
+
+  if (!answers)
+    g_debug ("the directory does not answer: %s", error->message);
+  cj_server_set_directory_answers (health->daemon->server, answers);
+  one_done (health);
+}
+
+static void
+start (Health *health)
+{
+  health->running = TRUE;
+  health->pending = 2;
+  cj_ejabberd_probe_async (health->daemon->ejabberd, on_ejabberd_probed, health);
+  cj_directory_read_async (health->daemon->directory, read_root_dse, NULL, NULL, on_directory_read, health);
+}
+
+void
+cj_health_check (CjDaemon *daemon)
+{
+  Health *health = get_health (daemon);
+
+  if (!health->running)
+    start (health);
+}
+
+static gboolean
+handle_check (CjServer *server, GDBusMethodInvocation *invocation, CjDaemon *daemon)
+{
+  Health *health = get_health (daemon);
+
+  g_ptr_array_add (health->waiters, invocation);
+  if (!health->running)
+    start (health);
+  return TRUE;
+}
+
+void
+cj_health_init (CjDaemon *daemon)
+{
+  Health *health = g_new0 (Health, 1);
+
+  health->daemon = daemon;
+  health->waiters = g_ptr_array_new ();
+  g_object_set_data_full (G_OBJECT (daemon->server), "cj-health", health, (GDestroyNotify) health_free);
+  g_signal_connect (daemon->server, "handle-check", G_CALLBACK (handle_check), daemon);
+}

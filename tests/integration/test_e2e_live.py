@@ -1,0 +1,171 @@
+"""Live ejabberd (issue 11): the daemon drives ejabberd through a private API socket (no
+ejabberdctl on ordinary changes), a lock ends the open session at once, and `cl-jabber
+status` tells whether ejabberd and the directory answer — with a real XMPP client.
+
+ejabberdctl calls are counted: the daemon's [Ejabberd] ControlCommand is a wrapper that
+logs each call, then runs the world's ejabberdctl. Durations are never asserted here
+(generous deadlines only): bench/ prints the figures."""
+
+import json
+import os
+import pwd
+import shlex
+import stat
+import subprocess
+
+import pytest
+import yaml
+
+from harness import client, e2e, namespace, xmpp
+
+HOST = namespace.HOSTNAME
+
+
+@pytest.fixture(scope="module")
+def world(make_world, tmp_path_factory):
+    xmpp.quiet()
+    d = tmp_path_factory.mktemp("ctl")
+    calls, real, wrapper = d / "calls", d / "real", d / "ejabberdctl"
+    calls.write_text("")
+    wrapper.write_text(f'#!/bin/sh\necho "$*" >> {calls}\nexec $(cat {real}) "$@"\n')
+    wrapper.chmod(0o755)
+    w = make_world(ldap="empty", polkit="real",
+                   config={"Ejabberd": {"ControlCommand": str(wrapper)}})
+    real.write_text(shlex.join(w.ejabberd.control_command))
+    w.ctl_calls = lambda: calls.read_text().splitlines()
+    w.cli = e2e.Cli(w)
+    w.cli.setup_ldap()
+    w.cli.setup_jabber("--primary-host", HOST, "--hosts", "second.example.org")
+    return w
+
+
+@pytest.fixture(scope="module")
+def cli(world):
+    return world.cli
+
+
+def rendered(world):
+    with open(world.ejabberd.config_file) as f:
+        return yaml.safe_load(f)
+
+
+def test_rendered_config_has_the_socket_and_no_tcp_api(world):
+    cfg = rendered(world)
+    http = [l for l in cfg["listen"] if l["module"] == "ejabberd_http"]
+    assert len(http) == 1, http
+    [api] = http
+    assert api["port"] == "unix:" + world.ejabberd.api_socket
+    assert api["request_handlers"] == {"/api": "mod_http_api"}
+    assert "ip" not in api
+    perms = cfg["api_permissions"]
+    ours = perms["calculate-jabberd"]
+    assert ours["from"] == [{"tag": api["tag"]}]
+    assert sorted(ours["what"]) == sorted(["kick_user", "clear_cache", "status",
+                                           "connected_users_number"])
+    # Nothing else may reach the API: only ejabberdctl (root and ejabberd) besides us.
+    assert set(perms) == {"console commands", "calculate-jabberd"}, perms
+    assert perms["console commands"]["from"] == ["ejabberd_ctl"]
+
+
+def test_socket_directory_is_ejabberds_alone(world):
+    st = os.stat(world.ejabberd.api_dir)
+    assert st.st_uid == pwd.getpwnam("ejabberd").pw_uid
+    assert stat.S_IMODE(st.st_mode) == 0o700
+    assert stat.S_ISSOCK(os.stat(world.ejabberd.api_socket).st_mode)
+    # Another local user cannot even reach it.
+    r = client.run(["curl", "-s", "--max-time", "5", "--unix-socket", world.ejabberd.api_socket,
+                    "-d", "{}", "http://localhost/api/status"], user="nobody")
+    assert r.returncode != 0, r.stdout
+
+
+def test_api_admits_only_the_listed_commands(world):
+    code, _ = world.ejabberd.api("status")
+    assert code == 200
+    code, body = world.ejabberd.api("registered_users", host=HOST)
+    assert code in (401, 403), (code, body)
+    code, body = world.ejabberd.api("register", user="intruder", host=HOST, password="x")
+    assert code in (401, 403), (code, body)
+
+
+def test_lock_ends_the_session_on_every_host_without_ejabberdctl(world, cli):
+    before = world.ctl_calls()
+    cli.useradd("alice", "Alice-pw-1")
+    with e2e.login(world, "alice", "Alice-pw-1") as s:
+        assert s.ping()
+        cli.usermod("alice", "-L")
+        assert s.wait_disconnected(e2e.DEADLINE), "the locked user's session is still open"
+    assert e2e.try_login(world, "alice", "Alice-pw-1") == "auth-failed"
+    cli.usermod("alice", "-U")
+    cli.passwd("alice", "Alice-pw-2")
+    assert e2e.try_login(world, "alice", "Alice-pw-2") == "ok"
+    cli.groupadd("Staff")
+    cli.groupmod("Staff", "-a", "alice")
+    cli.usermod("alice", "-c", "Алиса")
+    with e2e.login(world, "alice", "Alice-pw-2") as s:
+        cli.userdel("alice")
+        assert s.wait_disconnected(e2e.DEADLINE), "the deleted user's session is still open"
+    assert world.ctl_calls() == before, "ordinary changes ran ejabberdctl"
+
+
+def test_status_tells_what_answers(world, cli):
+    cli.useradd("bob", "Bob-pw-1")
+    with e2e.login(world, "bob", "Bob-pw-1"):
+        st = cli.status()
+        assert st["ejabberd_answers"] is True, st
+        assert st["ejabberd_version"].startswith("23.01"), st   # Debian says 23.01-1
+        assert st["ejabberd_link"] == "api", st
+        assert st["sessions"] >= 1, st
+        assert st["directory_answers"] is True, st
+        assert st["ejabberd_problem"] == "", st
+
+
+def status_run(world):
+    r = world.cli.run("cl-jabber", "--json", "status")
+    return r.returncode, json.loads(r.stdout) if r.stdout.strip() else None, r
+
+
+def test_status_tells_a_stopped_ejabberd(world, cli):
+    world.ejabberd.stop()
+    try:
+        code, st, r = status_run(world)
+        assert code != 0, r
+        assert st["ejabberd_answers"] is False, st
+        assert st["ejabberd_problem"], st
+        assert st["directory_answers"] is True, st
+        human = world.cli.run("cl-jabber", "status")
+        assert human.returncode != 0 and "NOT answer" in human.stdout, human.stdout
+    finally:
+        r = world.ejabberd.restart()
+        assert r.returncode == 0, r.stderr
+    e2e.poll(lambda: status_run(world)[0] == 0, "status back to 0 after ejabberd's restart")
+
+
+def test_status_tells_a_stopped_directory(world, cli):
+    world.slapd.stop()
+    try:
+        code, st, r = status_run(world)
+        assert code != 0, r
+        assert st["directory_answers"] is False, st
+        assert st["ejabberd_answers"] is True, st
+    finally:
+        world.slapd.start()
+    e2e.poll(lambda: status_run(world)[0] == 0, "status back to 0 after slapd's restart")
+
+
+def test_without_the_socket_ejabberdctl_is_the_fallback(world, cli):
+    """A configuration without the API listener (hand-made): ejabberdctl, with a warning.
+    Moving the socket away looks the same to the daemon."""
+    cli.useradd("carol", "Carol-pw-1")
+    hidden = world.ejabberd.api_socket + ".away"
+    os.rename(world.ejabberd.api_socket, hidden)
+    try:
+        before = len(world.ctl_calls())
+        with e2e.login(world, "carol", "Carol-pw-1") as s:
+            cli.usermod("carol", "-L")
+            assert s.wait_disconnected(e2e.DEADLINE), "the locked user's session is still open"
+        calls = world.ctl_calls()[before:]
+        assert any(c.startswith("kick_user carol ") for c in calls), calls
+        assert "using ejabberdctl" in world.daemon.log()
+        assert status_run(world)[1]["ejabberd_link"] == "ejabberdctl"
+    finally:
+        os.rename(hidden, world.ejabberd.api_socket)
