@@ -22,6 +22,7 @@ import base64
 import logging
 import ssl
 import threading
+import time
 from dataclasses import dataclass
 
 import slixmpp
@@ -93,11 +94,14 @@ class _Client(slixmpp.ClientXMPP):
         self.register_plugin("xep_0199")
         self.outcome = None              # a Future: "ok" or a LoginFailed
         self.disconnected = None         # a Future done when the connection is lost
+        self.disconnected_at = None      # time.monotonic() when it was (for bench/)
         self.messages = []
         self.add_event_handler("session_start", self._on_session_start)
         self.add_event_handler("failed_all_auth", self._on_failed_auth)
         self.add_event_handler("connection_failed", self._on_connection_failed)
         self.add_event_handler("disconnected", self._on_disconnected)
+        self.ended_at = None             # when the server ended the stream (stream error)
+        self.add_event_handler("stream_error", self._on_stream_error)
         self.add_event_handler("message", lambda m: self.messages.append(m))
 
     def _settle(self, value):
@@ -116,9 +120,14 @@ class _Client(slixmpp.ClientXMPP):
         self.cancel_connection_attempt()
         self._settle(LoginFailed("no-connection", str(error)))
 
+    def _on_stream_error(self, _error):
+        if self.ended_at is None:
+            self.ended_at = time.monotonic()
+
     def _on_disconnected(self, reason):
         self._settle(LoginFailed("no-connection", f"disconnected before the session: {reason}"))
         if self.disconnected is not None and not self.disconnected.done():
+            self.disconnected_at = time.monotonic()
             self.disconnected.set_result(reason)
 
 
@@ -233,6 +242,17 @@ class Session:
 
     def connected(self):
         return not self._c.disconnected.done()
+
+    @property
+    def disconnected_at(self):
+        """time.monotonic() when the connection was lost, or None."""
+        return self._c.disconnected_at
+
+    @property
+    def ended_at(self):
+        """time.monotonic() when the server's stream error arrived (a kick sends one before
+        closing), or None."""
+        return self._c.ended_at
 
     def wait_disconnected(self, timeout=DEFAULT_TIMEOUT):
         """True once the server has closed the connection within `timeout` seconds."""
