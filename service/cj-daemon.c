@@ -8,6 +8,7 @@
 #include "cj-common.h"
 #include "cj-error.h"
 #include "cj-health.h"
+#include "cj-live.h"
 #include "cj-setup-jabber.h"
 
 /* Errors ---------------------------------------------------------------------------- */
@@ -167,6 +168,7 @@ cj_daemon_apply_changes (CjDaemon *daemon, CjChanges *changes)
     cj_registry_apply (daemon->registry, changes->changed->pdata[i]);
   for (guint i = 0; i < changes->removed->len; i++)
     cj_registry_remove (daemon->registry, changes->removed->pdata[i]);
+  cj_live_changed (daemon);
 }
 
 void
@@ -251,6 +253,7 @@ on_loaded (GPtrArray *entries, gpointer data)
   CjDaemon *daemon = data;
 
   cj_registry_replace_all (daemon->registry, entries);
+  cj_live_changed (daemon);
   if (!daemon->loaded)
     {
       daemon->loaded = TRUE;
@@ -267,6 +270,7 @@ on_changed (CjEntry *entry, gpointer data)
   CjDaemon *daemon = data;
 
   cj_registry_apply (daemon->registry, entry);
+  cj_live_changed (daemon);
 }
 
 static void
@@ -275,6 +279,7 @@ on_removed (const char *uuid, gpointer data)
   CjDaemon *daemon = data;
 
   cj_registry_remove (daemon->registry, uuid);
+  cj_live_changed (daemon);
 }
 
 static void

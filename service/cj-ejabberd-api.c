@@ -81,6 +81,8 @@ error_message (JsonNode *node)
   JsonObject *object;
   const char *message;
 
+  if (node != NULL && JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
+    return g_utf8_make_valid (json_node_get_string (node), 512);
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
     return NULL;
   object = json_node_get_object (node);
@@ -115,6 +117,15 @@ on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   parser = json_parser_new_immutable ();
+  if (status != SOUP_STATUS_OK && status >= 400 && g_bytes_get_size (body) < 4096 &&
+      !json_parser_load_from_data (parser, g_bytes_get_data (body, NULL), (gssize) g_bytes_get_size (body), NULL))
+    {
+      g_autofree char *text = g_utf8_make_valid (g_bytes_get_data (body, NULL), (gssize) g_bytes_get_size (body));
+
+      g_task_return_new_error (task, CJ_ERROR, CJ_ERROR_FAILED, _("ejabberd refused %s (HTTP %u): %s"),
+                               call->command, status, g_strstrip (text));
+      return;
+    }
   if (!json_parser_load_from_data (parser, g_bytes_get_data (body, NULL), (gssize) g_bytes_get_size (body),
                                    &error))
     {

@@ -4,7 +4,7 @@
 #include <string.h>
 
 const char *const cj_ejabberd_api_commands[] = {
-  "kick_user", "clear_cache", "status", "connected_users_number", NULL
+  "kick_user", "clear_cache", "status", "connected_users_number", "connected_users", "send_stanza", NULL
 };
 
 char *

@@ -102,6 +102,8 @@ class _Client(slixmpp.ClientXMPP):
         self.add_event_handler("disconnected", self._on_disconnected)
         self.ended_at = None             # when the server ended the stream (stream error)
         self.add_event_handler("stream_error", self._on_stream_error)
+        self.roster_pushes = []          # (time.monotonic(), the push's iq), type=set only
+        self.add_event_handler("roster_update", self._on_roster_update)
         self.add_event_handler("message", lambda m: self.messages.append(m))
 
     def _settle(self, value):
@@ -119,6 +121,10 @@ class _Client(slixmpp.ClientXMPP):
         # slixmpp would retry for ever with back-off: stop it, report.
         self.cancel_connection_attempt()
         self._settle(LoginFailed("no-connection", str(error)))
+
+    def _on_roster_update(self, iq):
+        if iq["type"] == "set":
+            self.roster_pushes.append((time.monotonic(), iq))
 
     def _on_stream_error(self, _error):
         if self.ended_at is None:
@@ -175,6 +181,52 @@ class Session:
                     groups.setdefault(g, set()).add(str(jid))
             return groups
         return _run(get(), timeout + 5)
+
+    def _local_roster(self):
+        groups = {}
+        roster = self._c.client_roster
+        own = self._c.boundjid.bare
+        for jid in roster:
+            if str(jid) == own:
+                continue
+            for g in roster[jid]["groups"] or [""]:
+                groups.setdefault(g, set()).add(str(jid))
+        return groups
+
+    def local_roster(self):
+        """The roster as the client holds it now, without asking the server: what roster
+        pushes made of the last fetch. {group name: set of bare JIDs}."""
+        async def get():
+            return self._local_roster()
+        return _run(get(), 5)
+
+    def local_names(self):
+        """{bare JID: name} as the client holds it now (no fetch)."""
+        async def get():
+            roster = self._c.client_roster
+            own = self._c.boundjid.bare
+            return {str(j): roster[j]["name"] for j in roster if str(j) != own}
+        return _run(get(), 5)
+
+    def wait_roster(self, predicate, timeout=DEFAULT_TIMEOUT):
+        """time.monotonic() when predicate(local roster) first held, waiting up to `timeout`
+        seconds for roster pushes (the roster is never fetched here); None if it never did."""
+        async def wait():
+            deadline = time.monotonic() + timeout
+            while True:
+                now = time.monotonic()
+                if predicate(self._local_roster()):
+                    return now
+                if now > deadline:
+                    return None
+                await asyncio.sleep(0.01)
+        return _run(wait(), timeout + 5)
+
+    def pushes(self):
+        """How many roster pushes (iq type=set) the client received."""
+        async def get():
+            return len(self._c.roster_pushes)
+        return _run(get(), 5)
 
     def roster_names(self, timeout=DEFAULT_TIMEOUT):
         """{bare JID: the name the roster gives it}."""

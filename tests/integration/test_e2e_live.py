@@ -61,7 +61,8 @@ def test_rendered_config_has_the_socket_and_no_tcp_api(world):
     ours = perms["calculate-jabberd"]
     assert ours["from"] == [{"tag": api["tag"]}]
     assert sorted(ours["what"]) == sorted(["kick_user", "clear_cache", "status",
-                                           "connected_users_number"])
+                                           "connected_users_number", "connected_users",
+                                           "send_stanza"])
     # Nothing else may reach the API: only ejabberdctl (root and ejabberd) besides us.
     assert set(perms) == {"console commands", "calculate-jabberd"}, perms
     assert perms["console commands"]["from"] == ["ejabberd_ctl"]
@@ -169,3 +170,81 @@ def test_without_the_socket_ejabberdctl_is_the_fallback(world, cli):
         assert status_run(world)[1]["ejabberd_link"] == "ejabberdctl"
     finally:
         os.rename(hidden, world.ejabberd.api_socket)
+
+
+# Roster pushes -------------------------------------------------------------------------
+
+SALES, BOOKS, PURCHASES = "Отдел продаж", "Бухгалтерия «Север»", "Отдел закупок"
+VIEWER = ("vera", "Vera-pw-1")
+
+
+@pytest.fixture(scope="module")
+def viewer(world, cli):
+    """vera, connected for the rest of the file, in no group (she sees every group)."""
+    cli.useradd(*VIEWER)
+    s = e2e.login(world, *VIEWER)
+    s.roster()                      # the one fetch: everything later comes by push
+    yield s
+    s.close()
+
+
+def pushed(world, viewer, groups, what):
+    """The connected client's roster becomes `groups` ({name: [users]}) by pushes alone,
+    and a fresh login shows the same."""
+    want = e2e.expected_roster(groups, VIEWER[0])
+    before = viewer.pushes()
+    seen = viewer.wait_roster(lambda r: r == want, e2e.DEADLINE)
+    assert seen is not None, f"{what}: the connected client's roster is {viewer.local_roster()}, " \
+                             f"want {want}"
+    assert viewer.pushes() >= before
+    assert viewer.connected(), "the client had to reconnect"
+    e2e.roster_after_reconnect(world, *VIEWER, want, f"{what}: after a reconnect")
+
+
+def test_group_changes_reach_a_connected_client(world, cli, viewer):
+    assert viewer.local_roster() == {}
+    n0 = viewer.pushes()
+    cli.groupadd(SALES)                                    # empty: shows nothing
+    cli.useradd("petr", "Petr-pw-1", "-g", SALES, "-c", "Пётр")
+    pushed(world, viewer, {SALES: ["petr"]}, "a new member")
+    assert viewer.pushes() > n0, "no roster push arrived"
+    assert viewer.local_names() == {e2e.jid("petr"): "Пётр"}
+    cli.groupadd(BOOKS)
+    cli.useradd("olga", "Olga-pw-1", "-c", "Ольга")
+    cli.groupmod(BOOKS, "-a", "olga")
+    pushed(world, viewer, {SALES: ["petr"], BOOKS: ["olga"]}, "a user joins")
+    cli.groupmod(SALES, "-n", PURCHASES)
+    pushed(world, viewer, {PURCHASES: ["petr"], BOOKS: ["olga"]}, "a group renamed")
+    cli.usermod("olga", "-g", PURCHASES)
+    pushed(world, viewer, {PURCHASES: ["petr", "olga"]}, "a user moved")
+    cli.usermod("petr", "-c", "Пётр Первый")
+    pushed(world, viewer, {PURCHASES: ["petr", "olga"]}, "a nickname changed")
+    assert viewer.local_names()[e2e.jid("petr")] == "Пётр Первый"
+
+
+def test_lock_unlock_leave_delete_reach_a_connected_client(world, cli, viewer):
+    cli.usermod("petr", "-L")
+    pushed(world, viewer, {PURCHASES: ["olga"]}, "a user locked")
+    cli.usermod("petr", "-U")
+    pushed(world, viewer, {PURCHASES: ["petr", "olga"]}, "a user unlocked")
+    cli.groupmod(PURCHASES, "-d", "olga")
+    pushed(world, viewer, {PURCHASES: ["petr"]}, "a user leaves")
+    cli.userdel("petr")
+    pushed(world, viewer, {}, "a user deleted")
+    cli.groupmod(PURCHASES, "-a", "olga")
+    pushed(world, viewer, {PURCHASES: ["olga"]}, "a user joins again")
+    cli.run("cl-groupdel", PURCHASES, "jabber")
+    pushed(world, viewer, {}, "a group deleted")
+
+
+def test_other_ldap_writers_changes_are_pushed_too(world, cli, viewer):
+    """A member added by ldapmodify, not by the daemon: the daemon follows the directory."""
+    cli.groupadd(BOOKS + " 2")
+    [dn] = [l.split(": ", 1)[1] for l in world.slapd.search_external(
+        f"ou=Groups,ou=Jabber,ou=Services,{world.slapd.base_dn}", "-o", "ldif-wrap=no",
+        f"(description={BOOKS} 2)", "dn").stdout.splitlines() if l.startswith("dn: ")]
+    r = subprocess.run(["ldapmodify", "-Y", "EXTERNAL", "-H", world.slapd.ldapi_uri, "-Q"],
+                       input=f"dn: {dn}\nchangetype: modify\nadd: memberUid\nmemberUid: olga\n",
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    pushed(world, viewer, {BOOKS + " 2": ["olga"]}, "a member added by another LDAP writer")
