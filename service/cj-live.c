@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "cj-avatars.h"
+
 /* Changes within this much are pushed together. */
 #define COALESCE_MILLISECONDS 50
 /* At most this many pushes (sessions × changed contacts) for one round: past it, clients see
@@ -300,6 +302,7 @@ cj_live_changed (CjDaemon *daemon)
 {
   Live *live = get_live (daemon);
 
+  cj_avatars_changed (daemon);
   if (live->view == NULL)
     live->view = build_view (daemon->registry);
   else

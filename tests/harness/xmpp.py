@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass
 
 import slixmpp
+import slixmpp.exceptions
 
 DEFAULT_TIMEOUT = 15.0
 
@@ -92,6 +93,9 @@ class _Client(slixmpp.ClientXMPP):
         self.register_plugin("xep_0030")
         self.register_plugin("xep_0054")
         self.register_plugin("xep_0199")
+        self.register_plugin("xep_0060")
+        self.presences = []              # (from JID, type, XEP-0153 photo hash or None)
+        self.add_event_handler("presence", self._on_presence)
         self.outcome = None              # a Future: "ok" or a LoginFailed
         self.disconnected = None         # a Future done when the connection is lost
         self.disconnected_at = None      # time.monotonic() when it was (for bench/)
@@ -121,6 +125,11 @@ class _Client(slixmpp.ClientXMPP):
         # slixmpp would retry for ever with back-off: stop it, report.
         self.cancel_connection_attempt()
         self._settle(LoginFailed("no-connection", str(error)))
+
+    def _on_presence(self, presence):
+        photo = presence.xml.find("{vcard-temp:x:update}x/{vcard-temp:x:update}photo")
+        self.presences.append((str(presence["from"]), presence["type"],
+                               None if photo is None else (photo.text or "")))
 
     def _on_roster_update(self, iq):
         if iq["type"] == "set":
@@ -226,6 +235,26 @@ class Session:
         """How many roster pushes (iq type=set) the client received."""
         async def get():
             return len(self._c.roster_pushes)
+        return _run(get(), 5)
+
+    def pep_items(self, jid, node, timeout=DEFAULT_TIMEOUT):
+        """The items of PEP node `node` of `jid` as [(id, payload Element or None)]; [] when
+        the node does not exist."""
+        async def get():
+            try:
+                iq = await self._c.plugin["xep_0060"].get_items(jid, node, timeout=timeout)
+            except slixmpp.exceptions.IqError as e:
+                if e.condition == "item-not-found":
+                    return []
+                raise
+            return [(item["id"], item.get_payload()) for item in iq["pubsub"]["items"]]
+        return _run(get(), timeout + 5)
+
+    def presences(self):
+        """Every presence received so far: (from full JID, type, XEP-0153 photo hash or
+        None)."""
+        async def get():
+            return list(self._c.presences)
         return _run(get(), 5)
 
     def roster_names(self, timeout=DEFAULT_TIMEOUT):

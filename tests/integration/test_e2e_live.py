@@ -6,6 +6,8 @@ ejabberdctl calls are counted: the daemon's [Ejabberd] ControlCommand is a wrapp
 logs each call, then runs the world's ejabberdctl. Durations are never asserted here
 (generous deadlines only): bench/ prints the figures."""
 
+import base64
+import hashlib
 import json
 import os
 import pwd
@@ -248,3 +250,76 @@ def test_other_ldap_writers_changes_are_pushed_too(world, cli, viewer):
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     pushed(world, viewer, {BOOKS + " 2": ["olga"]}, "a member added by another LDAP writer")
+
+
+# Avatars (XEP-0084 from the directory's photo) ------------------------------------------
+
+def avatar(session, name):
+    """(sha1, bytes) of `name`'s PEP avatar as a client reads it, or None."""
+    meta = session.pep_items(e2e.jid(name), "urn:xmpp:avatar:metadata")
+    if not meta or meta[-1][1] is None:
+        return None
+    info = meta[-1][1].find("{urn:xmpp:avatar:metadata}info")
+    if info is None:
+        return None
+    sha = info.get("id")
+    data = [p for i, p in session.pep_items(e2e.jid(name), "urn:xmpp:avatar:data") if i == sha]
+    if not data or data[0] is None:
+        return sha, None
+    return sha, base64.b64decode(data[0].text or "")
+
+
+def avatar_becomes(session, name, want, what):
+    last = None
+
+    def check():
+        nonlocal last
+        last = avatar(session, name)
+        return last == want
+    try:
+        e2e.poll(check, what)
+    except AssertionError as e:
+        raise AssertionError(f"{e}\n  want: {want and (want[0], len(want[1]))}\n"
+                             f"  last: {last and (last[0], last[1] and len(last[1]), last[1] and last[1][:20])}") from None
+
+
+def directory_photo(world, name):
+    [photo] = e2e.ldap_attribute(world, name, "jpegPhoto")
+    return hashlib.sha1(photo).hexdigest(), photo
+
+
+def test_the_directory_photo_is_the_pep_avatar(world, cli, viewer, tmp_path):
+    cli.groupadd("Фото")
+    cli.useradd("anna", "Anna-pw-1", "-g", "Фото", "-i", e2e.write_png(str(tmp_path / "a.png")))
+    first = directory_photo(world, "anna")
+    avatar_becomes(viewer, "anna", first, "anna's avatar after cl-useradd -i")
+    cli.usermod("anna", "-i", e2e.write_png(str(tmp_path / "b.png"), rgb=(0xe0, 0x20, 0x20)))
+    second = directory_photo(world, "anna")
+    assert second != first
+    world.other_photo = first[1]
+    avatar_becomes(viewer, "anna", second, "anna's avatar after a new photo")
+    # XEP-0153: the hash in anna's presence is the new photo's (vera, in anna's group,
+    # receives it).
+    cli.groupmod("Фото", "-a", "vera")
+    with e2e.login(world, "anna", "Anna-pw-1"):
+        e2e.poll(lambda: any(f.startswith(e2e.jid("anna") + "/") and h == second[0]
+                             for f, t, h in viewer.presences()),
+                 f"anna's presence with the new hash (seen: {viewer.presences()})")
+    cli.run("cl-jabber", "user", "photo", "anna", "--clear")
+    assert e2e.ldap_attribute(world, "anna", "jpegPhoto") == []
+    avatar_becomes(viewer, "anna", None, "anna's avatar after the photo was cleared")
+
+
+def test_a_photo_written_by_another_ldap_writer_is_published(world, cli, viewer):
+    """The daemon follows the directory: a jpegPhoto put there by ldapmodify (an import, a
+    script) becomes the avatar too."""
+    cli.useradd("boris", "Boris-pw-1")
+    photo = world.other_photo
+    dn = f"uid=boris,ou=Users,ou=Jabber,ou=Services,{world.slapd.base_dn}"
+    ldif = (f"dn: {dn}\nchangetype: modify\nreplace: jpegPhoto\n"
+            f"jpegPhoto:: {base64.b64encode(photo).decode()}\n")
+    r = subprocess.run(["ldapmodify", "-Y", "EXTERNAL", "-H", world.slapd.ldapi_uri, "-Q"],
+                       input=ldif, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    avatar_becomes(viewer, "boris", (hashlib.sha1(photo).hexdigest(), photo),
+                   "boris's avatar after ldapmodify")
