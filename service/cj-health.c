@@ -96,9 +96,22 @@ on_directory_read (GObject *source, GAsyncResult *result, gpointer user_data)
 static void
 start (Health *health)
 {
+  CjServer *server = health->daemon->server;
+
   health->running = TRUE;
   health->pending = 2;
-  cj_ejabberd_probe_async (health->daemon->ejabberd, on_ejabberd_probed, health);
+  /* Before Setup there is no ejabberd of ours to ask (nor an API socket). */
+  if (cj_server_get_configured (server))
+    cj_ejabberd_probe_async (health->daemon->ejabberd, on_ejabberd_probed, health);
+  else
+    {
+      cj_server_set_ejabberd_answers (server, FALSE);
+      cj_server_set_ejabberd_version (server, "");
+      cj_server_set_ejabberd_sessions (server, 0);
+      cj_server_set_ejabberd_link (server, "");
+      cj_server_set_ejabberd_problem (server, _("not set up (run “cl-setup jabber”)"));
+      health->pending--;
+    }
   cj_directory_read_async (health->daemon->directory, read_root_dse, NULL, NULL, on_directory_read, health);
 }
 
