@@ -102,7 +102,8 @@ load_state (Avatars *avatars)
     {
       char *space = strchr (*l, ' ');
 
-      if (space == NULL || strlen (space + 1) != 40)
+      if (space == NULL || space == *l || strlen (space + 1) != 40 ||
+          strspn (space + 1, "0123456789abcdef") != 40)
         continue;
       g_hash_table_insert (avatars->published, g_strndup (*l, (gsize) (space - *l)), g_strdup (space + 1));
     }

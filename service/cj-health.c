@@ -1,7 +1,8 @@
 /* Any local user may ask (cl-jabber status does): a check costs ejabberd two API calls and
  * the directory one read, so calls made while one runs share it — at most one check is in
- * flight whoever asks. No older result is ever answered: a status must tell a server that
- * stopped a moment ago. */
+ * flight whoever asks, and checks start at least MIN_SPACING apart (a caller in between
+ * waits for the next one). No older result is ever answered: a status must tell a server
+ * that stopped a moment ago. At most MAX_WAITERS callers wait; more are told Busy. */
 #include "config.h"
 #include "cj-health.h"
 
@@ -9,16 +10,22 @@
 
 #include "cj-error.h"
 
+#define MIN_SPACING_USEC (G_USEC_PER_SEC / 4)
+#define MAX_WAITERS      256
+
 typedef struct {
   CjDaemon  *daemon;
   gboolean   running;
   guint      pending;     /* of the two round trips */
+  gint64     finished_at; /* monotonic; 0: never */
+  guint      timer;       /* the next check, waiting for its spacing */
   GPtrArray *waiters;     /* GDBusMethodInvocation */
 } Health;
 
 static void
 health_free (Health *health)
 {
+  g_clear_handle_id (&health->timer, g_source_remove);
   g_ptr_array_unref (health->waiters);
   g_free (health);
 }
@@ -37,12 +44,39 @@ one_done (Health *health)
   if (--health->pending > 0)
     return;
   health->running = FALSE;
+  health->finished_at = g_get_monotonic_time ();
   /* The properties reach the bus before the answers. */
   g_dbus_interface_skeleton_flush (G_DBUS_INTERFACE_SKELETON (health->daemon->server));
   waiters = g_steal_pointer (&health->waiters);
   health->waiters = g_ptr_array_new ();
   for (guint i = 0; i < waiters->len; i++)
     g_dbus_method_invocation_return_value (waiters->pdata[i], NULL);
+}
+
+static void start (Health *health);
+
+static void
+on_spaced (gpointer data)
+{
+  Health *health = data;
+
+  health->timer = 0;
+  start (health);
+}
+
+/* Starts a check now, or once MIN_SPACING has passed since the last one. */
+static void
+start_soon (Health *health)
+{
+  gint64 wait;
+
+  if (health->running || health->timer != 0)
+    return;
+  wait = health->finished_at + MIN_SPACING_USEC - g_get_monotonic_time ();
+  if (health->finished_at != 0 && wait > 0)
+    health->timer = g_timeout_add_once ((guint) (wait / 1000) + 1, on_spaced, health);
+  else
+    start (health);
 }
 
 static void
@@ -118,10 +152,7 @@ start (Health *health)
 void
 cj_health_check (CjDaemon *daemon)
 {
-  Health *health = get_health (daemon);
-
-  if (!health->running)
-    start (health);
+  start_soon (get_health (daemon));
 }
 
 static gboolean
@@ -129,9 +160,14 @@ handle_check (CjServer *server, GDBusMethodInvocation *invocation, CjDaemon *dae
 {
   Health *health = get_health (daemon);
 
+  if (health->waiters->len >= MAX_WAITERS)
+    {
+      g_dbus_method_invocation_return_error_literal (invocation, CJ_ERROR, CJ_ERROR_BUSY,
+                                                     _("Too many status checks are waiting: try again"));
+      return TRUE;
+    }
   g_ptr_array_add (health->waiters, invocation);
-  if (!health->running)
-    start (health);
+  start_soon (health);
   return TRUE;
 }
 

@@ -220,7 +220,9 @@ on_sessions (GObject *source, GAsyncResult *result, gpointer user_data)
   live->pending = 1;
   for (guint i = 0; i < n; i++)
     {
-      const char *full = json_array_get_string_element (sessions, i);
+      JsonNode *element = json_array_get_element (sessions, i);
+      const char *full = JSON_NODE_HOLDS_VALUE (element) && json_node_get_value_type (element) == G_TYPE_STRING
+                         ? json_node_get_string (element) : NULL;
       const char *at, *slash;
       g_autofree char *user = NULL, *host = NULL, *bare = NULL;
       GHashTableIter iter;
