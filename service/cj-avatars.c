@@ -214,7 +214,7 @@ pump (Avatars *avatars)
     const char *const args[] = { "from", out->bare, "to", out->bare, "stanza", out->stanza, NULL };
 
     avatars->sending = TRUE;
-    cj_ejabberd_command_async (avatars->daemon->ejabberd, "send_stanza", args, on_one_sent, out->job);
+    cj_ejabberd_command_full_async (avatars->daemon->ejabberd, "send_stanza", args, TRUE, on_one_sent, out->job);
   }
   g_free (out->bare);
   g_free (out->stanza);

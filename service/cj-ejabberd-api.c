@@ -104,7 +104,9 @@ on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (body == NULL)
     {
-      g_task_return_new_error (task, CJ_ERROR, CJ_ERROR_FAILED,
+      /* The transport's domain and code are kept: a refused connection (a socket file left
+       * by an ejabberd that no longer listens there) is told apart by the caller. */
+      g_task_return_new_error (task, error->domain, error->code,
                                _("ejabberd does not answer on its API socket %s (%s): %s"),
                                api->socket_path, call->command, error->message);
       return;

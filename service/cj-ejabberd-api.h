@@ -23,7 +23,9 @@ gboolean       cj_ejabberd_api_present    (CjEjabberdApi *api);
 void           cj_ejabberd_api_call_async  (CjEjabberdApi *api, const char *command,
                                             const char *const *args, GCancellable *cancellable,
                                             GAsyncReadyCallback callback, gpointer user_data);
-/* The reply's JSON (transfer full), or NULL with CJ_ERROR_FAILED saying what went wrong. */
+/* The reply's JSON (transfer full), or NULL with an error saying what went wrong: CJ_ERROR
+ * when ejabberd answered otherwise than 200, the transport's (G_IO_ERROR…) when it did not
+ * answer at all. */
 JsonNode      *cj_ejabberd_api_call_finish (CjEjabberdApi *api, GAsyncResult *result, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CjEjabberdApi, cj_ejabberd_api_free)

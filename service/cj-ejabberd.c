@@ -330,6 +330,23 @@ cj_ejabberd_restart_finish (CjEjabberd *ejabberd, GAsyncResult *result, GError *
 
 /* Commands ------------------------------------------------------------------------------- */
 
+typedef struct {
+  char    *command;
+  char   **args;
+  gboolean api_only;
+  gboolean via_ctl;    /* out: ejabberdctl ran it */
+} Command;
+
+static void
+command_free (Command *c)
+{
+  g_free (c->command);
+  g_strfreev (c->args);
+  g_free (c);
+}
+
+static void run_ctl (CjEjabberd *ejabberd, GTask *task);
+
 static void
 on_api_command (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -338,6 +355,16 @@ on_api_command (GObject *source, GAsyncResult *result, gpointer user_data)
   GError *error = NULL;
   JsonNode *reply = cj_ejabberd_api_call_finish (ejabberd->api, result, &error);
 
+  /* Nobody listens on the socket file: ejabberd stopped (ejabberdctl fails then too, and
+   * says so), or runs a configuration without the listener and left the file behind. */
+  Command *c = g_object_get_data (G_OBJECT (task), "cj-command");
+
+  if (reply == NULL && !c->api_only && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED))
+    {
+      g_error_free (error);
+      run_ctl (ejabberd, g_steal_pointer (&task));
+      return;
+    }
   if (reply == NULL)
     g_task_return_error (task, error);
   else
@@ -368,35 +395,68 @@ cj_ejabberd_has_api (CjEjabberd *ejabberd)
   return ejabberd->api != NULL && cj_ejabberd_api_present (ejabberd->api);
 }
 
+/* ejabberdctl takes the same arguments in the same order, positionally. */
+static void
+run_ctl (CjEjabberd *ejabberd, GTask *task)
+{
+  Command *c = g_object_get_data (G_OBJECT (task), "cj-command");
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto(GStrv) argv = NULL;
+
+  if (c->api_only)
+    {
+      g_task_return_new_error (task, CJ_ERROR, CJ_ERROR_FAILED,
+                               _("ejabberd's API socket is absent: %s not sent"), c->command);
+      g_object_unref (task);
+      return;
+    }
+  c->via_ctl = TRUE;
+  if (!ejabberd->warned_fallback)
+    {
+      ejabberd->warned_fallback = TRUE;
+      g_warning ("ejabberd's API socket %s is absent or nobody listens on it (a configuration "
+                 "not rendered by cl-setup jabber?): using ejabberdctl, which costs ~0.3 s a command",
+                 ejabberd->api != NULL ? cj_ejabberd_api_get_socket (ejabberd->api) : "(none)");
+    }
+  g_strv_builder_addv (builder, (const char **) ejabberd->control_command);
+  g_strv_builder_add (builder, c->command);
+  for (char **a = c->args; a != NULL && a[0] != NULL && a[1] != NULL; a += 2)
+    g_strv_builder_add (builder, a[1]);
+  argv = g_strv_builder_end (builder);
+  run_command ((const char *const *) argv, g_task_new (NULL, NULL, on_ctl_command, task));
+}
+
 void
 cj_ejabberd_command_async (CjEjabberd *ejabberd, const char *command, const char *const *args,
                            GAsyncReadyCallback callback, gpointer user_data)
 {
-  GTask *task = g_task_new (NULL, NULL, callback, user_data);
-  g_autoptr(GStrvBuilder) builder = NULL;
-  g_auto(GStrv) argv = NULL;
+  cj_ejabberd_command_full_async (ejabberd, command, args, FALSE, callback, user_data);
+}
 
+void
+cj_ejabberd_command_full_async (CjEjabberd *ejabberd, const char *command, const char *const *args,
+                                gboolean api_only, GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *task = g_task_new (NULL, NULL, callback, user_data);
+  Command *c = g_new0 (Command, 1);
+
+  c->api_only = api_only;
+  c->command = g_strdup (command);
+  c->args = g_strdupv ((char **) args);
+  g_object_set_data_full (G_OBJECT (task), "cj-command", c, (GDestroyNotify) command_free);
   g_task_set_task_data (task, ejabberd, NULL);
   if (cj_ejabberd_has_api (ejabberd))
-    {
-      cj_ejabberd_api_call_async (ejabberd->api, command, args, NULL, on_api_command, task);
-      return;
-    }
-  if (!ejabberd->warned_fallback)
-    {
-      ejabberd->warned_fallback = TRUE;
-      g_warning ("ejabberd's API socket %s is absent (a configuration not rendered by cl-setup "
-                 "jabber?): using ejabberdctl, which costs ~0.3 s a command",
-                 ejabberd->api != NULL ? cj_ejabberd_api_get_socket (ejabberd->api) : "(none)");
-    }
-  /* ejabberdctl takes the same arguments in the same order, positionally. */
-  builder = g_strv_builder_new ();
-  g_strv_builder_addv (builder, (const char **) ejabberd->control_command);
-  g_strv_builder_add (builder, command);
-  for (const char *const *a = args; a != NULL && a[0] != NULL && a[1] != NULL; a += 2)
-    g_strv_builder_add (builder, a[1]);
-  argv = g_strv_builder_end (builder);
-  run_command ((const char *const *) argv, g_task_new (NULL, NULL, on_ctl_command, task));
+    cj_ejabberd_api_call_async (ejabberd->api, command, args, NULL, on_api_command, task);
+  else
+    run_ctl (ejabberd, task);
+}
+
+gboolean
+cj_ejabberd_command_used_ctl (GAsyncResult *result)
+{
+  Command *c = g_object_get_data (G_OBJECT (result), "cj-command");
+
+  return c != NULL && c->via_ctl;
 }
 
 JsonNode *
@@ -591,6 +651,7 @@ on_probe_status (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) reply = cj_ejabberd_command_finish (probe->ejabberd, result, &error);
 
+  probe->health.via_api = !cj_ejabberd_command_used_ctl (result);
   if (reply == NULL)
     {
       probe->health.answers = FALSE;
@@ -612,7 +673,6 @@ cj_ejabberd_probe_async (CjEjabberd *ejabberd, GAsyncReadyCallback callback, gpo
 
   probe->ejabberd = ejabberd;
   g_task_set_task_data (task, probe, (GDestroyNotify) probe_free);
-  probe->health.via_api = cj_ejabberd_has_api (ejabberd);
   cj_ejabberd_command_async (ejabberd, "status", NULL, on_probe_status, task);
 }
 

@@ -36,6 +36,12 @@ gboolean  cj_ejabberd_has_api        (CjEjabberd *ejabberd);
 void      cj_ejabberd_command_async  (CjEjabberd *ejabberd, const char *command, const char *const *args,
                                       GAsyncReadyCallback callback, gpointer user_data);
 JsonNode *cj_ejabberd_command_finish (CjEjabberd *ejabberd, GAsyncResult *result, GError **error);
+/* The same, never through ejabberdctl when @api_only (roster pushes and avatars: one
+ * ejabberdctl each would cost ~0.3 s): fails instead. */
+void      cj_ejabberd_command_full_async (CjEjabberd *ejabberd, const char *command, const char *const *args,
+                                          gboolean api_only, GAsyncReadyCallback callback, gpointer user_data);
+/* Whether the command of @result ran through ejabberdctl (the fallback). */
+gboolean  cj_ejabberd_command_used_ctl   (GAsyncResult *result);
 
 /* Ends every session of @user on each of @hosts, all hosts at once. */
 void     cj_ejabberd_kick_async  (CjEjabberd *ejabberd, const char *user, const char *const *hosts,

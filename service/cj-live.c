@@ -245,7 +245,7 @@ on_sessions (GObject *source, GAsyncResult *result, gpointer user_data)
           {
             const char *const args[] = { "from", bare, "to", full, "stanza", stanza, NULL };
             live->pending++;
-            cj_ejabberd_command_async (live->daemon->ejabberd, "send_stanza", args, on_pushed, live);
+            cj_ejabberd_command_full_async (live->daemon->ejabberd, "send_stanza", args, TRUE, on_pushed, live);
           }
         }
     }
@@ -262,7 +262,7 @@ on_cleared (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (!cj_ejabberd_clear_cache_finish (live->daemon->ejabberd, result, &error))
     g_debug ("clear_cache before roster pushes: %s", error->message);
-  cj_ejabberd_command_async (live->daemon->ejabberd, "connected_users", NULL, on_sessions, live);
+  cj_ejabberd_command_full_async (live->daemon->ejabberd, "connected_users", NULL, TRUE, on_sessions, live);
 }
 
 static void

@@ -323,3 +323,22 @@ def test_a_photo_written_by_another_ldap_writer_is_published(world, cli, viewer)
     assert r.returncode == 0, r.stderr
     avatar_becomes(viewer, "boris", (hashlib.sha1(photo).hexdigest(), photo),
                    "boris's avatar after ldapmodify")
+
+
+def test_an_older_rendered_configuration_gets_the_socket_at_start(world, cli):
+    """A configuration rendered by an older version (no API listener) is rendered again
+    when the daemon starts: the link comes back without a command."""
+    cfg = rendered(world)
+    cfg["listen"] = [l for l in cfg["listen"] if l["module"] != "ejabberd_http"]
+    del cfg["api_permissions"]["calculate-jabberd"]
+    world.ejabberd.write_config("# Written by calculate-jabberd (cl-setup jabber). An older one.\n"
+                                + yaml.safe_dump(cfg, allow_unicode=True))
+    world.daemon.stop()
+    r = world.ejabberd.restart()
+    assert r.returncode == 0, r.stderr
+    # ejabberd leaves the socket file behind; nobody listens on it now.
+    world.start_daemon()
+    e2e.poll(lambda: "# API link:" in open(world.ejabberd.config_file).read(),
+             "the configuration rendered again", timeout=120)
+    e2e.poll(lambda: status_run(world)[1]["ejabberd_link"] == "api", "the API link back",
+             timeout=120)
