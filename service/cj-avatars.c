@@ -57,11 +57,18 @@ get_avatars (CjDaemon *daemon)
   return g_object_get_data (G_OBJECT (daemon->server), "cj-avatars");
 }
 
+static void save_state (gpointer data);
+
 static void
 avatars_free (Avatars *avatars)
 {
   g_clear_handle_id (&avatars->timer, g_source_remove);
-  g_clear_handle_id (&avatars->save_timer, g_source_remove);
+  /* At exit, what was published is written now rather than lost. */
+  if (avatars->save_timer != 0)
+    {
+      g_clear_handle_id (&avatars->save_timer, g_source_remove);
+      save_state (avatars);
+    }
   g_queue_clear_full (&avatars->queue, g_free);
   /* Only at exit: what is still queued is dropped (the next start compares again). */
   while (!g_queue_is_empty (&avatars->outbox))
@@ -160,6 +167,10 @@ job_finish (Job *job, gboolean record)
 {
   Avatars *avatars = job->avatars;
 
+  /* Failed (ejabberd down?): looked at again at the next scan (cj_avatars_retry), as a
+   * changed entry is ("" matches no entryCSN). */
+  if (job->failed)
+    g_hash_table_insert (avatars->seen, g_strdup (job->uid), g_strdup (""));
   if (record)
     {
       if (job->sha1 != NULL)
@@ -319,6 +330,7 @@ on_photo_read (GObject *source, GAsyncResult *result, gpointer user_data)
   if (photo == NULL)
     {
       g_warning ("Cannot read the photo of %s for its avatar: %s", job->uid, error->message);
+      job->failed = TRUE;
       job_finish (job, FALSE);
       return;
     }
@@ -347,6 +359,9 @@ start_job (Avatars *avatars, char *uid)
   Job *job = g_new0 (Job, 1);
   CjEntry *user = cj_registry_find_user (avatars->daemon->registry, uid);
 
+  g_debug ("avatar of %s: looking (photo: %s, published: %s)", uid,
+           user != NULL && user->has_photo ? "yes" : "no",
+           (const char *) g_hash_table_lookup (avatars->published, uid));
   job->avatars = avatars;
   job->uid = uid;
   avatars->in_flight++;
@@ -436,6 +451,17 @@ scan (gpointer data)
     if (!g_hash_table_contains (present, uid))
       g_hash_table_iter_remove (&iter);
   next_jobs (avatars);
+}
+
+void
+cj_avatars_retry (CjDaemon *daemon)
+{
+  Avatars *avatars = get_avatars (daemon);
+
+  g_debug ("avatars: retry (%u in flight, %u queued)", avatars->in_flight, g_queue_get_length (&avatars->queue));
+  /* Only what failed is marked in `seen`; the rest is skipped as unchanged. */
+  if (avatars->in_flight == 0 && g_queue_is_empty (&avatars->queue))
+    cj_avatars_changed (daemon);
 }
 
 void

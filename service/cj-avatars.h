@@ -17,5 +17,7 @@ G_BEGIN_DECLS
 void cj_avatars_init    (CjDaemon *daemon);
 /* The registry changed: users whose entry changed are looked at, coalesced. */
 void cj_avatars_changed (CjDaemon *daemon);
+/* ejabberd answers (again): what failed to publish is tried again. */
+void cj_avatars_retry   (CjDaemon *daemon);
 
 G_END_DECLS

@@ -8,6 +8,7 @@
 
 #include <glib/gi18n.h>
 
+#include "cj-avatars.h"
 #include "cj-error.h"
 
 #define MIN_SPACING_USEC (G_USEC_PER_SEC / 4)
@@ -92,6 +93,10 @@ on_ejabberd_probed (GObject *source, GAsyncResult *result, gpointer user_data)
   cj_server_set_ejabberd_sessions (server, h.sessions);
   cj_server_set_ejabberd_link (server, h.via_api ? "api" : "ejabberdctl");
   cj_server_set_ejabberd_problem (server, h.problem != NULL ? h.problem : "");
+  /* Publishing needs the API (an answer through ejabberdctl may come while ejabberd is
+   * still starting its listeners). */
+  if (h.answers && h.via_api)
+    cj_avatars_retry (health->daemon);
   cj_ejabberd_health_clear (&h);
   one_done (health);
 }

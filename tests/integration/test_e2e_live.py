@@ -342,3 +342,19 @@ def test_an_older_rendered_configuration_gets_the_socket_at_start(world, cli):
              "the configuration rendered again", timeout=120)
     e2e.poll(lambda: status_run(world)[1]["ejabberd_link"] == "api", "the API link back",
              timeout=120)
+
+
+def test_a_photo_set_while_ejabberd_is_down_is_published_once_it_answers(world, cli, tmp_path):
+    cli.useradd("gleb", "Gleb-pw-1")
+    cli.useradd("reader", "Reader-pw-1")
+    world.ejabberd.stop()
+    try:
+        cli.usermod("gleb", "-i", e2e.write_png(str(tmp_path / "g.png"), rgb=(0x40, 0x40, 0xc0)))
+    finally:
+        r = world.ejabberd.restart()
+        assert r.returncode == 0, r.stderr
+    want = directory_photo(world, "gleb")
+    e2e.poll(lambda: status_run(world)[1]["ejabberd_link"] == "api",
+             "ejabberd answers again through its socket")
+    with e2e.login(world, "reader", "Reader-pw-1") as s:
+        avatar_becomes(s, "gleb", want, "gleb's avatar once ejabberd answers again")
