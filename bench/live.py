@@ -84,6 +84,9 @@ def run(args):
         row("ldapadd of one entry (baseline)", ms(add))
         row("  (cl-usermod -L / ldapadd)", f"{lock / add:.2f} x")
         row("  TCP connection closed after the start (info)", ms(statistics.median(closes)))
+        version = [timed([os.path.join(world.cli_dir, "cl-jabber"), "--version"], env=cli_env)[1]
+                   for _ in range(5)]
+        row("  cl-jabber --version, a CLI process alone (info)", ms(statistics.median(version)))
         row("  cl-passwd, which tells ejabberd nothing (info)", ms(statistics.median(passwds)))
 
         # One command each way, for scale.
@@ -96,6 +99,9 @@ def run(args):
             assert code == 200
         row("  one ejabberdctl command (info)", ms(statistics.median(ctl)))
         row("  one API call over the socket, Python (info)", ms(statistics.median(api)))
+
+        changes, clears = burst(world, cli)
+        row("  cache clears for a burst of parallel changes (info)", f"{clears} / {changes}")
 
         extra = push_latency(world, cli, args.rounds)
         if extra is not None:
@@ -111,6 +117,30 @@ def run(args):
     finally:
         world.stop()
     return lines
+
+
+def clear_calls(world):
+    path = os.path.join(world.ejabberd.logs, "ejabberd.log")
+    with open(path, errors="replace") as f:
+        return f.read().count("API call clear_cache")
+
+
+def burst(world, cli, n=20):
+    """n nickname changes of n users at once (each needs a cache clear): how many
+    clear_cache calls ejabberd saw, counting the roster pushes' own."""
+    names = [f"benchburst{i:02d}" for i in range(n)]
+    for name in names:
+        cli.useradd(name, PASSWORD)
+    time.sleep(1)
+    before = clear_calls(world)
+    env = world.env()
+    procs = [subprocess.Popen([os.path.join(world.cli_dir, "cl-usermod"), "-c", f"Nick {name}",
+                               name, "jabber"], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL) for name in names]
+    for p in procs:
+        p.wait()
+    time.sleep(1)
+    return n, clear_calls(world) - before
 
 
 def push_latency(world, cli, rounds):

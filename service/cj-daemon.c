@@ -54,7 +54,6 @@ typedef struct {
   CjChanges             *changes;
   /* What ejabberd must be told after the change (cj-ejabberd.h). */
   char                  *kick;          /* a user whose sessions end */
-  gboolean               clear_cache;   /* shared rosters changed */
   guint                  pending;       /* what ejabberd is being told */
 } StoreCall;
 
@@ -77,8 +76,7 @@ reply (StoreCall *call)
   store_call_free (call);
 }
 
-/* What ejabberd is told runs at once, in parallel (kicks on every host, a cache clear
- * shared with other changes: cj-ejabberd.h); the reply waits for all of it. */
+/* The kicks run at once, on every host in parallel; the reply waits for them. */
 static void
 told_one (StoreCall *call)
 {
@@ -98,29 +96,15 @@ on_kicked (GObject *source, GAsyncResult *result, gpointer user_data)
   told_one (call);
 }
 
-static void
-on_cache_cleared (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  StoreCall *call = user_data;
-  g_autoptr(GError) error = NULL;
-
-  /* ejabberd catches up by itself (cache_life_time). */
-  if (!cj_ejabberd_clear_cache_finish (call->daemon->ejabberd, result, &error))
-    g_warning ("Could not tell ejabberd about the change: %s", error->message);
-  told_one (call);
-}
-
-/* A locked or deleted user is kicked on every host; roster changes clear ejabberd's cache so
- * that clients see them at their next login; a new password needs nothing (no auth cache). */
+/* A locked or deleted user is kicked on every host before the reply. The rest follows every
+ * change of the directory, the daemon's own and other writers' alike (cj-live.c): one cache
+ * clear for a burst of changes, roster pushes, avatars. A new password needs nothing (no
+ * auth cache). */
 static void
 tell_ejabberd (StoreCall *call)
 {
   CjServer *server = call->daemon->server;
-  gboolean groups_touched = FALSE;
 
-  for (guint i = 0; i < call->changes->changed->len; i++)
-    if (((CjEntry *) call->changes->changed->pdata[i])->kind == CJ_ENTRY_GROUP)
-      groups_touched = TRUE;
   if (!cj_server_get_configured (server))
     {
       reply (call);
@@ -131,11 +115,6 @@ tell_ejabberd (StoreCall *call)
     {
       call->pending++;
       cj_ejabberd_kick_async (call->daemon->ejabberd, call->kick, cj_server_get_hosts (server), on_kicked, call);
-    }
-  if (call->clear_cache || groups_touched || call->changes->removed->len > 0)
-    {
-      call->pending++;
-      cj_ejabberd_clear_cache_async (call->daemon->ejabberd, on_cache_cleared, call);
     }
   told_one (call);
 }
@@ -183,7 +162,6 @@ cj_daemon_store (CjDaemon *daemon, GDBusMethodInvocation *invocation, const char
   call->reply = reply_func;
   if (request->op == CJ_STORE_DELETE_USER || (request->op == CJ_STORE_MODIFY_USER && request->lock == 1))
     call->kick = g_strdup (request->name);
-  call->clear_cache = request->lock >= 0 || (request->op == CJ_STORE_MODIFY_USER && request->nickname != NULL);
   cj_store_run_async (daemon->directory, request, NULL, on_stored, call);
 }
 
