@@ -354,11 +354,10 @@ on_api_command (GObject *source, GAsyncResult *result, gpointer user_data)
   CjEjabberd *ejabberd = g_task_get_task_data (task);
   GError *error = NULL;
   JsonNode *reply = cj_ejabberd_api_call_finish (ejabberd->api, result, &error);
+  Command *c = g_object_get_data (G_OBJECT (task), "cj-command");
 
   /* Nobody listens on the socket file: ejabberd stopped (ejabberdctl fails then too, and
    * says so), or runs a configuration without the listener and left the file behind. */
-  Command *c = g_object_get_data (G_OBJECT (task), "cj-command");
-
   if (reply == NULL && !c->api_only && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED))
     {
       g_error_free (error);
