@@ -5,6 +5,7 @@
 #include <string.h>
 
 #define COALESCE_MILLISECONDS 100
+#define MAX_SPACING_MILLISECONDS 2000   /* scans spaced ten times their cost (cj-live.c) */
 #define SAVE_MILLISECONDS     1000
 /* Users published at once: a first run (or an import) may find thousands of photos. */
 #define IN_FLIGHT 4
@@ -26,6 +27,7 @@ typedef struct {
   guint       timer;
   guint       save_timer;
   guint64     serial;
+  guint       spacing;     /* milliseconds before the next scan */
   /* Stanzas to send, one at a time: concurrent first publishes abort each other's mnesia
    * transactions in mod_pubsub (seen on 23.01: "Transaction aborted"), and send_stanza says
    * nothing of it (the error goes to the user). */
@@ -418,6 +420,8 @@ scan (gpointer data)
   GHashTableIter iter;
   const char *uid;
 
+  gint64 start = g_get_monotonic_time ();
+
   avatars->timer = 0;
   /* Only through the API (ejabberdctl would cost ~0.3 s a stanza), once set up. */
   if (!cj_server_get_configured (daemon->server) || !cj_ejabberd_has_api (daemon->ejabberd))
@@ -450,6 +454,8 @@ scan (gpointer data)
   while (g_hash_table_iter_next (&iter, (gpointer *) &uid, NULL))
     if (!g_hash_table_contains (present, uid))
       g_hash_table_iter_remove (&iter);
+  avatars->spacing = (guint) CLAMP ((g_get_monotonic_time () - start) / 100, COALESCE_MILLISECONDS,
+                                    MAX_SPACING_MILLISECONDS);
   next_jobs (avatars);
 }
 
@@ -470,7 +476,7 @@ cj_avatars_changed (CjDaemon *daemon)
   Avatars *avatars = get_avatars (daemon);
 
   if (avatars->timer == 0)
-    avatars->timer = g_timeout_add_once (COALESCE_MILLISECONDS, scan, avatars);
+    avatars->timer = g_timeout_add_once (avatars->spacing, scan, avatars);
 }
 
 void
@@ -479,6 +485,7 @@ cj_avatars_init (CjDaemon *daemon)
   Avatars *avatars = g_new0 (Avatars, 1);
 
   avatars->daemon = daemon;
+  avatars->spacing = COALESCE_MILLISECONDS;
   avatars->state_path = g_build_filename (daemon->config->state_dir, "avatars", NULL);
   avatars->published = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   avatars->seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);

@@ -340,6 +340,9 @@ def test_an_older_rendered_configuration_gets_the_socket_at_start(world, cli):
     world.start_daemon()
     e2e.poll(lambda: "# API link:" in open(world.ejabberd.config_file).read(),
              "the configuration rendered again", timeout=120)
+    # The daemon's own restart of ejabberd has finished (the next test stops ejabberd).
+    e2e.poll(lambda: "rendered ejabberd's configuration again and restarted ejabberd"
+             in world.daemon.log(), "the daemon's refresh finished", timeout=120)
     e2e.poll(lambda: status_run(world)[1]["ejabberd_link"] == "api", "the API link back",
              timeout=120)
 
