@@ -10,6 +10,7 @@ Run through bench/live; prints the table and writes bench/live-<date>-<time>.txt
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -48,6 +49,14 @@ def run(args):
     try:
         xmpp.quiet()
         cli = e2e.Cli(world)
+        if args.users:
+            bench.load_directory(world, args.users, max(1, args.users // 100), 100)
+            deadline = time.monotonic() + 600
+            while cli.status()["users"] < args.users:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the daemon did not load the directory")
+                time.sleep(1)
+            lines.append(f"directory: {args.users} users in {max(1, args.users // 100)} groups of 100")
         cli.setup_ldap()
         cli.setup_jabber("--primary-host", HOST, "--hosts", "second.example.org")
         usermod = os.path.join(world.cli_dir, "cl-usermod")
@@ -59,7 +68,7 @@ def run(args):
         passwd = os.path.join(world.cli_dir, "cl-passwd")
         for i in range(args.rounds):
             with e2e.login(world, "benchlive", PASSWORD) as s:
-                assert s.ping()
+                assert s.ping(timeout=60)
                 t0, took = timed([usermod, "-L", "benchlive", "jabber"], env=cli_env)
                 if not s.wait_disconnected(30):
                     raise RuntimeError("the locked user's session did not end")
@@ -106,6 +115,10 @@ def run(args):
         extra = push_latency(world, cli, args.rounds)
         if extra is not None:
             row("group change seen by a connected client", ms(extra), "<= 1000 ms", extra <= 1.0)
+        views = [int(m.group(2)) for m in re.finditer(r"shared roster view: (\d+) contacts in (\d+) us",
+                                                      world.daemon.log())]
+        if views:
+            row("  computing the shared roster view (info)", f"{statistics.median(views) / 1000:.1f} ms")
 
         lines.append("")
         lines.append("samples: session end " + ", ".join(ms(x) for x in ends))
@@ -169,6 +182,8 @@ def push_latency(world, cli, rounds):
 def main():
     p = argparse.ArgumentParser(prog="bench/live", description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=10)
+    p.add_argument("--users", type=int, default=0,
+                   help="load this many users (in groups of 100) into the directory first")
     p.add_argument("--builddir", default=os.path.join(bench.SOURCEDIR, "build"))
     args = p.parse_args()
     namespace.reexec()

@@ -27,7 +27,8 @@ typedef struct {
   guint       timer;
   guint       save_timer;
   guint64     serial;
-  guint       spacing;     /* milliseconds before the next scan */
+  guint       spacing;     /* milliseconds between the starts of two scans */
+  gint64      last_start;
   /* Stanzas to send, one at a time: concurrent first publishes abort each other's mnesia
    * transactions in mod_pubsub (seen on 23.01: "Transaction aborted"), and send_stanza says
    * nothing of it (the error goes to the user). */
@@ -420,7 +421,7 @@ scan (gpointer data)
   GHashTableIter iter;
   const char *uid;
 
-  gint64 start = g_get_monotonic_time ();
+  gint64 start = avatars->last_start = g_get_monotonic_time ();
 
   avatars->timer = 0;
   /* Only through the API (ejabberdctl would cost ~0.3 s a stanza), once set up. */
@@ -475,8 +476,12 @@ cj_avatars_changed (CjDaemon *daemon)
 {
   Avatars *avatars = get_avatars (daemon);
 
+  gint64 wait = (avatars->last_start + (gint64) avatars->spacing * 1000 - g_get_monotonic_time ()) / 1000;
+
+  /* After a quiet time COALESCE_MILLISECONDS; in a burst, scans spaced by their cost. */
   if (avatars->timer == 0)
-    avatars->timer = g_timeout_add_once (avatars->spacing, scan, avatars);
+    avatars->timer = g_timeout_add_once ((guint) CLAMP (wait, COALESCE_MILLISECONDS, MAX_SPACING_MILLISECONDS),
+                                         scan, avatars);
 }
 
 void
