@@ -34,9 +34,27 @@ cli_status (Cli *cli)
     { "configured", "Configured" }, { "primary_host", "PrimaryHost" }, { "hosts", "Hosts" },
     { "history", "History" }, { "history_directory", "HistoryDirectory" },
     { "listen_address", "ListenAddress" }, { "users", "UserCount" }, { "groups", "GroupCount" },
+    { "directory_answers", "DirectoryAnswers" }, { "ejabberd_answers", "EjabberdAnswers" },
+    { "ejabberd_version", "EjabberdVersion" }, { "sessions", "EjabberdSessions" },
+    { "ejabberd_link", "EjabberdLink" }, { "ejabberd_problem", "EjabberdProblem" },
   };
   g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) props = cli_get_all (cli, CJ_SERVER_PATH, CJ_IFACE_SERVER, &error);
+  g_autoptr(GVariant) checked = NULL;
+  g_autoptr(GVariant) props = NULL;
+  const char *version = "", *link = "", *problem = "";
+  gboolean directory_answers = FALSE, ejabberd_answers = FALSE;
+  guint32 sessions = 0;
+  int status;
+
+  /* What answers now, not only what is configured: the daemon asks both first. */
+  checked = cli_call (cli, CJ_SERVER_PATH, CJ_IFACE_SERVER, "Check", NULL, NULL, NULL, &error);
+  if (checked == NULL)
+    {
+      if (error->domain != G_DBUS_ERROR || error->code != G_DBUS_ERROR_UNKNOWN_METHOD)
+        return cli_fail (error);
+      g_clear_error (&error);
+    }
+  props = cli_get_all (cli, CJ_SERVER_PATH, CJ_IFACE_SERVER, &error);
   const char *uri = "", *base = "", *primary = "", *listen = "", *history_dir = "";
   g_autofree const char **hosts = NULL;
   gboolean connected = FALSE, ldap_ready = FALSE, configured = FALSE, history = FALSE;
@@ -44,13 +62,22 @@ cli_status (Cli *cli)
 
   if (props == NULL)
     return cli_fail (error);
+  g_variant_lookup (props, "Configured", "b", &configured);
+  g_variant_lookup (props, "DirectoryAnswers", "b", &directory_answers);
+  g_variant_lookup (props, "EjabberdAnswers", "b", &ejabberd_answers);
+  g_variant_lookup (props, "EjabberdVersion", "&s", &version);
+  g_variant_lookup (props, "EjabberdSessions", "u", &sessions);
+  g_variant_lookup (props, "EjabberdLink", "&s", &link);
+  g_variant_lookup (props, "EjabberdProblem", "&s", &problem);
+  /* Down is a failure: the directory always, ejabberd once it is set up. */
+  status = (!directory_answers || (configured && !ejabberd_answers)) ? CLI_EXIT_UNAVAILABLE : CLI_EXIT_OK;
   if (cli->json)
     {
       g_autoptr(GString) out = g_string_new ("{");
       for (gsize i = 0; i < G_N_ELEMENTS (fields); i++)
         json_field (out, fields[i][0], props, fields[i][1], i == 0);
       g_print ("%s}\n", out->str);
-      return CLI_EXIT_OK;
+      return status;
     }
   g_variant_lookup (props, "LdapUri", "&s", &uri);
   g_variant_lookup (props, "BaseDn", "&s", &base);
@@ -66,25 +93,30 @@ cli_status (Cli *cli)
   g_variant_lookup (props, "GroupCount", "u", &groups);
 
   {
-    g_autofree char *directory = g_strdup_printf ("%s (%s), %s", uri, base,
-                                                  connected ? _("connected") : _("NOT connected"));
+    g_autofree char *directory = g_strdup_printf ("%s (%s), %s, %s", uri, base,
+                                                  connected ? _("connected") : _("NOT connected"),
+                                                  directory_answers ? _("answers") : _("does NOT answer"));
+    g_autofree char *ejabberd = ejabberd_answers
+      ? g_strdup_printf (_("answers (version %s, %u sessions, through %s)"),
+                         *version != '\0' ? version : _("unknown"), sessions, link)
+      : g_strdup_printf (_("does NOT answer (%s)"), *problem != '\0' ? problem : _("no message"));
     g_autofree char *host_list = hosts != NULL ? g_strjoinv (", ", (char **) hosts) : NULL;
     g_autofree char *history_text = history ? g_strdup_printf (_("on (%s)"), history_dir) : g_strdup (_("off"));
     g_autofree char *user_count = g_strdup_printf ("%u", users);
     g_autofree char *group_count = g_strdup_printf ("%u", groups);
     /* Labels and values apart, so that the values line up whatever the labels' widths in
      * the caller's language. */
-    const char *labels[] = { _("Directory:"), _("Jabber subtree:"), _("Jabber service:"),
+    const char *labels[] = { _("Directory:"), _("Jabber subtree:"), _("Jabber service:"), "ejabberd:",
                              _("Primary host:"), _("Hosts:"), _("History:"), _("Listen on:"),
                              _("Users:"), _("Groups:") };
     const char *values[] = { directory, ldap_ready ? _("ready") : _("missing (run “cl-setup ldap”)"),
                              configured ? _("configured") : _("not configured (run “cl-setup jabber”)"),
-                             primary, host_list, history_text,
+                             ejabberd, primary, host_list, history_text,
                              *listen != '\0' ? listen : _("all addresses"), user_count, group_count };
 
     cli_print_fields (labels, values, G_N_ELEMENTS (labels));
   }
-  return CLI_EXIT_OK;
+  return status;
 }
 
 static int

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,6 +26,15 @@ get_string (GKeyFile *file, const char *group, const char *key, const char *fall
   if (value == NULL || *value == '\0')
     return g_strdup (fallback);
   return g_steal_pointer (&value);
+}
+
+static gboolean
+has_control (const char *text)
+{
+  for (const char *p = text; *p != '\0'; p++)
+    if ((unsigned char) *p < 0x20 || *p == 0x7f)
+      return TRUE;
+  return FALSE;
 }
 
 /* A whole number from 1 to @max; 0 with @error set when the key holds something else. */
@@ -105,7 +115,8 @@ warn_unknown_keys (GKeyFile *file, const char *path)
     "Ejabberd/CertificateFile", "Ejabberd/ClientPort", "Ejabberd/ServerPort",
     "Ejabberd/LdapServer", "Ejabberd/LdapPort", "Ejabberd/StateDirectory",
     "Ejabberd/HistoryDirectory", "Ejabberd/ServiceManager", "Ejabberd/RestartCommand",
-    "Ejabberd/ControlCommand", "Authorization/Timeout", "Limits/ManagedObjectsMaxBytes", "Passwords/MinimumLength", NULL
+    "Ejabberd/ControlCommand", "Ejabberd/ApiSocket", "Authorization/Timeout", "Limits/ManagedObjectsMaxBytes",
+    "Passwords/MinimumLength", NULL
   };
   g_auto(GStrv) groups = g_key_file_get_groups (file, NULL);
 
@@ -154,6 +165,21 @@ cj_config_load (const char *path, GError **error)
   config->service_manager = get_string (file, "Ejabberd", "ServiceManager", "auto");
   config->database_dir = get_string (file, "Directory", "DatabaseDirectory", "/var/lib/ldap/calculate-jabber");
   config->certificate_file = get_string (file, "Ejabberd", "CertificateFile", "/etc/ejabberd/calculate-jabber.pem");
+  config->api_socket = g_key_file_has_key (file, "Ejabberd", "ApiSocket", NULL)
+                       ? get_string (file, "Ejabberd", "ApiSocket", NULL)
+                       : g_strdup ("/run/calculate-jabber/api.sock");
+  /* A Unix socket's path must fit sun_path (108 bytes), and ejabberd's listener has broken
+   * on long ones (ejabberd #4435): keep it short and absolute. Empty: no API, ejabberdctl. */
+  if (config->api_socket != NULL && *config->api_socket == '\0')
+    g_clear_pointer (&config->api_socket, g_free);
+  if (config->api_socket != NULL &&
+      (!g_path_is_absolute (config->api_socket) || strlen (config->api_socket) > CJ_API_SOCKET_MAX ||
+       !g_utf8_validate (config->api_socket, -1, NULL) || has_control (config->api_socket)))
+    {
+      g_set_error (error, CJ_ERROR, CJ_ERROR_INVALID_ARGUMENT,
+                   _("[Ejabberd] ApiSocket must be an absolute path of at most %d bytes"), CJ_API_SOCKET_MAX);
+      return NULL;
+    }
   config->ejabberd_ldap_server = get_string (file, "Ejabberd", "LdapServer", NULL);
   if ((config->client_port = get_port (file, "Ejabberd", "ClientPort", 5222, error)) == 0 ||
       (config->server_port = get_port (file, "Ejabberd", "ServerPort", 5269, error)) == 0)
@@ -231,6 +257,7 @@ cj_config_free (CjConfig *config)
   g_free (config->ejabberd_ldap_server);
   g_strfreev (config->restart_command);
   g_strfreev (config->control_command);
+  g_free (config->api_socket);
   g_free (config);
 }
 

@@ -22,7 +22,11 @@
  *   HistoryDirectory=/var/log/jabber
  *   ServiceManager=auto             auto | systemd | openrc | command
  *   RestartCommand=                 argv for ServiceManager=command (no shell)
- *   ControlCommand=ejabberdctl      argv prefix for ejabberdctl-style commands
+ *   ControlCommand=ejabberdctl      argv prefix for ejabberdctl-style commands (the fallback
+ *                                   when the API socket is absent, and nothing else)
+ *   ApiSocket=/run/calculate-jabber/api.sock   ejabberd's private API listener (mod_http_api
+ *                                   on a Unix socket, rendered by setup); its directory is
+ *                                   0700 ejabberd (root and ejabberd only). Empty: none.
  *
  *   [Authorization]
  *   Timeout=25                      seconds to wait for polkitd (interactive: 5 minutes)
@@ -40,6 +44,9 @@
 #include <glib.h>
 
 G_BEGIN_DECLS
+
+/* The longest [Ejabberd] ApiSocket: sun_path is 108 bytes with its NUL. */
+#define CJ_API_SOCKET_MAX 100
 
 typedef struct {
   char  *path;                 /* the file it was read from */
@@ -63,6 +70,7 @@ typedef struct {
   char  *service_manager;
   char **restart_command;      /* NULL-terminated, may be NULL */
   char **control_command;      /* NULL-terminated */
+  char  *api_socket;           /* NULL: no API listener, ejabberdctl only */
 
   guint  auth_timeout;         /* seconds */
 

@@ -8,6 +8,8 @@
 #include "cj-audit.h"
 #include "cj-common.h"
 #include "cj-error.h"
+#include "cj-health.h"
+#include "cj-live.h"
 #include "cj-outcome.h"
 #include "cj-setup-jabber.h"
 
@@ -55,8 +57,7 @@ typedef struct {
   CjChanges             *changes;
   /* What ejabberd must be told after the change (cj-ejabberd.h). */
   char                  *kick;          /* a user whose sessions end */
-  gboolean               clear_cache;   /* shared rosters changed */
-  GPtrArray             *commands;      /* left to run: (char **) argv tails */
+  guint                  pending;       /* what ejabberd is being told */
 } StoreCall;
 
 static void
@@ -64,7 +65,6 @@ store_call_free (StoreCall *call)
 {
   g_clear_pointer (&call->changes, cj_changes_free);
   g_clear_pointer (&call->request, cj_store_request_free);
-  g_clear_pointer (&call->commands, g_ptr_array_unref);
   g_free (call->kick);
   g_free (call->target);
   g_free (call);
@@ -86,65 +86,47 @@ reply (StoreCall *call)
   store_call_free (call);
 }
 
-static void run_next_command (StoreCall *call);
+/* The kicks run at once, on every host in parallel; the reply waits for them. */
+static void
+told_one (StoreCall *call)
+{
+  if (--call->pending == 0)
+    reply (call);
+}
 
 static void
-on_command_done (GObject *source, GAsyncResult *result, gpointer user_data)
+on_kicked (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   StoreCall *call = user_data;
   g_autoptr(GError) error = NULL;
 
-  /* The directory is changed already; ejabberd catches up by itself (cache_life_time). */
-  if (!cj_ejabberd_control_finish (call->daemon->ejabberd, result, &error))
-    g_warning ("Could not tell ejabberd about the change: %s", error->message);
-  run_next_command (call);
+  /* The directory is changed already: a lock still refuses the next login. */
+  if (!cj_ejabberd_kick_finish (call->daemon->ejabberd, result, &error))
+    g_warning ("Could not end the sessions of %s: %s", call->kick, error->message);
+  told_one (call);
 }
 
-static void
-run_next_command (StoreCall *call)
-{
-  char **args;
-
-  if (call->commands == NULL || call->commands->len == 0)
-    {
-      reply (call);
-      return;
-    }
-  args = g_ptr_array_steal_index (call->commands, 0);
-  cj_ejabberd_control_async (call->daemon->ejabberd, (const char *const *) args, on_command_done, call);
-  g_strfreev (args);
-}
-
-/* A locked or deleted user is kicked on every host; roster changes clear ejabberd's cache so
- * that clients see them at their next login. Each ejabberdctl costs ~0.25 s, so only the
- * changes that need it call one. */
+/* A locked or deleted user is kicked on every host before the reply. The rest follows every
+ * change of the directory, the daemon's own and other writers' alike (cj-live.c): one cache
+ * clear for a burst of changes, roster pushes, avatars. A new password needs nothing (no
+ * auth cache). */
 static void
 tell_ejabberd (StoreCall *call)
 {
   CjServer *server = call->daemon->server;
-  gboolean groups_touched = FALSE;
 
-  for (guint i = 0; i < call->changes->changed->len; i++)
-    if (((CjEntry *) call->changes->changed->pdata[i])->kind == CJ_ENTRY_GROUP)
-      groups_touched = TRUE;
   if (!cj_server_get_configured (server))
     {
       reply (call);
       return;
     }
-  call->commands = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  call->pending = 1;   /* this function's own, released below */
   if (call->kick != NULL)
-    for (const char *const *host = cj_server_get_hosts (server); host != NULL && *host != NULL; host++)
-      {
-        const char *args[] = { "kick_user", call->kick, *host, NULL };
-        g_ptr_array_add (call->commands, g_strdupv ((char **) args));
-      }
-  if (call->clear_cache || groups_touched || call->changes->removed->len > 0)
     {
-      const char *args[] = { "clear_cache", NULL };
-      g_ptr_array_add (call->commands, g_strdupv ((char **) args));
+      call->pending++;
+      cj_ejabberd_kick_async (call->daemon->ejabberd, call->kick, cj_server_get_hosts (server), on_kicked, call);
     }
-  run_next_command (call);
+  told_one (call);
 }
 
 static void
@@ -179,6 +161,7 @@ cj_daemon_apply_changes (CjDaemon *daemon, CjChanges *changes)
     cj_registry_apply (daemon->registry, changes->changed->pdata[i]);
   for (guint i = 0; i < changes->removed->len; i++)
     cj_registry_remove (daemon->registry, changes->removed->pdata[i]);
+  cj_live_changed (daemon);
 }
 
 static StoreCall *
@@ -194,7 +177,6 @@ store_call_new (CjDaemon *daemon, GDBusMethodInvocation *invocation, const char 
   call->request = cj_store_request_ref (request);
   if (request->op == CJ_STORE_DELETE_USER || (request->op == CJ_STORE_MODIFY_USER && request->lock == 1))
     call->kick = g_strdup (request->name);
-  call->clear_cache = request->lock >= 0 || (request->op == CJ_STORE_MODIFY_USER && request->nickname != NULL);
   return call;
 }
 
@@ -288,6 +270,7 @@ on_loaded (GPtrArray *entries, gpointer data)
   CjDaemon *daemon = data;
 
   cj_registry_replace_all (daemon->registry, entries);
+  cj_live_changed (daemon);
   if (!daemon->loaded)
     {
       daemon->loaded = TRUE;
@@ -304,6 +287,7 @@ on_changed (CjEntry *entry, gpointer data)
   CjDaemon *daemon = data;
 
   cj_registry_apply (daemon->registry, entry);
+  cj_live_changed (daemon);
 }
 
 static void
@@ -312,6 +296,7 @@ on_removed (const char *uuid, gpointer data)
   CjDaemon *daemon = data;
 
   cj_registry_remove (daemon->registry, uuid);
+  cj_live_changed (daemon);
 }
 
 static void
@@ -370,6 +355,7 @@ own_name (CjDaemon *daemon)
     flags |= G_BUS_NAME_OWNER_FLAGS_REPLACE;
   daemon->owner_id = g_bus_own_name_on_connection (daemon->connection, CJ_BUS_NAME, flags,
                                                    on_name_acquired, on_name_lost, daemon, NULL);
+  cj_health_check (daemon);
 }
 
 static gboolean

@@ -3,6 +3,21 @@
 
 #include <string.h>
 
+const char *const cj_ejabberd_api_commands[] = {
+  "kick_user", "clear_cache", "status", "connected_users_number", "connected_users", "send_stanza", NULL
+};
+
+char *
+cj_ejabberd_config_api_line (const char *api_socket)
+{
+  g_autofree char *commands = NULL;
+
+  if (api_socket == NULL)
+    return NULL;
+  commands = g_strjoinv (" ", (char **) cj_ejabberd_api_commands);
+  return g_strdup_printf ("# API link: %s for %s\n", api_socket, commands);
+}
+
 /* Whether YAML (libyaml, hence ejabberd's fast_yaml) takes @c as written inside a
  * double-quoted scalar: printable (YAML 1.1 5.1: no C0/C1 control, DEL, BOM, U+FFFE/FFFF),
  * and no line break (NEL, LS, PS are folded like a newline). */
@@ -62,7 +77,7 @@ cj_ejabberd_config_render (const CjEjabberdSettings *s)
   GString *out = g_string_new (NULL);
 
   g_string_append (out,
-    "# Written by calculate-jabberd (cl-setup jabber). Changes made here are lost at the next\n"
+    CJ_EJABBERD_CONFIG_HEADER " Changes made here are lost at the next\n"
     "# setup: change the settings with cl-setup instead. The previous version is kept beside it.\n"
     "\n"
     "hosts:\n");
@@ -84,8 +99,25 @@ cj_ejabberd_config_render (const CjEjabberdSettings *s)
     "    access: c2s\n"
     "    starttls_required: true\n");
   listener (out, s, s->server_port, "ejabberd_s2s_in");
+  g_string_append (out, "    max_stanza_size: 524288\n");
+  if (s->api_socket != NULL)
+    {
+      g_autofree char *port = g_strconcat ("unix:", s->api_socket, NULL);
+      g_autofree char *line = cj_ejabberd_config_api_line (s->api_socket);
+
+      g_string_append (out,
+        "  # calculate-jabberd's private link (its [Ejabberd] ApiSocket): HTTP API on a Unix\n"
+        "  # socket in a directory only root and ejabberd enter; admitted by its tag alone, for\n"
+        "  # the commands listed in api_permissions. No TCP API listener.\n");
+      g_string_append_printf (out, "  %s  -\n", line);
+      key_value (out, "    ", "port", port);
+      g_string_append (out,
+        "    module: ejabberd_http\n"
+        "    tag: \"" CJ_API_TAG "\"\n"
+        "    request_handlers:\n"
+        "      /api: mod_http_api\n");
+    }
   g_string_append (out,
-    "    max_stanza_size: 524288\n"
     "\n"
     "s2s_use_starttls: optional\n"
     "\n"
@@ -152,13 +184,26 @@ cj_ejabberd_config_render (const CjEjabberdSettings *s)
     "  trusted_network:\n"
     "    allow: loopback\n"
     "\n"
-    "# calculate-jabberd drives ejabberd with ejabberdctl (kick_user, clear_cache, status).\n"
+    "# ejabberdctl (root and ejabberd only) may run every command; calculate-jabberd's socket\n"
+    "# only those it uses.\n"
     "api_permissions:\n"
     "  \"console commands\":\n"
     "    from:\n"
     "      - ejabberd_ctl\n"
     "    who: all\n"
-    "    what: \"*\"\n"
+    "    what: \"*\"\n");
+  if (s->api_socket != NULL)
+    {
+      g_string_append (out,
+        "  \"calculate-jabberd\":\n"
+        "    from:\n"
+        "      - tag: \"" CJ_API_TAG "\"\n"
+        "    who: all\n"
+        "    what:\n");
+      for (const char *const *c = cj_ejabberd_api_commands; *c != NULL; c++)
+        g_string_append_printf (out, "      - %s\n", *c);
+    }
+  g_string_append (out,
     "\n"
     "shaper:\n"
     "  normal:\n"
@@ -186,10 +231,26 @@ cj_ejabberd_config_render (const CjEjabberdSettings *s)
     "  mod_client_state: {}\n"
     "  mod_configure: {}\n"
     "  mod_disco: {}\n"
+    "  mod_http_api: {}\n"
     "  mod_last: {}\n"
     "  mod_offline:\n"
     "    access_max_user_messages: max_user_offline_messages\n"
     "  mod_ping: {}\n"
+    "  # PEP, for the XEP-0084 avatars calculate-jabberd publishes from the directory's\n"
+    "  # photos (as each user, through its API socket); anyone may read them, as the vCard\n"
+    "  # photo.\n"
+    "  mod_pubsub:\n"
+    "    access_createnode: local\n"
+    "    plugins:\n"
+    "      - flat\n"
+    "      - pep\n"
+    "    force_node_config:\n"
+    "      \"urn:xmpp:avatar:data\":\n"
+    "        access_model: open\n"
+    "        max_items: 1\n"
+    "      \"urn:xmpp:avatar:metadata\":\n"
+    "        access_model: open\n"
+    "        max_items: 1\n"
     "  mod_privacy: {}\n"
     "  mod_private: {}\n"
     "  mod_roster:\n"

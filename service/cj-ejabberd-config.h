@@ -21,7 +21,20 @@ typedef struct {
   const char *ldap_password;
   const char *users_dn;
   const char *jabber_dn;            /* users and groups, for the shared roster */
+  const char *api_socket;           /* the daemon's API listener; NULL: none */
 } CjEjabberdSettings;
+
+/* The API listener's tag, which api_permissions admits, and the only commands it may run
+ * (the ones calculate-jabberd uses). */
+#define CJ_API_TAG "calculate-jabberd"
+extern const char *const cj_ejabberd_api_commands[];
+
+/* The first line of every configuration the daemon renders. */
+#define CJ_EJABBERD_CONFIG_HEADER "# Written by calculate-jabberd (cl-setup jabber)."
+
+/* A line of the rendered configuration that names the socket and the commands: a
+ * configuration without it was rendered by another version (NULL for no socket). */
+char *cj_ejabberd_config_api_line (const char *api_socket);
 
 char *cj_ejabberd_config_render (const CjEjabberdSettings *settings);
 

@@ -31,6 +31,7 @@ cj_ejabberd_files_free (CjEjabberdFiles *files)
   g_free (files->ldap_rootdn);
   g_free (files->users_dn);
   g_free (files->jabber_dn);
+  g_free (files->api_socket);
   g_free (files);
 }
 
@@ -272,6 +273,7 @@ write_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *canc
   settings.ldap_password = password;
   settings.users_dn = files->users_dn;
   settings.jabber_dn = files->jabber_dn;
+  settings.api_socket = files->api_socket;
   rendered = cj_ejabberd_config_render (&settings);
   explicit_bzero (password, strlen (password));
 

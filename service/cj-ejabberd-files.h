@@ -24,6 +24,7 @@ typedef struct {
   char    *listen;
   guint    client_port, server_port, ldap_port;
   char    *ldap_server, *ldap_rootdn, *users_dn, *jabber_dn;
+  char    *api_socket;         /* NULL: no API listener */
 } CjEjabberdFiles;
 
 void       cj_ejabberd_files_free (CjEjabberdFiles *files);

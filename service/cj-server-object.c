@@ -6,9 +6,12 @@
 #include <glib/gi18n.h>
 
 #include "cj-audit.h"
+#include "cj-avatars.h"
 #include "cj-common.h"
 #include "cj-daemon.h"
 #include "cj-error.h"
+#include "cj-health.h"
+#include "cj-live.h"
 #include "cj-options.h"
 #include "cj-setup-jabber.h"
 #include "cj-setup-ldap.h"
@@ -117,5 +120,8 @@ cj_server_object_init (CjDaemon *daemon)
   g_signal_connect (daemon->server, "handle-setup-ldap", G_CALLBACK (handle_setup_ldap), daemon);
   g_signal_connect (daemon->server, "handle-setup", G_CALLBACK (cj_setup_jabber_handle), daemon);
   g_signal_connect (daemon->server, "handle-reload", G_CALLBACK (cj_setup_jabber_handle_reload), daemon);
+  cj_health_init (daemon);
+  cj_live_init (daemon);
+  cj_avatars_init (daemon);
   cj_gate_attach (daemon->gate, G_DBUS_INTERFACE_SKELETON (daemon->server));
 }

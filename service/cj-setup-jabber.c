@@ -11,6 +11,7 @@
 #include "cj-ejabberd-files.h"
 #include "cj-error.h"
 #include "cj-interfaces.h"
+#include "cj-health.h"
 #include "cj-options.h"
 #include "cj-outcome.h"
 #include "cj-setup-ldap.h"
@@ -54,6 +55,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (Setup, setup_free)
 static void
 finish (Setup *setup, GError *error)
 {
+  /* ejabberd was restarted (or tried to be): what answers now. */
+  cj_health_check (setup->daemon);
   if (setup->invocation == NULL)
     {
       /* The daemon's own refresh (cj_setup_jabber_refresh_outdated): nobody to answer. */
@@ -242,6 +245,7 @@ write_files (Setup *setup)
   files->ldap_rootdn = cj_setup_ldap_ejabberd_dn (daemon->directory);
   files->users_dn = g_strdup (cj_directory_get_users_dn (daemon->directory));
   files->jabber_dn = g_strdup (cj_directory_get_jabber_dn (daemon->directory));
+  files->api_socket = g_strdup (config->api_socket);
   cj_ejabberd_files_write_async (files, on_files_written, setup);
 }
 
@@ -408,12 +412,20 @@ cj_setup_jabber_refresh_outdated (CjDaemon *daemon)
   g_autoptr(GError) error = NULL;
   Setup *setup;
 
+  g_autofree char *api_line = cj_ejabberd_config_api_line (daemon->config->api_socket);
+
   if (!cj_server_get_configured (daemon->server) || daemon->setup_running ||
-      !g_file_get_contents (daemon->config->ejabberd_config, &text, NULL, NULL) ||
-      strstr (text, "\n    ldap_groupdesc: cn\n") == NULL)
+      !g_file_get_contents (daemon->config->ejabberd_config, &text, NULL, NULL))
     return;
-  g_message ("%s shows groups by their cn (an older layout): rendering it again",
-             daemon->config->ejabberd_config);
+  if (strstr (text, "\n    ldap_groupdesc: cn\n") != NULL)
+    g_message ("%s shows groups by their cn (an older layout): rendering it again",
+               daemon->config->ejabberd_config);
+  /* Rendered by an older version: without the API socket, or for other commands. */
+  else if (g_str_has_prefix (text, CJ_EJABBERD_CONFIG_HEADER) && api_line != NULL && strstr (text, api_line) == NULL)
+    g_message ("%s has no API link for this version of calculate-jabberd: rendering it again",
+               daemon->config->ejabberd_config);
+  else
+    return;
   daemon->setup_running = TRUE;
   setup = g_new0 (Setup, 1);
   setup->daemon = daemon;

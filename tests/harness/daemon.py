@@ -55,6 +55,8 @@ def default_config(top, slapd, ejabberd=None):
         "ServiceManager": "command",
         "RestartCommand": "/bin/false",
         "ControlCommand": "/bin/false",
+        # Never the host's /run: a path of the world's even without ejabberd.
+        "ApiSocket": os.path.join(top, "api", "s"),
     }
     if ejabberd is not None:
         ejabberd_keys.update(ejabberd.daemon_keys())

@@ -142,6 +142,10 @@ class Ejabberd:
         self.logs = os.path.join(self.dir, "logs")
         self.run_dir = os.path.join(self.dir, "run")
         self.history = os.path.join(self.dir, "history")
+        # The daemon's API socket ([Ejabberd] ApiSocket): short (sun_path holds 108 bytes),
+        # in a directory only ejabberd (and root) enters, as the unit makes /run/calculate-jabber.
+        self.api_dir = os.path.join(self.dir, "api")
+        self.api_socket = os.path.join(self.api_dir, "s")
         self.config_file = os.path.join(self.etc, "ejabberd.yml")
         self.certificate_file = os.path.join(self.etc, "calculate-jabber.pem")
         self.restart_script = os.path.join(top, "ejabberd-restart")
@@ -163,7 +167,8 @@ class Ejabberd:
         for path, mode, uid in ((self.dir, 0o755, pw.pw_uid), (self.etc, 0o750, 0),
                                 (self.spool, 0o750, pw.pw_uid), (self.logs, 0o750, pw.pw_uid),
                                 (self.run_dir, 0o750, pw.pw_uid),
-                                (self.history, 0o750, pw.pw_uid)):
+                                (self.history, 0o750, pw.pw_uid),
+                                (self.api_dir, 0o700, pw.pw_uid)):
             os.makedirs(path, exist_ok=True)
             os.chown(path, uid, gid)
             os.chmod(path, mode)
@@ -215,6 +220,7 @@ EJABBERD_BYPASS_WARNINGS=true
             "ServiceManager": "command",
             "RestartCommand": shlex.join(self.restart_command),
             "ControlCommand": shlex.join(self.control_command),
+            "ApiSocket": self.api_socket,
         }
         if self.slapd is not None and self.slapd.port is not None:
             keys.update(LdapServer="127.0.0.1", LdapPort=self.slapd.port)
@@ -235,6 +241,32 @@ EJABBERD_BYPASS_WARNINGS=true
         """ejabberdctl ARGS against the world's ejabberd."""
         return subprocess.run(self.control_command + list(args), capture_output=True,
                               text=True, timeout=timeout)
+
+    def api(self, command, timeout=10, **args):
+        """POST /api/COMMAND to the daemon's API socket (as root, like the daemon); returns
+        (HTTP status, parsed JSON or None)."""
+        import http.client
+        import json
+        import socket
+
+        class Conn(http.client.HTTPConnection):
+            def connect(conn):
+                conn.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                conn.sock.settimeout(timeout)
+                conn.sock.connect(self.api_socket)
+
+        c = Conn("localhost", timeout=timeout)
+        try:
+            c.request("POST", f"/api/{command}", body=json.dumps(args),
+                      headers={"Content-Type": "application/json"})
+            r = c.getresponse()
+            body = r.read()
+            try:
+                return r.status, json.loads(body)
+            except ValueError:
+                return r.status, None
+        finally:
+            c.close()
 
     def running(self):
         return bool(beam_pids(self.spool))

@@ -22,9 +22,11 @@ import base64
 import logging
 import ssl
 import threading
+import time
 from dataclasses import dataclass
 
 import slixmpp
+import slixmpp.exceptions
 
 DEFAULT_TIMEOUT = 15.0
 
@@ -91,13 +93,21 @@ class _Client(slixmpp.ClientXMPP):
         self.register_plugin("xep_0030")
         self.register_plugin("xep_0054")
         self.register_plugin("xep_0199")
+        self.register_plugin("xep_0060")
+        self.presences = []              # (from JID, type, XEP-0153 photo hash or None)
+        self.add_event_handler("presence", self._on_presence)
         self.outcome = None              # a Future: "ok" or a LoginFailed
         self.disconnected = None         # a Future done when the connection is lost
+        self.disconnected_at = None      # time.monotonic() when it was (for bench/)
         self.messages = []
         self.add_event_handler("session_start", self._on_session_start)
         self.add_event_handler("failed_all_auth", self._on_failed_auth)
         self.add_event_handler("connection_failed", self._on_connection_failed)
         self.add_event_handler("disconnected", self._on_disconnected)
+        self.ended_at = None             # when the server ended the stream (stream error)
+        self.add_event_handler("stream_error", self._on_stream_error)
+        self.roster_pushes = []          # (time.monotonic(), the push's iq), type=set only
+        self.add_event_handler("roster_update", self._on_roster_update)
         self.add_event_handler("message", lambda m: self.messages.append(m))
 
     def _settle(self, value):
@@ -116,9 +126,23 @@ class _Client(slixmpp.ClientXMPP):
         self.cancel_connection_attempt()
         self._settle(LoginFailed("no-connection", str(error)))
 
+    def _on_presence(self, presence):
+        photo = presence.xml.find("{vcard-temp:x:update}x/{vcard-temp:x:update}photo")
+        self.presences.append((str(presence["from"]), presence["type"],
+                               None if photo is None else (photo.text or "")))
+
+    def _on_roster_update(self, iq):
+        if iq["type"] == "set":
+            self.roster_pushes.append((time.monotonic(), iq))
+
+    def _on_stream_error(self, _error):
+        if self.ended_at is None:
+            self.ended_at = time.monotonic()
+
     def _on_disconnected(self, reason):
         self._settle(LoginFailed("no-connection", f"disconnected before the session: {reason}"))
         if self.disconnected is not None and not self.disconnected.done():
+            self.disconnected_at = time.monotonic()
             self.disconnected.set_result(reason)
 
 
@@ -166,6 +190,72 @@ class Session:
                     groups.setdefault(g, set()).add(str(jid))
             return groups
         return _run(get(), timeout + 5)
+
+    def _local_roster(self):
+        groups = {}
+        roster = self._c.client_roster
+        own = self._c.boundjid.bare
+        for jid in roster:
+            if str(jid) == own:
+                continue
+            for g in roster[jid]["groups"] or [""]:
+                groups.setdefault(g, set()).add(str(jid))
+        return groups
+
+    def local_roster(self):
+        """The roster as the client holds it now, without asking the server: what roster
+        pushes made of the last fetch. {group name: set of bare JIDs}."""
+        async def get():
+            return self._local_roster()
+        return _run(get(), 5)
+
+    def local_names(self):
+        """{bare JID: name} as the client holds it now (no fetch)."""
+        async def get():
+            roster = self._c.client_roster
+            own = self._c.boundjid.bare
+            return {str(j): roster[j]["name"] for j in roster if str(j) != own}
+        return _run(get(), 5)
+
+    def wait_roster(self, predicate, timeout=DEFAULT_TIMEOUT):
+        """time.monotonic() when predicate(local roster) first held, waiting up to `timeout`
+        seconds for roster pushes (the roster is never fetched here); None if it never did."""
+        async def wait():
+            deadline = time.monotonic() + timeout
+            while True:
+                now = time.monotonic()
+                if predicate(self._local_roster()):
+                    return now
+                if now > deadline:
+                    return None
+                await asyncio.sleep(0.01)
+        return _run(wait(), timeout + 5)
+
+    def pushes(self):
+        """How many roster pushes (iq type=set) the client received."""
+        async def get():
+            return len(self._c.roster_pushes)
+        return _run(get(), 5)
+
+    def pep_items(self, jid, node, timeout=DEFAULT_TIMEOUT):
+        """The items of PEP node `node` of `jid` as [(id, payload Element or None)]; [] when
+        the node does not exist."""
+        async def get():
+            try:
+                iq = await self._c.plugin["xep_0060"].get_items(jid, node, timeout=timeout)
+            except slixmpp.exceptions.IqError as e:
+                if e.condition == "item-not-found":
+                    return []
+                raise
+            return [(item["id"], item.get_payload()) for item in iq["pubsub"]["items"]]
+        return _run(get(), timeout + 5)
+
+    def presences(self):
+        """Every presence received so far: (from full JID, type, XEP-0153 photo hash or
+        None)."""
+        async def get():
+            return list(self._c.presences)
+        return _run(get(), 5)
 
     def roster_names(self, timeout=DEFAULT_TIMEOUT):
         """{bare JID: the name the roster gives it}."""
@@ -233,6 +323,17 @@ class Session:
 
     def connected(self):
         return not self._c.disconnected.done()
+
+    @property
+    def disconnected_at(self):
+        """time.monotonic() when the connection was lost, or None."""
+        return self._c.disconnected_at
+
+    @property
+    def ended_at(self):
+        """time.monotonic() when the server's stream error arrived (a kick sends one before
+        closing), or None."""
+        return self._c.ended_at
 
     def wait_disconnected(self, timeout=DEFAULT_TIMEOUT):
         """True once the server has closed the connection within `timeout` seconds."""

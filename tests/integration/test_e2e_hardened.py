@@ -3,8 +3,8 @@ reproduced without systemd: the daemon runs with the unit's CapabilityBoundingSe
 allow-list, read from the unit file), NoNewPrivileges and UMask. The manual's flow must
 still work — cl-setup ldap (new database, its directory chowned to slapd's user), cl-setup
 jabber with history (ejabberd's files chowned, ejabberd restarted, the history directory
-given to ejabberd), accounts, a lock that ends the session through ejabberdctl (su to the
-ejabberd user) — and the files ejabberd reads keep their explicit modes despite the umask.
+given to ejabberd), accounts, a lock that ends the session through ejabberd's API socket and,
+with the socket absent, through ejabberdctl (su to the ejabberd user) — and the files ejabberd reads keep their explicit modes despite the umask.
 (ProtectSystem, ReadWritePaths and ProtectProc need systemd; `systemd-analyze security`
 covers those, see docs/reliability.md.)"""
 
@@ -87,17 +87,33 @@ def test_setup_jabber_with_history(world):
         assert st.st_gid == os.stat(os.path.dirname(path)).st_gid, path
 
 
-def test_accounts_and_a_lock_through_ejabberdctl(world):
+def test_accounts_and_a_lock_through_the_api_socket(world):
+    """kick_user through ejabberd's API socket (srwxr-xr-x ejabberd in a 0700 ejabberd
+    directory: CAP_DAC_OVERRIDE) from the confined daemon."""
+    assert world.cli.status()["ejabberd_link"] == "api"
     world.cli.useradd("alice", "Alice-pw-1", "-c", "Алиса")
     assert e2e.try_login(world, "alice", "Alice-pw-1") == "ok"
     with e2e.login(world, "alice", "Alice-pw-1") as s:
         assert s.sasl_mechanisms() == ["PLAIN"]
         world.cli.usermod("alice", "-L")
-        # kick_user: ejabberdctl, su to the ejabberd user, from the confined daemon.
         assert s.wait_disconnected(e2e.DEADLINE), "the locked user's session is still open"
     assert e2e.try_login(world, "alice", "Alice-pw-1") == "auth-failed"
     world.cli.usermod("alice", "-U")
     assert e2e.try_login(world, "alice", "Alice-pw-1") == "ok"
+    assert "Could not" not in world.daemon.log()
+
+
+def test_a_lock_through_ejabberdctl_when_the_socket_is_absent(world):
+    """The fallback: ejabberdctl, su to the ejabberd user, from the confined daemon."""
+    hidden = world.ejabberd.api_socket + ".away"
+    os.rename(world.ejabberd.api_socket, hidden)
+    try:
+        with e2e.login(world, "alice", "Alice-pw-1") as s:
+            world.cli.usermod("alice", "-L")
+            assert s.wait_disconnected(e2e.DEADLINE), "the locked user's session is still open"
+        world.cli.usermod("alice", "-U")
+    finally:
+        os.rename(hidden, world.ejabberd.api_socket)
 
 
 def test_photo_through_the_confined_helper(world, tmp_path):
