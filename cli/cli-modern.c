@@ -127,6 +127,43 @@ user_photo (Cli *cli, int argc, char **argv)
 }
 
 static int
+user_import (Cli *cli, int argc, char **argv)
+{
+  g_autofree char *format = NULL;
+  gboolean create_groups = FALSE, update_passwords = FALSE;
+  GOptionEntry entries[] = {
+    { "format", 'f', 0, G_OPTION_ARG_STRING, &format, N_("csv, json or ldif (default: from the file name, else csv)"), N_("FORMAT") },
+    { "create-groups", 0, 0, G_OPTION_ARG_NONE, &create_groups, N_("Make the groups the file names that do not exist"), NULL },
+    { "update-passwords", 0, 0, G_OPTION_ARG_NONE, &update_passwords, N_("Also set the passwords of accounts that exist"), NULL },
+    { NULL }
+  };
+  int status;
+
+  if ((status = parse ("FILE|-", _("Import accounts from a CSV, JSON or LDIF file."), entries, &argc, &argv)) != CLI_EXIT_OK ||
+      (status = expect_args (argc, 1)) != CLI_EXIT_OK)
+    return status;
+  if (format != NULL && !g_str_equal (format, "csv") && !g_str_equal (format, "json") && !g_str_equal (format, "ldif"))
+    return cli_usage_error (_("the format is csv, json or ldif"));
+  return cli_user_import (cli, argv[1], format, create_groups, update_passwords);
+}
+
+static int
+user_export (Cli *cli, int argc, char **argv)
+{
+  g_autofree char *format = NULL;
+  GOptionEntry entries[] = {
+    { "format", 'f', 0, G_OPTION_ARG_STRING, &format, N_("csv (the default) or json"), N_("FORMAT") },
+    { NULL }
+  };
+  int status;
+
+  if ((status = parse ("", _("Write every account (without passwords) to standard output."), entries, &argc, &argv)) != CLI_EXIT_OK ||
+      (status = expect_args (argc, 0)) != CLI_EXIT_OK)
+    return status;
+  return cli_user_export (cli, format);
+}
+
+static int
 one_name (Cli *cli, const char *summary, int (*run) (Cli *, const char *), int argc, char **argv)
 {
   int status;
@@ -170,7 +207,11 @@ user_main (Cli *cli, int argc, char **argv)
     return no_args (cli, _("List the accounts."), cli_user_list, argc, argv);
   if (g_str_equal (verb, "photo"))
     return user_photo (cli, argc, argv);
-  return cli_usage_error (_("user: unknown command “%s” (add, passwd, lock, unlock, mod, del, list, show, photo)"), verb);
+  if (g_str_equal (verb, "import"))
+    return user_import (cli, argc, argv);
+  if (g_str_equal (verb, "export"))
+    return user_export (cli, argc, argv);
+  return cli_usage_error (_("user: unknown command “%s” (add, passwd, lock, unlock, mod, del, list, show, photo, import, export)"), verb);
 }
 
 /* group ... ----------------------------------------------------------------------------- */
@@ -262,7 +303,7 @@ print_help (void)
              "  setup ldap                      Prepare the directory (cl-setup ldap)\n"
              "  setup [OPTION…] jabber          Set up ejabberd (cl-setup jabber)\n"
              "  reload                          Make ejabberd load its configuration again\n"
-             "  user add|passwd|lock|unlock|mod|del|list|show|photo …\n"
+             "  user add|passwd|lock|unlock|mod|del|list|show|photo|import|export …\n"
              "  group add|del|rename|add-members|remove-members|list|show …\n"
              "\n"
              "The original commands work too: cl-setup, cl-useradd, cl-passwd, cl-userdel,\n"

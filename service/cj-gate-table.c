@@ -20,6 +20,9 @@ const CjGateRule cj_gate_rules[] = {
   { CJ_IFACE_MANAGER, "FindGroupByName", NULL,             NULL },
   { CJ_IFACE_MANAGER, "ListGroups",      NULL,             NULL },
   { CJ_IFACE_MANAGER, "GetGroups",       NULL,             NULL },
+  /* A file may also need manage-groups (it gives groups) and setup (it lists admin): the
+   * job asks for those itself once it has read the file (cj-import-job.c). */
+  { CJ_IFACE_MANAGER, "Import",          CJ_ACTION_USERS,  cj_arguments_import },
 
   /* org.calculate.Jabber.Server */
   { CJ_IFACE_SERVER,  "SetupLdap",       CJ_ACTION_SETUP,  cj_arguments_setup_ldap },
@@ -42,6 +45,10 @@ const CjGateRule cj_gate_rules[] = {
   { CJ_IFACE_GROUP,   "AddMembers",      CJ_ACTION_GROUPS, cj_arguments_members },
   { CJ_IFACE_GROUP,   "RemoveMembers",   CJ_ACTION_GROUPS, cj_arguments_members },
   { CJ_IFACE_GROUP,   "Delete",          CJ_ACTION_GROUPS, cj_arguments_none },
+
+  /* org.calculate.Jabber.Job: stopping an import is managing users, like starting one. */
+  { CJ_IFACE_JOB,     "Cancel",          CJ_ACTION_USERS,  cj_arguments_none },
+  { CJ_IFACE_JOB,     "GetErrors",       NULL,             NULL },
 
   { NULL, NULL, NULL, NULL }
 };

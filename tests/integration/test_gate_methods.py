@@ -14,7 +14,8 @@ DENIED = client.ERROR + "PermissionDenied"
 METHODS = api.methods(SOURCEDIR)
 MUTATING = [m for m in METHODS if m.mutating]
 OBJECTS = {"org.calculate.Jabber.Manager": "manager", "org.calculate.Jabber.Server": "server",
-           "org.calculate.Jabber.User": "user", "org.calculate.Jabber.Group": "group"}
+           "org.calculate.Jabber.User": "user", "org.calculate.Jabber.Group": "group",
+           "org.calculate.Jabber.Job": "job"}
 
 
 def test_api_was_read():
