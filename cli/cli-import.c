@@ -322,3 +322,77 @@ cli_user_export (Cli *cli, const char *format)
   fwrite (out->str, 1, out->len, stdout);
   return fflush (stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILED;
 }
+
+/* Verify ---------------------------------------------------------------------------------------- */
+
+static guint
+print_findings (Cli *cli, GVariant *findings, const char *label, GString *json)
+{
+  GVariantIter iter;
+  const char *kind, *subject, *message;
+  guint count = 0;
+
+  g_variant_iter_init (&iter, findings);
+  while (g_variant_iter_next (&iter, "(&s&s&s)", &kind, &subject, &message))
+    {
+      if (json != NULL)
+        {
+          if (json->len > 0 && json->str[json->len - 1] != '[')
+            g_string_append_c (json, ',');
+          g_string_append (json, "{\"kind\":");
+          cli_json_string (json, kind);
+          g_string_append (json, ",\"subject\":");
+          cli_json_string (json, subject);
+          g_string_append (json, ",\"message\":");
+          cli_json_string (json, message);
+          g_string_append_c (json, '}');
+        }
+      else
+        g_print ("%s%s: %s: %s\n", label, kind, subject, message);
+      count++;
+    }
+  return count;
+}
+
+int
+cli_verify (Cli *cli, gboolean repair)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) found = NULL;
+  g_autoptr(GString) json = cli->json ? g_string_new ("{") : NULL;
+  guint remaining;
+
+  if (repair)
+    {
+      g_autoptr(GVariant) fixed = cli_call (cli, CJ_SERVER_PATH, CJ_IFACE_SERVER, "Repair",
+                                            g_variant_new ("(a{sv})", NULL), "(a(sss))", NULL, &error);
+      g_autoptr(GVariant) list = NULL;
+
+      if (fixed == NULL)
+        return cli_fail (error);
+      list = g_variant_get_child_value (fixed, 0);
+      if (json != NULL)
+        g_string_append (json, "\"repaired\":[");
+      print_findings (cli, list, _("repaired: "), json);
+      if (json != NULL)
+        g_string_append (json, "],");
+    }
+  found = cli_call (cli, CJ_SERVER_PATH, CJ_IFACE_SERVER, "Verify", NULL, "(a(sss))", NULL, &error);
+  if (found == NULL)
+    return cli_fail (error);
+  {
+    g_autoptr(GVariant) list = g_variant_get_child_value (found, 0);
+
+    if (json != NULL)
+      g_string_append (json, "\"findings\":[");
+    remaining = print_findings (cli, list, "", json);
+  }
+  if (json != NULL)
+    {
+      g_string_append (json, "]}\n");
+      fputs (json->str, stdout);
+    }
+  else if (remaining == 0)
+    g_print (_("No inconsistencies found\n"));
+  return remaining == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILED;
+}

@@ -291,6 +291,23 @@ group_main (Cli *cli, int argc, char **argv)
   return cli_usage_error (_("group: unknown command “%s” (add, del, rename, add-members, remove-members, list, show)"), verb);
 }
 
+static int
+verify_main (Cli *cli, int argc, char **argv)
+{
+  gboolean repair = FALSE;
+  GOptionEntry entries[] = {
+    { "repair", 0, 0, G_OPTION_ARG_NONE, &repair, N_("Fix what has one deterministic fix (needs the setup authorization)"), NULL },
+    { NULL }
+  };
+  int status;
+
+  if ((status = parse ("", _("Check the directory, ejabberd's configuration and certificate, and ejabberd."),
+                       entries, &argc, &argv)) != CLI_EXIT_OK ||
+      (status = expect_args (argc, 0)) != CLI_EXIT_OK)
+    return status;
+  return cli_verify (cli, repair);
+}
+
 static void
 print_help (void)
 {
@@ -303,6 +320,7 @@ print_help (void)
              "  setup ldap                      Prepare the directory (cl-setup ldap)\n"
              "  setup [OPTION…] jabber          Set up ejabberd (cl-setup jabber)\n"
              "  reload                          Make ejabberd load its configuration again\n"
+             "  verify [--repair]               Find (and fix) inconsistencies\n"
              "  user add|passwd|lock|unlock|mod|del|list|show|photo|import|export …\n"
              "  group add|del|rename|add-members|remove-members|list|show …\n"
              "\n"
@@ -339,6 +357,8 @@ cli_modern_main (Cli *cli, int argc, char **argv)
     }
   if (g_str_equal (command, "user"))
     return user_main (cli, argc, argv);
+  if (g_str_equal (command, "verify"))
+    return verify_main (cli, argc, argv);
   if (g_str_equal (command, "group"))
     return group_main (cli, argc, argv);
   return cli_usage_error (_("unknown command “%s”"), command);

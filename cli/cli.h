@@ -89,6 +89,8 @@ int        cli_user_export_photo (Cli *cli, const char *name, const char *file);
 int        cli_user_import  (Cli *cli, const char *file, const char *format, gboolean create_groups,
                              gboolean update_passwords);
 int        cli_user_export  (Cli *cli, const char *format);
+/* cl-jabber verify [--repair]: exit 1 while inconsistencies remain. */
+int        cli_verify       (Cli *cli, gboolean repair);
 /* The object path of a user (or NULL with NotFound). */
 char      *cli_find_user    (Cli *cli, const char *name, GError **error);
 

@@ -239,3 +239,12 @@ cj_arguments_import (GVariant *parameters, GUnixFDList *fds, GError **error)
     return invalid (error, _("The format must be csv, json or ldif"));
   return TRUE;
 }
+
+gboolean
+cj_arguments_repair (GVariant *parameters, GUnixFDList *fds, GError **error)
+{
+  static const CjOptionSpec specs[] = { { NULL, NULL } };
+  g_autoptr(GVariant) options = g_variant_get_child_value (parameters, 0);
+
+  return check_options (options, specs, error);
+}

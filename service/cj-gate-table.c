@@ -28,6 +28,8 @@ const CjGateRule cj_gate_rules[] = {
   { CJ_IFACE_SERVER,  "SetupLdap",       CJ_ACTION_SETUP,  cj_arguments_setup_ldap },
   { CJ_IFACE_SERVER,  "Setup",           CJ_ACTION_SETUP,  cj_arguments_setup },
   { CJ_IFACE_SERVER,  "Reload",          CJ_ACTION_SETUP,  cj_arguments_none },
+  { CJ_IFACE_SERVER,  "Verify",          NULL,             NULL },
+  { CJ_IFACE_SERVER,  "Repair",          CJ_ACTION_SETUP,  cj_arguments_repair },
 
   /* org.calculate.Jabber.User */
   { CJ_IFACE_USER,    "SetNickname",     CJ_ACTION_USERS,  cj_arguments_nickname },

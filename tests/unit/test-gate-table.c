@@ -13,7 +13,7 @@
 /* The reading methods, by name: everything else changes something. */
 static const char *const reading[] = {
   "FindUserByName", "ListUsers", "GetUsers", "FindGroupByName", "ListGroups", "GetGroups",
-  "GetPhoto", "GetErrors", NULL
+  "GetPhoto", "GetErrors", "Verify", NULL
 };
 
 static void
