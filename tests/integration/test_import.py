@@ -285,3 +285,56 @@ def test_reading_the_fd_in_bounded_chunks_refuses_a_huge_file(world, cli, tmp_pa
                            stdin=f, capture_output=True, text=True, timeout=300)
     assert r.returncode == 1 and "larger than" in r.stderr, (r.stdout, r.stderr)
     assert csns(world) == before
+
+
+def test_admin_row_needs_the_setup_authorization(world, cli):
+    """A caller allowed to manage users and groups, not to set up, imports a file listing
+    `admin`: that row fails, the others land."""
+    from harness import client, polkit
+    exe = os.path.join(world.cli_dir, "cl-jabber")
+    before = entries(world, users_base(world), "(uid=admin)", "sn", "displayName")
+    world.polkit.set_rules(polkit.rule("YES", actions=["org.calculate.jabber.manage-users",
+                                                       "org.calculate.jabber.manage-groups"],
+                                       users=["nobody"]))
+    try:
+        r = client.run([exe, "user", "import", "-"], user="nobody",
+                       input="name,nickname\nadmin,Hacked\nnotadmin,Ok\n")
+        assert r.returncode == 1, (r.stdout, r.stderr)
+        assert re.search(r"^line 2: admin: .*setup", r.stderr, re.M), r.stderr
+        assert "notadmin" in user_names(world)
+        assert entries(world, users_base(world), "(uid=admin)", "sn", "displayName") == before
+        # Someone else's job: nobody may not cancel root's (no rule for it: denied).
+        world.polkit.set_rules(polkit.rule("YES", actions=["org.calculate.jabber.manage-groups"],
+                                           users=["nobody"]))
+        r = client.run([exe, "user", "import", "-"], user="nobody", input="name\nnotadmin2\n")
+        assert r.returncode != 0 and "notadmin2" not in user_names(world), (r.stdout, r.stderr)
+    finally:
+        world.polkit.set_rules("")
+
+
+def test_one_import_at_a_time(world, cli, tmp_path):
+    """While an import waits for its file (a pipe held open), another is Busy; the first,
+    whose caller goes away before the end of its file, imports nothing."""
+    exe = os.path.join(world.cli_dir, "cl-jabber")
+    env = dict(os.environ, PATH=world.cli_dir + os.pathsep + os.environ.get("PATH", ""))
+    log = os.path.join(world.top, "calculate-jabberd.log")
+    first = subprocess.Popen([exe, "user", "import", "-"], env=env, text=True,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first.stdin.write("name\nheld1\n")
+    first.stdin.flush()
+
+    def started():
+        with open(log, errors="replace") as f:
+            return f"pid={first.pid}: " in f.read()
+    e2e.poll(started, "the first import started")
+    r = cli.run("cl-jabber", "user", "import", write(tmp_path, "b.csv", "name\nheld2\n"))
+    assert r.returncode != 0 and "Another import is running" in r.stderr, (r.stdout, r.stderr)
+    # The caller goes away (its end of the pipe stays open here): the job is cancelled.
+    first.kill()
+    first.wait()
+    e2e.poll(lambda: cli.run("cl-jabber", "user", "import",
+                             write(tmp_path, "c.csv", "name\nheld3\n")).returncode == 0,
+             "the next import runs once the first caller went away")
+    first.stdin.close()
+    names = user_names(world)
+    assert "held1" not in names and "held2" not in names and "held3" in names
