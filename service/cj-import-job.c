@@ -264,7 +264,13 @@ on_written (GObject *source, GAsyncResult *result, gpointer data)
   g_autoptr(CjImportBatch) batch = g_steal_pointer (&job->batch);
 
   if (changes != NULL)
-    cj_daemon_apply_changes (job->daemon, changes);
+    {
+      gint64 t0 = g_get_monotonic_time ();
+
+      cj_daemon_apply_changes (job->daemon, changes);
+      g_debug ("import batch: published %u entries in %.1f ms", changes->changed->len,
+               (g_get_monotonic_time () - t0) / 1000.0);
+    }
   for (guint i = 0; i < batch->items->len; i++)
     tally (job, batch->items->pdata[i]);
   publish_counts (job);
@@ -294,11 +300,15 @@ static void
 hash_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
   GPtrArray *items = data;
-  GThreadPool *pool = g_thread_pool_new (hash_one, NULL, (int) MAX (1, g_get_num_processors ()), FALSE, NULL);
+  GThreadPool *pool = g_thread_pool_new (hash_one, NULL, (int) MAX (1, g_get_num_processors ()), TRUE, NULL);
+  gint64 t0 = g_get_monotonic_time ();
 
   for (guint i = 0; i < items->len && !g_cancellable_is_cancelled (cancellable); i++)
     g_thread_pool_push (pool, items->pdata[i], NULL);
   g_thread_pool_free (pool, FALSE, TRUE);
+  if (items->len > 0)
+    g_debug ("import batch: %u passwords hashed on %u threads in %.1f ms", items->len,
+             g_get_num_processors (), (g_get_monotonic_time () - t0) / 1000.0);
   if (!g_task_return_error_if_cancelled (task))
     g_task_return_boolean (task, TRUE);
 }
@@ -731,6 +741,7 @@ handle_import (CjManager *manager, GDBusMethodInvocation *invocation, GUnixFDLis
                                                      G_BUS_NAME_WATCHER_FLAGS_NONE, NULL,
                                                      on_owner_vanished, job, NULL);
   cj_audit_finish (invocation, "import started", NULL);
+  g_debug ("import %s started", job->path);
   cj_manager_complete_import (manager, invocation, NULL, job->path);
   g_input_stream_read_bytes_async (job->stream, CHUNK_BYTES, G_PRIORITY_LOW, job->cancellable, on_read, job);
   return TRUE;

@@ -188,21 +188,30 @@ sent (Ctx *ctx, int rc, int msgid, OpKind kind, gpointer subject)
 
 /* Reading what is there ------------------------------------------------------------------- */
 
-/* "(|(attr=a)(attr=b)…)" over the batch's names. */
+/* "(|(attr=a)(attr=b)…)" over the batch's names (only the written ones: @written). */
 static char *
-names_filter (Ctx *ctx, const char *attr)
+names_filter_of (Ctx *ctx, const char *attr, gboolean written)
 {
   GString *filter = g_string_new ("(|");
 
   for (guint i = 0; i < ctx->batch->items->len; i++)
     {
       CjImportItem *item = ctx->batch->items->pdata[i];
-      g_autofree char *escaped = cj_ldap_escape_filter (item->row->name);
+      g_autofree char *escaped = NULL;
 
+      if (written && item->outcome != CJ_IMPORT_CREATED && item->outcome != CJ_IMPORT_UPDATED)
+        continue;
+      escaped = cj_ldap_escape_filter (item->row->name);
       g_string_append_printf (filter, "(%s=%s)", attr, escaped);
     }
   g_string_append_c (filter, ')');
   return g_string_free (filter, FALSE);
+}
+
+static char *
+names_filter (Ctx *ctx, const char *attr)
+{
+  return names_filter_of (ctx, attr, FALSE);
 }
 
 static gboolean
@@ -581,13 +590,17 @@ static const char *const read_attrs[] = {
 static void
 read_back (Ctx *ctx, CjChanges *changes)
 {
-  g_autofree char *filter = names_filter (ctx, "uid");
+  g_autofree char *filter = names_filter_of (ctx, "uid", TRUE);
   g_autoptr(LDAPMessage) result = NULL;
   GHashTableIter iter;
   GroupChange *change;
 
+  /* Nothing written, nothing to read ("(|)" is an empty filter to libldap). */
+  if (g_str_equal (filter, "(|)"))
+    g_clear_pointer (&filter, g_free);
   /* A failed read-back costs nothing but freshness: the follower brings the same entries. */
-  if (ldap_search_ext_s (ctx->ld, cj_directory_get_users_dn (ctx->directory), LDAP_SCOPE_ONELEVEL,
+  if (filter != NULL &&
+      ldap_search_ext_s (ctx->ld, cj_directory_get_users_dn (ctx->directory), LDAP_SCOPE_ONELEVEL,
                          filter, (char **) read_attrs, 0, NULL, NULL, NULL, 0, &result) == LDAP_SUCCESS)
     for (LDAPMessage *m = ldap_first_entry (ctx->ld, result); m != NULL; m = ldap_next_entry (ctx->ld, m))
       {
@@ -634,9 +647,11 @@ write_batch (Ctx *ctx, GPtrArray *created)
 {
   GHashTableIter iter;
   GroupChange *change;
+  gint64 t0 = g_get_monotonic_time (), t1, t2;
 
   if (!read_existing (ctx))
     return FALSE;
+  t1 = g_get_monotonic_time ();
   for (guint i = 0; i < ctx->batch->items->len; i++)
     {
       CjImportItem *item = ctx->batch->items->pdata[i];
@@ -651,6 +666,9 @@ write_batch (Ctx *ctx, GPtrArray *created)
     }
   if (!drain (ctx))
     return FALSE;
+  t2 = g_get_monotonic_time ();
+  g_debug ("import batch of %u: read %.1f ms, entries %.1f ms", ctx->batch->items->len,
+           (t1 - t0) / 1000.0, (t2 - t1) / 1000.0);
 
   plan_groups (ctx);
   /* Leaving first, joining after: in no group for a moment, never in two. */
@@ -695,7 +713,12 @@ run (CjDirectory *directory, LDAP *ld, gpointer data, GCancellable *cancellable,
         fail_item (item, item->refused);
     }
   if (write_batch (&ctx, created))
-    read_back (&ctx, changes);
+    {
+      gint64 t0 = g_get_monotonic_time ();
+
+      read_back (&ctx, changes);
+      g_debug ("import batch: read back %.1f ms", (g_get_monotonic_time () - t0) / 1000.0);
+    }
   else
     /* The connection failed: what is written stays, the answers not seen are unknown. The
      * accounts whose outcome is unknown are reported as failed; a second run finishes them. */
