@@ -263,6 +263,13 @@ on_written (GObject *source, GAsyncResult *result, gpointer data)
   g_autoptr(CjChanges) changes = cj_import_write_finish (job->daemon->directory, result, &error);
   g_autoptr(CjImportBatch) batch = g_steal_pointer (&job->batch);
 
+  gboolean more = error == NULL && !g_cancellable_is_cancelled (job->cancellable) &&
+                  job->next_row < job->parsed->rows->len;
+
+  /* The next batch goes to the directory's worker first: it writes while this thread
+   * publishes what the last one wrote. */
+  if (more)
+    next_batch (job);
   if (changes != NULL)
     {
       gint64 t0 = g_get_monotonic_time ();
@@ -274,17 +281,14 @@ on_written (GObject *source, GAsyncResult *result, gpointer data)
   for (guint i = 0; i < batch->items->len; i++)
     tally (job, batch->items->pdata[i]);
   publish_counts (job);
+  if (more)
+    return;
   if (error != NULL)
-    {
-      end_with_error (job, error);
-      return;
-    }
-  if (g_cancellable_is_cancelled (job->cancellable))
-    {
-      end_job (job, "cancelled", NULL);
-      return;
-    }
-  next_batch (job);
+    end_with_error (job, error);
+  else if (g_cancellable_is_cancelled (job->cancellable))
+    end_job (job, "cancelled", NULL);
+  else
+    end_job (job, "finished", NULL);
 }
 
 /* Hashing: every clear password of the batch that will be written, on every core. */
