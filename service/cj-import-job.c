@@ -586,6 +586,7 @@ on_parsed (GObject *source, GAsyncResult *result, gpointer data)
   /* The rows that could not be read are failed rows like any other. */
   for (guint i = 0; i < job->parsed->errors->len; i++)
     add_error (job, g_ptr_array_steal_index (job->parsed->errors, i--));
+  job->errors_total += job->parsed->errors_dropped;
   job->failed = job->errors_total;
   cj_job_set_total (job->skeleton, job->parsed->rows->len + job->failed);
   publish_counts (job);

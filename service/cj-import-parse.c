@@ -93,15 +93,23 @@ parsed_new (void)
 static void
 add_error (CjImportParsed *parsed, guint line, const char *name, const char *reason)
 {
-  g_ptr_array_add (parsed->errors, cj_import_error_new (line, name, reason));
+  if (parsed->errors->len >= CJ_IMPORT_MAX_ERRORS)
+    parsed->errors_dropped++;
+  else
+    g_ptr_array_add (parsed->errors, cj_import_error_new (line, name, reason));
 }
 
-static void
+/* FALSE: a new group past CJ_IMPORT_MAX_GROUPS. */
+static gboolean
 note_group (CjImportParsed *parsed, const char *group)
 {
-  if (group != NULL && *group != '\0' &&
-      !g_ptr_array_find_with_equal_func (parsed->groups, group, g_str_equal, NULL))
-    g_ptr_array_add (parsed->groups, g_strdup (group));
+  if (group == NULL || *group == '\0' ||
+      g_ptr_array_find_with_equal_func (parsed->groups, group, g_str_equal, NULL))
+    return TRUE;
+  if (parsed->groups->len >= CJ_IMPORT_MAX_GROUPS)
+    return FALSE;
+  g_ptr_array_add (parsed->groups, g_strdup (group));
+  return TRUE;
 }
 
 /* The checks every format shares; takes @row. A name listed twice keeps its first row: the
@@ -126,10 +134,11 @@ accept_row (CjImportParsed *parsed, GHashTable *seen, CjImportRow *row)
     }
   else if (parsed->rows->len >= CJ_IMPORT_MAX_ROWS)
     add_error (parsed, row->line, row->name, _("too many rows in one import"));
+  else if (!note_group (parsed, row->group))
+    add_error (parsed, row->line, row->name, _("too many groups in one import"));
   else
     {
       g_hash_table_insert (seen, g_strdup (row->name), GUINT_TO_POINTER (row->line));
-      note_group (parsed, row->group);
       g_ptr_array_add (parsed->rows, row);
       return;
     }
@@ -456,7 +465,13 @@ parse_json (const char *text, gsize length, GError **error)
   JsonNode *root;
   JsonArray *array = NULL;
 
-  if (length > G_MAXSSIZE || !json_depth_ok (text, length) ||
+  if (length > CJ_IMPORT_MAX_JSON_BYTES)
+    {
+      g_set_error (error, CJ_ERROR, CJ_ERROR_INVALID_ARGUMENT, _("The file is larger than %u MiB"),
+                   CJ_IMPORT_MAX_JSON_BYTES / (1024 * 1024));
+      return NULL;
+    }
+  if (!json_depth_ok (text, length) ||
       !g_utf8_validate (text, (gssize) length, NULL) ||
       !json_parser_load_from_data (parser, text, (gssize) length, &local_error))
     {
@@ -697,8 +712,12 @@ ldif_group (CjImportParsed *parsed, GPtrArray *attrs, guint line, LdifGroups *gr
       add_error (parsed, line, name, error != NULL ? error->message : _("a group without a name"));
       return;
     }
+  if (!note_group (parsed, name))
+    {
+      add_error (parsed, line, name, _("too many groups in one import"));
+      return;
+    }
   groups->any_group = TRUE;
-  note_group (parsed, name);
   for (guint i = 0; i < attrs->len; i++)
     {
       Attr *attr = attrs->pdata[i];
@@ -708,6 +727,8 @@ ldif_group (CjImportParsed *parsed, GPtrArray *attrs, guint line, LdifGroups *gr
       if (!g_str_equal (attr->name, "memberuid"))
         continue;
       first = g_hash_table_lookup (groups->group_of, member);
+      if (first == NULL && g_hash_table_size (groups->group_of) >= CJ_IMPORT_MAX_ROWS)
+        continue;   /* more members than an import has rows: none of them can be a row's */
       if (first == NULL)
         g_hash_table_insert (groups->group_of, g_strdup (member), g_strdup (name));
       else if (g_strcmp0 (first, name) != 0)

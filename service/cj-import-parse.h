@@ -11,6 +11,12 @@ G_BEGIN_DECLS
 
 #define CJ_IMPORT_MAX_BYTES   (64 * 1024 * 1024)
 #define CJ_IMPORT_MAX_ROWS    200000
+/* json-glib builds a tree several times the text's size: JSON files are capped lower. */
+#define CJ_IMPORT_MAX_JSON_BYTES (16 * 1024 * 1024)
+/* Errors kept with their text (the rest are only counted), and distinct groups a file may
+ * name: what a hostile file can make the daemon hold stays bounded. */
+#define CJ_IMPORT_MAX_ERRORS  10000
+#define CJ_IMPORT_MAX_GROUPS  10000
 
 typedef enum {
   CJ_IMPORT_CSV,
@@ -39,6 +45,7 @@ typedef struct {
   GPtrArray *rows;     /* CjImportRow */
   GPtrArray *errors;   /* CjImportError */
   GPtrArray *groups;   /* char*: every group the file names (LDIF: also empty ones) */
+  guint      errors_dropped;   /* errors past CJ_IMPORT_MAX_ERRORS, counted only */
 } CjImportParsed;
 
 gboolean        cj_import_format_from_string (const char *text, CjImportFormat *format);

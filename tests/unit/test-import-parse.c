@@ -213,6 +213,29 @@ test_ldif (void)
   g_assert_cmpstr (err (p, 2)->name, ==, "guest");
 }
 
+/* A hostile file cannot make the daemon hold more than the bounds: errors past
+ * CJ_IMPORT_MAX_ERRORS are only counted, groups past CJ_IMPORT_MAX_GROUPS fail their rows. */
+static void
+test_bounds (void)
+{
+  g_autoptr(GString) bad = g_string_new (NULL);
+  g_autoptr(GString) groups = g_string_new ("name,group\n");
+  g_autoptr(CjImportParsed) p = NULL;
+  g_autoptr(CjImportParsed) q = NULL;
+
+  for (int i = 0; i < 3 * CJ_IMPORT_MAX_ERRORS; i++)
+    g_string_append (bad, "x\n\n");
+  p = parse (CJ_IMPORT_LDIF, bad->str);
+  g_assert_cmpuint (p->errors->len, ==, CJ_IMPORT_MAX_ERRORS);
+  g_assert_cmpuint (p->errors_dropped, ==, 2 * CJ_IMPORT_MAX_ERRORS);
+  for (int i = 0; i < CJ_IMPORT_MAX_GROUPS + 5; i++)
+    g_string_append_printf (groups, "u%d,g%d\n", i, i);
+  q = parse (CJ_IMPORT_CSV, groups->str);
+  g_assert_cmpuint (q->groups->len, ==, CJ_IMPORT_MAX_GROUPS);
+  g_assert_cmpuint (q->rows->len, ==, CJ_IMPORT_MAX_GROUPS);
+  g_assert_cmpuint (q->errors->len, ==, 5);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -222,5 +245,6 @@ main (int argc, char **argv)
   g_test_add_func ("/import/json", test_json);
   g_test_add_func ("/import/json-hostile", test_json_hostile);
   g_test_add_func ("/import/ldif", test_ldif);
+  g_test_add_func ("/import/bounds", test_bounds);
   return g_test_run ();
 }
