@@ -32,6 +32,7 @@ typedef struct {
   CjImportOutcome outcome;
   char           *error;
   gboolean        newly_locked; /* an existing account the batch locked: end its sessions */
+  CjEntry        *entry;        /* the entry as written, from the post-read control, or NULL */
 } CjImportItem;
 
 void cj_import_item_free (CjImportItem *item);
