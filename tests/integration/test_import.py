@@ -362,3 +362,26 @@ def test_two_thousand_from_csv_with_a_progress_bar(world, cli, tmp_path):
     assert summary(r.stdout) == {"total": 2000, "created": 0, "updated": 0, "unchanged": 2000,
                                  "failed": 0}, r.stdout
     assert csns(world) == before
+
+
+def test_other_callers_are_served_during_an_import(world, cli, tmp_path):
+    """A big import holds the directory's writer one batch at a time: another caller's
+    change and reading go through meanwhile, long before the import ends."""
+    n = 20000
+    path = write(tmp_path, "big.csv", "name\n" + "".join(f"busy{i:05d}\n" for i in range(n)))
+    exe = os.path.join(world.cli_dir, "cl-jabber")
+    env = dict(os.environ, PATH=world.cli_dir + os.pathsep + os.environ.get("PATH", ""))
+    p = subprocess.Popen([exe, "user", "import", path], env=env, text=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    try:
+        for line in p.stderr:   # the first progress line: the import is writing
+            if re.search(r"[1-9]\d* of \d+ rows", line):
+                break
+        cli.useradd("during", "During-pw-1")
+        shown = json.loads(cli.ok("cl-jabber", "--json", "user", "show", "during"))
+        still_running = p.poll() is None
+    finally:
+        out, err = p.communicate(timeout=600)
+    assert shown["name"] == "during"
+    assert still_running, "the import ended before the other caller was served: no proof"
+    assert summary(out)["created"] == n, (out, err)
