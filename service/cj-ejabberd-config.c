@@ -3,19 +3,38 @@
 
 #include <string.h>
 
-/* A YAML double-quoted scalar. */
+/* Whether YAML (libyaml, hence ejabberd's fast_yaml) takes @c as written inside a
+ * double-quoted scalar: printable (YAML 1.1 5.1: no C0/C1 control, DEL, BOM, U+FFFE/FFFF),
+ * and no line break (NEL, LS, PS are folded like a newline). */
+static gboolean
+yaml_plain_char (gunichar c)
+{
+  return (c >= 0x20 && c <= 0x7e) ||
+         (c >= 0xa0 && c <= 0xfffd && c != 0x2028 && c != 0x2029 && c != 0xfeff) ||
+         (c >= 0x10000 && c <= 0x10ffff);
+}
+
+/* A YAML double-quoted scalar holding exactly @value: anything YAML would refuse or fold is
+ * written as an escape. Values are UTF-8 (GKeyFile and D-Bus strings are); a bad sequence
+ * becomes U+FFFD, as libyaml would refuse the whole file (and ejabberd not start). */
 static void
 quoted (GString *out, const char *value)
 {
+  g_autofree char *valid = g_utf8_make_valid (value, -1);
+
   g_string_append_c (out, '"');
-  for (const char *p = value; *p != '\0'; p++)
+  for (const char *p = valid; *p != '\0'; p = g_utf8_next_char (p))
     {
-      if (*p == '"' || *p == '\\')
-        g_string_append_c (out, '\\');
-      if ((unsigned char) *p < 0x20)
-        g_string_append_printf (out, "\\x%02x", (unsigned char) *p);
+      gunichar c = g_utf8_get_char (p);
+
+      if (c == '"' || c == '\\')
+        g_string_append_printf (out, "\\%c", (char) c);
+      else if (yaml_plain_char (c))
+        g_string_append_len (out, p, g_utf8_next_char (p) - p);
+      else if (c < 0x100)
+        g_string_append_printf (out, "\\x%02x", c);
       else
-        g_string_append_c (out, *p);
+        g_string_append_printf (out, "\\u%04x", c);
     }
   g_string_append_c (out, '"');
 }

@@ -94,7 +94,7 @@ refuse_busy (Check *check, const GError *error)
   if (now - gate->busy_logged >= 10 * G_USEC_PER_SEC)
     {
       g_message ("Turned away %u change requests as busy (last: uid %d): %s", gate->busy_refusals,
-                 check->counted || check->uid != G_MAXUINT32 ? (int) check->uid : -1, error->message);
+                 check->uid != G_MAXUINT32 ? (int) check->uid : -1, error->message);
       gate->busy_refusals = 0;
       gate->busy_logged = now;
     }

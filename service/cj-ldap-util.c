@@ -33,6 +33,9 @@ cj_ldap_escape_filter (const char *value)
 
   if (ldap_bv2escaped_filter_value (&in, &out) != 0)
     g_error ("out of memory escaping an LDAP filter value");
+  /* libldap leaves @out empty (a NULL value) for an empty @value. */
+  if (out.bv_val == NULL)
+    return g_strdup ("");
   result = g_strndup (out.bv_val, out.bv_len);
   ber_memfree (out.bv_val);
   return result;

@@ -219,6 +219,29 @@ jpeg_has_eoi (const guint8 *data, gsize size)
   return FALSE;
 }
 
+/* gdk-pixbuf's BMP loader allocates what the file header says before it checks anything:
+ * the info header at its given size, then a buffer up to the given start of the pixels
+ * (up to 4 GiB each for a file of a hundred bytes: found by tests/fuzz/fuzz-photo). The
+ * info header must be one the format has (12 to 124 bytes) and both must lie within the
+ * file, as in any real BMP. */
+static guint32
+le32 (const guint8 *p)
+{
+  return (guint32) p[0] | (guint32) p[1] << 8 | (guint32) p[2] << 16 | (guint32) p[3] << 24;
+}
+
+static gboolean
+bmp_header_fits (const guint8 *data, gsize size)
+{
+  guint32 pixels, header;
+
+  if (size < 18)
+    return FALSE;
+  pixels = le32 (data + 10);
+  header = le32 (data + 14);
+  return header >= 12 && header <= 124 && 14 + (gsize) header <= size && pixels <= size;
+}
+
 static GdkPixbuf *
 decode (GBytes *bytes, GError **error)
 {
@@ -241,6 +264,11 @@ decode (GBytes *bytes, GError **error)
   if (prepared.jpeg && !jpeg_has_eoi (data, size))
     {
       *error = invalid (_("The image is incomplete (the file is truncated or damaged)"));
+      return NULL;
+    }
+  if (g_str_equal (format, "bmp") && !bmp_header_fits (data, size))
+    {
+      *error = invalid (_("The image is damaged (its header points past the end of the file)"));
       return NULL;
     }
   loader = gdk_pixbuf_loader_new_with_type (format, &local_error);

@@ -16,7 +16,9 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 
+HIDDEN = "CJ_HARNESS_CLONE_HIDDEN"  # the directories hide_clone() has hidden already
 MARK = "CJ_HARNESS_NAMESPACE"    # which namespaces setup() prepared
 REEXEC = "CJ_HARNESS_REEXEC"     # set for the re-executed process only
 HOSTNAME = "sandbox.example.org"  # the world's host name (World makes it resolve)
@@ -63,3 +65,43 @@ def setup():
 
 def _terminate(signum, _frame):
     raise SystemExit(128 + signum)
+
+
+def hide_clone(paths):
+    """Makes each directory of `paths` (the clone, the build directory) unreachable for
+    every user but root, in this mount namespace only, as if the clone sat in a 0700
+    directory such as root's home: a tmpfs of mode 0700 over it, and each of its entries
+    bound back in, so that every path stays the same (and writable) for root. A test that
+    runs something as another user from the clone then fails here, on every machine.
+    CJ_HARNESS_SHARED_CLONE=1 leaves the clone as it is."""
+    if os.environ.get("CJ_HARNESS_SHARED_CLONE") == "1":
+        return
+    done = [p for p in os.environ.get(HIDDEN, "").split(os.pathsep) if p]
+    for path in sorted({os.path.realpath(p) for p in paths if p}):
+        if (path == "/" or not os.path.isdir(path)
+                or any(path == d or path.startswith(d + os.sep) for d in done)):
+            continue
+        _hide(path)
+        done.append(path)
+    os.environ[HIDDEN] = os.pathsep.join(done)
+
+
+def _hide(path):
+    stash = tempfile.mkdtemp(prefix="cj-clone-")
+    # --rbind: a build directory (or anything else) mounted inside the clone comes along.
+    subprocess.run(["mount", "--rbind", path, stash], check=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0700", "tmpfs", path], check=True)
+    for name in os.listdir(stash):
+        src, dest = os.path.join(stash, name), os.path.join(path, name)
+        if os.path.islink(src):
+            os.symlink(os.readlink(src), dest)
+            continue
+        if os.path.isdir(src):
+            os.mkdir(dest)
+        elif os.path.isfile(src):
+            open(dest, "w").close()
+        else:
+            continue                    # sockets, fifos: nothing a test needs
+        subprocess.run(["mount", "--rbind", src, dest], check=True)
+    subprocess.run(["umount", "--lazy", stash], check=True)
+    os.rmdir(stash)

@@ -24,10 +24,13 @@ def free_port():
 
 
 def as_user(user, argv):
-    """argv prefixed so that it runs as `user` with only that user's own group."""
+    """argv prefixed so that it runs as `user` with only that user's own group.
+    setpriv keeps root's capabilities until its own exec (they go at the exec), so it could
+    start a program `user` cannot even reach (in a 0700 clone): env, run from /usr/bin,
+    starts argv as `user` proper, as that user's shell would."""
     pw = pwd.getpwnam(user)
     return ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--clear-groups",
-            "--"] + list(argv)
+            "--", "/usr/bin/env", "--"] + list(argv)
 
 
 def wait_until(predicate, timeout, what, interval=0.02):

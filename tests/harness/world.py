@@ -11,6 +11,14 @@ it runs once `cl-setup jabber` (the daemon) runs the restart script, or a test c
 world.ejabberd.restart() with a configuration of its own. stop() stops it.
 The world's host name is namespace.HOSTNAME and resolves to 127.0.1.1 (a private
 /etc/hosts), as on a Debian machine.
+
+Other users (nobody, sys, ... through procs.as_user, or a pty child's setuid) must not need
+to enter the clone: it may sit in a 0700 directory (root's home). So the built programs run
+from a copy in the world: `cli_dir` = <top>/build/cli, the daemon (and anything it starts
+from beside itself, possibly as another user) from <top>/build/service, with any shared
+library of the build tree at the same place relative to them.
+`python3 -m harness run` proves it on every test run by hiding the clone from other users
+(namespace.hide_clone).
 """
 
 import os
@@ -50,7 +58,8 @@ class World:
         self.policy_file = policy_file or os.path.join(self.builddir, POLICY)
         self.bus_policy = bus_policy or os.path.join(self.sourcedir, BUS_POLICY)
         self.daemon_program = daemon_program or os.path.join(self.builddir, DAEMON)
-        self.cli_dir = os.path.join(self.builddir, CLI_DIR)
+        self.built_cli_dir = os.path.join(self.builddir, CLI_DIR)
+        self.cli_dir = None                  # the world's copy: _copy_programs()
         self.processes = procs.Processes()
         self.mounts_before = None
         self.top = None
@@ -73,6 +82,7 @@ class World:
         subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", self.top],
                        check=True)
         self._private_hosts()
+        self._copy_programs()
         self.syslog = syslog_sink.SyslogSink(self.top)
         self.syslog.start()
         self.bus = bus.Bus(self.processes, self.top, self.bus_policy)
@@ -128,6 +138,37 @@ class World:
                        SANDBOX_HISTORY_DIR=self.ejabberd.history)
         return env
 
+    def _copy_programs(self):
+        """The built programs, copied to <top>/build (0755 all the way): cl-jabber and its
+        command links (cli/), the daemon and whatever it runs from beside itself (service/:
+        a helper it starts as another user), and every library they link from the build
+        tree at the same place relative to them (meson's build rpath is $ORIGIN-relative).
+        So another user runs them without entering the clone."""
+        mirror = os.path.join(self.top, "build")
+        copied = []
+        for sub in (CLI_DIR, os.path.dirname(DAEMON)):
+            src_dir, dest_dir = os.path.join(self.builddir, sub), os.path.join(mirror, sub)
+            os.makedirs(dest_dir, 0o755)
+            for name in sorted(os.listdir(src_dir)):
+                src, dest = os.path.join(src_dir, name), os.path.join(dest_dir, name)
+                if os.path.islink(src):
+                    os.symlink(os.readlink(src), dest)
+                elif os.path.isfile(src) and os.access(src, os.X_OK):
+                    shutil.copy2(src, dest)
+                    os.chmod(dest, 0o755)
+                    copied.append(src)
+        for exe in copied:
+            for lib in _libraries_in(exe, self.builddir):
+                dest = os.path.join(mirror, os.path.relpath(lib, self.builddir))
+                os.makedirs(os.path.dirname(dest), 0o755, exist_ok=True)
+                shutil.copy2(lib, dest)
+                os.chmod(dest, 0o755)
+        self.cli_dir = os.path.join(mirror, CLI_DIR)
+        if not os.path.isfile(os.path.join(self.cli_dir, "cl-jabber")):
+            raise FileNotFoundError(f"cl-jabber is not built: {self.built_cli_dir}")
+        if self.daemon_program == os.path.join(self.builddir, DAEMON):
+            self.daemon_program = os.path.join(mirror, DAEMON)
+
     def _private_hosts(self):
         """/etc/hosts with the world's host name on 127.0.1.1 (Debian's convention), bound
         over the host's in our mount namespace."""
@@ -177,6 +218,21 @@ class World:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def _libraries_in(exe, builddir):
+    """The shared libraries `exe` loads from the build tree (as ldd resolves them; none for
+    a script or a static program, for which ldd fails)."""
+    out = subprocess.run(["ldd", exe], capture_output=True, text=True).stdout
+    inside = os.path.join(os.path.realpath(builddir), "")
+    libs = []
+    for line in out.splitlines():
+        parts = line.split("=>")
+        if len(parts) == 2 and parts[1].split():
+            path = os.path.realpath(parts[1].split()[0])
+            if path.startswith(inside):
+                libs.append(path)
+    return libs
 
 
 def _mountpoints():

@@ -43,3 +43,16 @@ def test_introspection_lists_interfaces(world):
     for iface in INTERFACES:
         assert f"interface {iface}" in r.stdout, (iface, r.stdout)
     assert "node /org/calculate/Jabber/Server" in r.stdout, r.stdout
+
+
+@pytest.mark.skipif(os.environ.get("CJ_HARNESS_SHARED_CLONE") == "1",
+                    reason="CJ_HARNESS_SHARED_CLONE=1: the clone is not hidden")
+def test_other_users_need_not_enter_the_clone(world):
+    """The harness hides the clone from other users (as a clone in root's 0700 home is):
+    the built CLI there is out of their reach, the world's copy is what they run."""
+    built = os.path.join(world.built_cli_dir, "cl-jabber")
+    r = client.run([built, "--version"], user="nobody")
+    assert r.returncode != 0 and "Permission denied" in r.stderr, (r.returncode, r.stderr)
+    r = client.run([os.path.join(world.cli_dir, "cl-jabber"), "--version"], user="nobody")
+    assert r.returncode == 0, r.stderr
+    assert not world.cli_dir.startswith(os.path.realpath(os.environ["SOURCEDIR"]))

@@ -33,9 +33,10 @@ def test_command_sees_the_world():
     assert "dn=cn=admin,dc=example,dc=org" in out
     assert "dn: dc=example,dc=org" in out
     assert "(true,)" in out
-    assert os.path.join(BUILDDIR, "cli", "cl-jabber") in out
     # Everything is stopped and removed on exit.
     world_dir = [line[4:] for line in out.splitlines() if line.startswith("dir=")][0]
+    # The built CLI, copied into the world (any user may run it: the clone may be 0700).
+    assert os.path.join(world_dir, "build", "cli", "cl-jabber") in out
     assert world_dir.startswith("/tmp/cj-world-")
     assert not os.path.exists(world_dir)
 

@@ -50,6 +50,7 @@ def at_terminal(world, command, *args, answers=(), uid=0):
     pid, fd = pty.fork()
     if pid == 0:
         env = client.env_for(None if uid == 0 else "other")
+        os.chdir("/")                   # not the clone, which another user may not enter
         if uid != 0:
             os.setgroups([])
             os.setgid(uid)
