@@ -738,6 +738,7 @@ handle_import (CjManager *manager, GDBusMethodInvocation *invocation, GUnixFDLis
   if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (job->skeleton), daemon->connection,
                                          job->path, &error))
     {
+      g_clear_object (&job->skeleton);   /* never exported: nothing to unexport */
       job_free (job);
       return cj_daemon_fail (invocation, "import", g_steal_pointer (&error));
     }
