@@ -7,6 +7,13 @@
 #include <stdio.h>
 
 static char *program_name;
+static gboolean json_errors;
+
+void
+cli_set_json_errors (gboolean json)
+{
+  json_errors = json;
+}
 
 const char *
 cli_program (void)
@@ -55,7 +62,13 @@ map_remote_error (GError **error)
     return;
   if ((*error)->domain == CJ_ERROR)
     {
+      g_autofree char *translated = NULL;
+
       g_dbus_error_strip_remote_error (*error);
+      /* The daemon speaks the catalog's English: say it in the caller's language. */
+      translated = cli_translate_remote ((*error)->message);
+      g_free ((*error)->message);
+      (*error)->message = g_steal_pointer (&translated);
       return;
     }
   remote = g_dbus_error_get_remote_error (*error);
@@ -129,10 +142,9 @@ cli_get_all (Cli *cli, const char *path, const char *interface, GError **error)
   return g_variant_get_child_value (reply, 0);
 }
 
-int
-cli_fail (const GError *error)
+static int
+exit_code (const GError *error)
 {
-  g_printerr ("%s: %s\n", cli_program (), error->message);
   if (error->domain == G_IO_ERROR && error->code == G_IO_ERROR_NOT_FOUND)
     return CLI_EXIT_NO_SERVICE;
   if (error->domain != CJ_ERROR)
@@ -149,6 +161,36 @@ cli_fail (const GError *error)
     }
 }
 
+/* With --json, one line on standard error that a script can read whatever the language:
+ * {"error": D-Bus error name, "message": text, "exit": status}. */
+static void
+print_json_error (const char *name, const char *message, int status)
+{
+  g_autoptr(GString) out = g_string_new ("{\"error\":");
+
+  cli_json_string (out, name);
+  g_string_append (out, ",\"message\":");
+  cli_json_string (out, message);
+  g_string_append_printf (out, ",\"exit\":%d}", status);
+  g_printerr ("%s\n", out->str);
+}
+
+int
+cli_fail (const GError *error)
+{
+  int status = exit_code (error);
+
+  if (!json_errors)
+    g_printerr ("%s: %s\n", cli_program (), error->message);
+  else if (status == CLI_EXIT_NO_SERVICE)
+    print_json_error ("org.freedesktop.DBus.Error.ServiceUnknown", error->message, status);
+  else
+    print_json_error (error->domain == CJ_ERROR ? cj_error_dbus_name (error->code)
+                                                : "org.calculate.Jabber.Error.Failed",
+                      error->message, status);
+  return status;
+}
+
 int
 cli_usage_error (const char *format, ...)
 {
@@ -158,6 +200,11 @@ cli_usage_error (const char *format, ...)
   va_start (args, format);
   message = g_strdup_vprintf (format, args);
   va_end (args);
+  if (json_errors)
+    {
+      print_json_error ("Usage", message, CLI_EXIT_USAGE);
+      return CLI_EXIT_USAGE;
+    }
   g_printerr ("%s: %s\n", cli_program (), message);
   g_printerr (_("Try “%s --help” for more information.\n"), cli_program ());
   return CLI_EXIT_USAGE;

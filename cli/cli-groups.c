@@ -61,6 +61,7 @@ user_paths (Cli *cli, char **users, GError **error)
   return g_variant_builder_end (&paths);
 }
 
+/* Made safe for a terminal: another LDAP writer may have put anything in a name. */
 static char *
 group_name (Cli *cli, const char *path)
 {
@@ -69,7 +70,7 @@ group_name (Cli *cli, const char *path)
 
   if (props == NULL || !g_variant_lookup (props, "Name", "&s", &name))
     return g_strdup (path);
-  return g_strdup (name);
+  return cli_text_safe (name);
 }
 
 int
@@ -164,15 +165,92 @@ cli_group_add_members (Cli *cli, const char *group, char **users)
       g_autofree char *from = group_name (cli, from_path);
       const char *user = user_path;
 
+      g_autofree char *safe_user = NULL;
+
       if (props != NULL)
         g_variant_lookup (props, "Name", "&s", &user);
-      g_print (_("%s moved from group “%s” to “%s”\n"), user, from, group);
+      safe_user = cli_text_safe (user);
+      g_print (_("%s moved from group “%s” to “%s”\n"), safe_user, from, group);
     }
   g_variant_iter_free (moved);
   {
     g_autofree char *list = g_strjoinv (", ", users);
     g_print (_("Group “%s”: added %s\n"), group, list);
   }
+  return CLI_EXIT_OK;
+}
+
+static void
+print_moved (Cli *cli, GVariant *reply, const char *group)
+{
+  GVariantIter *moved;
+  const char *user_path, *from_path;
+
+  g_variant_get (reply, "(a(oo))", &moved);
+  while (g_variant_iter_next (moved, "(&o&o)", &user_path, &from_path))
+    {
+      g_autoptr(GVariant) props = cli_get_all (cli, user_path, CJ_IFACE_USER, NULL);
+      g_autofree char *from = group_name (cli, from_path);
+      const char *user = user_path;
+
+      g_autofree char *safe_user = NULL;
+
+      if (props != NULL)
+        g_variant_lookup (props, "Name", "&s", &user);
+      safe_user = cli_text_safe (user);
+      g_print (_("%s moved from group “%s” to “%s”\n"), safe_user, from, group);
+    }
+  g_variant_iter_free (moved);
+}
+
+/* cl-groupmod: every change of the command in one Group.Modify call (one authorization). */
+int
+cli_group_modify (Cli *cli, const char *group, char **add, char **remove, const char *new_name)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  GVariantBuilder changes;
+  GVariant *paths;
+
+  g_variant_builder_init (&changes, G_VARIANT_TYPE_VARDICT);
+  if (add != NULL && add[0] != NULL)
+    {
+      if ((paths = user_paths (cli, add, &error)) == NULL)
+        {
+          g_variant_builder_clear (&changes);
+          return cli_fail (error);
+        }
+      g_variant_builder_add (&changes, "{sv}", CJ_OPT_ADD_MEMBERS, paths);
+    }
+  if (remove != NULL && remove[0] != NULL)
+    {
+      if ((paths = user_paths (cli, remove, &error)) == NULL)
+        {
+          g_variant_builder_clear (&changes);
+          return cli_fail (error);
+        }
+      g_variant_builder_add (&changes, "{sv}", CJ_OPT_REMOVE_MEMBERS, paths);
+    }
+  if (new_name != NULL)
+    g_variant_builder_add (&changes, "{sv}", CJ_OPT_NAME, g_variant_new_string (new_name));
+  {
+    int status = call_group (cli, group, "Modify", g_variant_new ("(a{sv})", &changes), "(a(oo))", &reply);
+    if (status != CLI_EXIT_OK)
+      return status;
+  }
+  print_moved (cli, reply, group);
+  if (add != NULL && add[0] != NULL)
+    {
+      g_autofree char *list = g_strjoinv (", ", add);
+      g_print (_("Group “%s”: added %s\n"), group, list);
+    }
+  if (remove != NULL && remove[0] != NULL)
+    {
+      g_autofree char *list = g_strjoinv (", ", remove);
+      g_print (_("Group “%s”: removed %s\n"), group, list);
+    }
+  if (new_name != NULL)
+    g_print (_("Group “%s” renamed to “%s”\n"), group, new_name);
   return CLI_EXIT_OK;
 }
 
@@ -195,39 +273,62 @@ cli_group_remove_members (Cli *cli, const char *group, char **users)
 }
 
 /* Member paths to names, from the GetUsers pages. */
-
-static void
-print_group (Cli *cli, GString *out, const char *name, GVariant *members, GHashTable *user_names,
-             gboolean first)
+static char *
+member_names (GVariant *members, GHashTable *user_names, const char *separator, gboolean json)
 {
+  GString *out = g_string_new (NULL);
   GVariantIter iter;
   const char *path;
-  gboolean first_member = TRUE;
+  gboolean first = TRUE;
 
-  if (cli->json)
-    {
-      if (!first)
-        g_string_append_c (out, ',');
-      g_string_append (out, "{\"name\":");
-      cli_json_string (out, name);
-      g_string_append (out, ",\"members\":[");
-    }
-  else
-    g_string_append_printf (out, "%s\t", name);
   g_variant_iter_init (&iter, members);
   while (g_variant_iter_next (&iter, "&o", &path))
     {
       const char *user = g_hash_table_lookup (user_names, path);
 
-      if (!first_member)
-        g_string_append_c (out, ',');
-      first_member = FALSE;
-      if (cli->json)
+      if (!first)
+        g_string_append (out, separator);
+      first = FALSE;
+      if (json)
         cli_json_string (out, user != NULL ? user : path);
       else
         g_string_append (out, user != NULL ? user : path);
     }
-  g_string_append (out, cli->json ? "]}" : "\n");
+  return g_string_free (out, FALSE);
+}
+
+static void
+print_group_json (GString *out, const char *name, GVariant *members, GHashTable *user_names,
+                  gboolean first)
+{
+  g_autofree char *list = member_names (members, user_names, ",", TRUE);
+
+  if (!first)
+    g_string_append_c (out, ',');
+  g_string_append (out, "{\"name\":");
+  cli_json_string (out, name);
+  g_string_append_printf (out, ",\"members\":[%s]}", list);
+}
+
+static void
+add_group_row (Cli *cli, CliTable *table, const char *name, GVariant *members, GHashTable *user_names)
+{
+  g_autofree char *list = member_names (members, user_names, cli->no_legend ? "," : ", ", FALSE);
+  g_autofree char *count = g_strdup_printf ("%" G_GSIZE_FORMAT, g_variant_n_children (members));
+  const char *cells[] = { name, count, list };
+
+  cli_table_add (table, cells);
+}
+
+static void
+show_group (const char *name, GVariant *members, GHashTable *user_names)
+{
+  g_autofree char *list = member_names (members, user_names, ", ", FALSE);
+  g_autofree char *count = g_strdup_printf ("%" G_GSIZE_FORMAT, g_variant_n_children (members));
+  const char *labels[] = { _("Name:"), _("Users:"), _("Members:") };
+  const char *values[] = { name, count, *list != '\0' ? list : _("(none)") };
+
+  cli_print_fields (labels, values, G_N_ELEMENTS (labels));
 }
 
 /* Page by page (Manager.GetGroups, GetUsers), sorted by name by the daemon. */
@@ -239,6 +340,11 @@ list_groups (Cli *cli, const char *only)
   g_autoptr(GPtrArray) users = groups != NULL ? cli_pages (cli, "GetUsers", "a(osssbbbo)", &error) : NULL;
   g_autoptr(GHashTable) user_names = NULL;
   g_autoptr(GString) out = g_string_new (NULL);
+  g_autoptr(CliTable) table = cli_table_new (3);
+  const char *header[] = {
+    /* Translators: the headers of `cl-jabber group list`. */
+    C_("column", "GROUP"), C_("column", "USERS"), C_("column", "MEMBERS"),
+  };
   guint shown = 0;
 
   if (users == NULL)
@@ -256,19 +362,32 @@ list_groups (Cli *cli, const char *only)
       while (g_variant_iter_next (&iter, "(&o&s@ao)", NULL, &name, &members))
         {
           if (only == NULL || strcmp (name, only) == 0)
-            print_group (cli, out, name, members, user_names, shown++ == 0);
+            {
+              if (cli->json)
+                print_group_json (out, name, members, user_names, shown == 0);
+              else if (only != NULL)
+                show_group (name, members, user_names);
+              else
+                add_group_row (cli, table, name, members, user_names);
+              shown++;
+            }
           g_variant_unref (members);
         }
     }
-  if (cli->json && only == NULL)
-    g_string_append_c (out, ']');
-  if (cli->json)
-    g_string_append_c (out, '\n');
   if (only != NULL && shown == 0)
     {
-      g_printerr (_("%s: No group named “%s”\n"), cli_program (), only);
-      return CLI_EXIT_NOT_FOUND;
+      g_autoptr(GError) missing = g_error_new (CJ_ERROR, CJ_ERROR_NOT_FOUND, _("No group named “%s”"), only);
+      return cli_fail (missing);
     }
+  if (!cli->json)
+    {
+      if (only == NULL)
+        cli_table_print (table, cli->no_legend ? NULL : header, cli->no_legend);
+      return CLI_EXIT_OK;
+    }
+  if (only == NULL)
+    g_string_append_c (out, ']');
+  g_string_append_c (out, '\n');
   fwrite (out->str, 1, out->len, stdout);
   return CLI_EXIT_OK;
 }

@@ -5,15 +5,19 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+/* @usage: the positional arguments, already translated. The usage line names the whole
+ * command ("cl-jabber user add"), as cli_program() does. */
 static int
 parse (const char *usage, const char *summary, GOptionEntry *entries, int *argc, char ***argv)
 {
   g_autoptr(GOptionContext) context = g_option_context_new (usage);
   g_autoptr(GError) error = NULL;
 
+  g_set_prgname (cli_program ());
   g_option_context_set_summary (context, summary);
   if (entries != NULL)
     g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  cli_add_common_entries (context);
   if (!g_option_context_parse (context, argc, argv, &error))
     return cli_usage_error ("%s", error->message);
   return CLI_EXIT_OK;
@@ -48,12 +52,15 @@ user_add_or_mod (Cli *cli, gboolean add, int argc, char **argv)
   g_autoptr(GError) error = NULL;
   int status;
 
-  if ((status = parse (add ? "NAME" : "NAME", add ? _("Add a Jabber account.") : _("Change a Jabber account."),
+  if ((status = parse (_("NAME"), add ? _("Add a Jabber account.") : _("Change a Jabber account."),
                        entries, &argc, &argv)) != CLI_EXIT_OK ||
       (status = expect_args (argc, 1)) != CLI_EXIT_OK)
     return status;
   if ((ask && from_stdin) || (group != NULL && no_group) || (photo != NULL && clear_photo))
     return cli_usage_error (_("conflicting options"));
+  if (!add && nickname == NULL && !ask && !from_stdin && group == NULL && !no_group && photo == NULL &&
+      !clear_photo)
+    return cli_usage_error (_("nothing to change: give -c, -p, -P, -g, --no-group, -i or --clear-photo"));
   change.name = argv[1];
   change.nickname = nickname;
   change.group = no_group ? "" : group;
@@ -77,7 +84,7 @@ user_passwd (Cli *cli, int argc, char **argv)
   };
   int status;
 
-  if ((status = parse ("NAME", _("Change the password."), entries, &argc, &argv)) != CLI_EXIT_OK ||
+  if ((status = parse (_("NAME"), _("Change the password."), entries, &argc, &argv)) != CLI_EXIT_OK ||
       (status = expect_args (argc, 1)) != CLI_EXIT_OK)
     return status;
   return cli_user_passwd (cli, argv[1], from_stdin);
@@ -89,7 +96,7 @@ user_lock (Cli *cli, gboolean lock, int argc, char **argv)
   CliUserChange change = { .lock = lock ? 1 : 0 };
   int status;
 
-  if ((status = parse ("NAME", lock ? _("Lock an account.") : _("Unlock an account."), NULL, &argc, &argv)) != CLI_EXIT_OK ||
+  if ((status = parse (_("NAME"), lock ? _("Lock an account.") : _("Unlock an account."), NULL, &argc, &argv)) != CLI_EXIT_OK ||
       (status = expect_args (argc, 1)) != CLI_EXIT_OK)
     return status;
   change.name = argv[1];
@@ -109,7 +116,7 @@ user_photo (Cli *cli, int argc, char **argv)
   CliUserChange change = { .lock = -1 };
   int status;
 
-  if ((status = parse ("NAME [FILE]", _("Set, remove or export a user's photo."), entries, &argc, &argv)) != CLI_EXIT_OK)
+  if ((status = parse (_("NAME [FILE]"), _("Set, remove or export a user's photo."), entries, &argc, &argv)) != CLI_EXIT_OK)
     return status;
   if (argc == 3 && !clear && export == NULL)
     {
@@ -168,7 +175,7 @@ one_name (Cli *cli, const char *summary, int (*run) (Cli *, const char *), int a
 {
   int status;
 
-  if ((status = parse ("NAME", summary, NULL, &argc, &argv)) != CLI_EXIT_OK ||
+  if ((status = parse (_("NAME"), summary, NULL, &argc, &argv)) != CLI_EXIT_OK ||
       (status = expect_args (argc, 1)) != CLI_EXIT_OK)
     return status;
   return run (cli, argv[1]);
@@ -186,10 +193,122 @@ no_args (Cli *cli, const char *summary, int (*run) (Cli *), int argc, char **arg
 }
 
 static int
+list_args (Cli *cli, const char *summary, int (*run) (Cli *), int argc, char **argv)
+{
+  GOptionEntry entries[] = {
+    { "no-legend", 0, 0, G_OPTION_ARG_NONE, &cli->no_legend,
+      N_("No header; fields separated by one tab (for scripts; see also --json)"), NULL },
+    { NULL }
+  };
+  int status;
+
+  if ((status = parse ("", summary, entries, &argc, &argv)) != CLI_EXIT_OK ||
+      (status = expect_args (argc, 0)) != CLI_EXIT_OK)
+    return status;
+  return run (cli);
+}
+
+typedef struct {
+  const char *verb;
+  const char *arguments;
+  const char *summary;
+} Verb;
+
+static const Verb user_verbs[] = {
+  { "add",    N_("[OPTION…] NAME"),   N_("Add a Jabber account") },
+  { "passwd", N_("[-P] NAME"),        N_("Change the password") },
+  { "lock",   N_("NAME"),             N_("Lock an account") },
+  { "unlock", N_("NAME"),             N_("Unlock an account") },
+  { "mod",    N_("[OPTION…] NAME"),   N_("Change an account (nickname, password, group, photo)") },
+  { "del",    N_("NAME"),             N_("Delete an account") },
+  { "list",   N_("[--no-legend]"),    N_("List the accounts") },
+  { "show",   N_("NAME"),             N_("Show an account") },
+  { "photo",  N_("NAME FILE|--clear|--export FILE"), N_("Set, remove or export a photo") },
+  { "import", N_("[--format csv|json|ldif] [--create-groups] [--update-passwords] FILE|-"),
+    N_("Import accounts from a CSV, JSON or LDIF file") },
+  { "export", N_("[--format csv|json]"), N_("Write every account (without passwords)") },
+};
+
+static const Verb group_verbs[] = {
+  { "add",            N_("[-m USERS] NAME"), N_("Add a group") },
+  { "del",            N_("NAME"),            N_("Delete a group (its members stay)") },
+  { "rename",         N_("OLD NEW"),         N_("Rename a group") },
+  { "add-members",    N_("GROUP USER…"),     N_("Add users to a group") },
+  { "remove-members", N_("GROUP USER…"),     N_("Remove users from a group") },
+  { "list",           N_("[--no-legend]"),   N_("List the groups") },
+  { "show",           N_("NAME"),            N_("Show a group") },
+};
+
+static void
+print_verbs (const char *noun, const Verb *verbs, gsize count)
+{
+  g_autoptr(GString) out = g_string_new (NULL);
+  guint width = 0;
+
+  g_string_append_printf (out, _("Usage: cl-jabber %s COMMAND [ARGUMENTS…]\n\nCommands:\n"), noun);
+  for (gsize i = 0; i < count; i++)
+    {
+      g_autofree char *line = g_strdup_printf ("%s %s", verbs[i].verb, _(verbs[i].arguments));
+      width = MAX (width, cli_text_width (line));
+    }
+  for (gsize i = 0; i < count; i++)
+    {
+      g_autofree char *line = g_strdup_printf ("%s %s", verbs[i].verb, _(verbs[i].arguments));
+      g_string_append (out, "  ");
+      cli_print_padded (out, line, width + 2);
+      g_string_append_printf (out, "%s\n", _(verbs[i].summary));
+    }
+  g_string_append_printf (out, _("\n“cl-jabber %s COMMAND --help” describes each command; --json prints "
+                                 "results and errors as JSON.\n"), noun);
+  g_print ("%s", out->str);
+}
+
+/* Help, a missing or an unknown command: returns TRUE with *status set when @verb is not
+ * one of @verbs; sets the program name ("cl-jabber user add") when it is. */
+static gboolean
+dispatch_check (const char *noun, const Verb *verbs, gsize count, const char *verb, int *status)
+{
+  g_autofree char *names = NULL;
+  GPtrArray *list;
+
+  if (verb != NULL && (g_str_equal (verb, "--help") || g_str_equal (verb, "-h") || g_str_equal (verb, "help")))
+    {
+      print_verbs (noun, verbs, count);
+      *status = CLI_EXIT_OK;
+      return TRUE;
+    }
+  for (gsize i = 0; verb != NULL && i < count; i++)
+    if (g_str_equal (verb, verbs[i].verb))
+      {
+        g_autofree char *program = g_strdup_printf ("cl-jabber %s %s", noun, verb);
+        cli_set_program (program);
+        return FALSE;
+      }
+  list = g_ptr_array_new ();
+  for (gsize i = 0; i < count; i++)
+    g_ptr_array_add (list, (gpointer) verbs[i].verb);
+  g_ptr_array_add (list, NULL);
+  names = g_strjoinv (", ", (char **) list->pdata);
+  g_ptr_array_free (list, TRUE);
+  {
+    g_autofree char *program = g_strdup_printf ("cl-jabber %s", noun);
+    cli_set_program (program);
+  }
+  if (verb == NULL)
+    *status = cli_usage_error (_("a command is missing (%s)"), names);
+  else
+    *status = cli_usage_error (_("unknown command “%s” (%s)"), verb, names);
+  return TRUE;
+}
+
+static int
 user_main (Cli *cli, int argc, char **argv)
 {
-  const char *verb = argc > 1 ? argv[1] : "";
+  const char *verb = argc > 1 ? argv[1] : NULL;
+  int status;
 
+  if (dispatch_check ("user", user_verbs, G_N_ELEMENTS (user_verbs), verb, &status))
+    return status;
   argc--, argv++;
   if (g_str_equal (verb, "add"))
     return user_add_or_mod (cli, TRUE, argc, argv);
@@ -204,14 +323,12 @@ user_main (Cli *cli, int argc, char **argv)
   if (g_str_equal (verb, "show"))
     return one_name (cli, _("Show an account."), cli_user_show, argc, argv);
   if (g_str_equal (verb, "list"))
-    return no_args (cli, _("List the accounts."), cli_user_list, argc, argv);
-  if (g_str_equal (verb, "photo"))
-    return user_photo (cli, argc, argv);
+    return list_args (cli, _("List the accounts."), cli_user_list, argc, argv);
   if (g_str_equal (verb, "import"))
     return user_import (cli, argc, argv);
   if (g_str_equal (verb, "export"))
     return user_export (cli, argc, argv);
-  return cli_usage_error (_("user: unknown command “%s” (add, passwd, lock, unlock, mod, del, list, show, photo, import, export)"), verb);
+  return user_photo (cli, argc, argv);
 }
 
 /* group ... ----------------------------------------------------------------------------- */
@@ -227,7 +344,7 @@ group_add (Cli *cli, int argc, char **argv)
   g_auto(GStrv) list = NULL;
   int status;
 
-  if ((status = parse ("NAME", _("Add a group."), entries, &argc, &argv)) != CLI_EXIT_OK ||
+  if ((status = parse (_("NAME"), _("Add a group."), entries, &argc, &argv)) != CLI_EXIT_OK ||
       (status = expect_args (argc, 1)) != CLI_EXIT_OK)
     return status;
   if (members != NULL)
@@ -241,7 +358,7 @@ group_members (Cli *cli, gboolean add, int argc, char **argv)
   g_autoptr(GPtrArray) users = g_ptr_array_new_with_free_func (g_free);
   int status;
 
-  if ((status = parse ("GROUP USER…", add ? _("Add users to a group.") : _("Remove users from a group."),
+  if ((status = parse (_("GROUP USER…"), add ? _("Add users to a group.") : _("Remove users from a group."),
                        NULL, &argc, &argv)) != CLI_EXIT_OK)
     return status;
   if (argc < 3)
@@ -262,7 +379,7 @@ group_rename (Cli *cli, int argc, char **argv)
 {
   int status;
 
-  if ((status = parse ("OLD NEW", _("Rename a group."), NULL, &argc, &argv)) != CLI_EXIT_OK ||
+  if ((status = parse (_("OLD NEW"), _("Rename a group."), NULL, &argc, &argv)) != CLI_EXIT_OK ||
       (status = expect_args (argc, 2)) != CLI_EXIT_OK)
     return status;
   return cli_group_rename (cli, argv[1], argv[2]);
@@ -271,8 +388,11 @@ group_rename (Cli *cli, int argc, char **argv)
 static int
 group_main (Cli *cli, int argc, char **argv)
 {
-  const char *verb = argc > 1 ? argv[1] : "";
+  const char *verb = argc > 1 ? argv[1] : NULL;
+  int status;
 
+  if (dispatch_check ("group", group_verbs, G_N_ELEMENTS (group_verbs), verb, &status))
+    return status;
   argc--, argv++;
   if (g_str_equal (verb, "add"))
     return group_add (cli, argc, argv);
@@ -285,10 +405,8 @@ group_main (Cli *cli, int argc, char **argv)
   if (g_str_equal (verb, "remove-members"))
     return group_members (cli, FALSE, argc, argv);
   if (g_str_equal (verb, "list"))
-    return no_args (cli, _("List the groups."), cli_group_list, argc, argv);
-  if (g_str_equal (verb, "show"))
-    return one_name (cli, _("Show a group."), cli_group_show, argc, argv);
-  return cli_usage_error (_("group: unknown command “%s” (add, del, rename, add-members, remove-members, list, show)"), verb);
+    return list_args (cli, _("List the groups."), cli_group_list, argc, argv);
+  return one_name (cli, _("Show a group."), cli_group_show, argc, argv);
 }
 
 static int
@@ -311,7 +429,7 @@ verify_main (Cli *cli, int argc, char **argv)
 static void
 print_help (void)
 {
-  g_print (_("Usage: cl-jabber [--json] COMMAND [ARGUMENTS…]\n"
+  g_print (_("Usage: cl-jabber [--json] [--version] COMMAND [ARGUMENTS…]\n"
              "\n"
              "Manage the Jabber (XMPP) service of this server.\n"
              "\n"
@@ -326,7 +444,8 @@ print_help (void)
              "\n"
              "The original commands work too: cl-setup, cl-useradd, cl-passwd, cl-userdel,\n"
              "cl-usermod, cl-groupadd, cl-groupdel, cl-groupmod (ending with “jabber”).\n"
-             "“cl-jabber COMMAND --help” describes each command.\n"));
+             "“cl-jabber COMMAND --help” describes each command.\n"
+             "--json prints results, and errors (on standard error), as JSON.\n"));
 }
 
 int
@@ -334,18 +453,19 @@ cli_modern_main (Cli *cli, int argc, char **argv)
 {
   const char *command = argc > 1 ? argv[1] : NULL;
 
-  if (command == NULL || g_str_equal (command, "--help") || g_str_equal (command, "-h") ||
-      g_str_equal (command, "help"))
+  if (command == NULL)
+    return cli_usage_error (_("a command is missing (status, setup, reload, verify, user, group)"));
+  if (g_str_equal (command, "--help") || g_str_equal (command, "-h") || g_str_equal (command, "help"))
     {
       print_help ();
-      return command == NULL ? CLI_EXIT_USAGE : CLI_EXIT_OK;
-    }
-  if (g_str_equal (command, "--version"))
-    {
-      g_print ("cl-jabber %s\n", PACKAGE_VERSION);
       return CLI_EXIT_OK;
     }
   argc--, argv++;
+  if (g_str_equal (command, "status") || g_str_equal (command, "reload"))
+    {
+      g_autofree char *program = g_strdup_printf ("cl-jabber %s", command);
+      cli_set_program (program);
+    }
   if (g_str_equal (command, "status"))
     return no_args (cli, _("Show the state of the directory and of ejabberd."), cli_status, argc, argv);
   if (g_str_equal (command, "reload"))

@@ -63,12 +63,15 @@ ask_once (FILE *tty, const char *prompt)
 
 static char *check_passwords (char *first, char *second, gboolean confirm, GError **error);
 
+/* A mistyped retype is asked again, as passwd(1) does: up to three tries. */
+#define TRIES 3
+
 char *
 cli_password_ask (const char *prompt, gboolean confirm, GError **error)
 {
   FILE *tty = fopen ("/dev/tty", "r+e");
-  char *first;
-  char *second;
+  char *first = NULL;
+  char *second = NULL;
 
   if (tty == NULL)
     {
@@ -76,14 +79,25 @@ cli_password_ask (const char *prompt, gboolean confirm, GError **error)
                            _("There is no terminal to ask for the password: give it on standard input (-P)"));
       return NULL;
     }
-  first = ask_once (tty, prompt != NULL ? prompt : _("Password: "));
-  if (first == NULL || !confirm)
+  for (int i = 0; i < TRIES; i++)
     {
+      cli_password_free (first);
+      cli_password_free (second);
       second = NULL;
-      goto out;
+      first = ask_once (tty, prompt != NULL ? prompt : _("Password: "));
+      if (first == NULL || !confirm)
+        break;
+      if (*first == '\0')
+        {
+          fputs (_("The password is empty; try again.\n"), tty);
+          continue;
+        }
+      second = ask_once (tty, _("Retype password: "));
+      if (second == NULL || strcmp (first, second) == 0)
+        break;
+      if (i + 1 < TRIES)
+        fputs (_("The passwords do not match; try again.\n"), tty);
     }
-  second = ask_once (tty, _("Retype password: "));
-out:
   fclose (tty);
   return check_passwords (first, second, confirm, error);
 }

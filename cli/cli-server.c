@@ -65,22 +65,25 @@ cli_status (Cli *cli)
   g_variant_lookup (props, "UserCount", "u", &users);
   g_variant_lookup (props, "GroupCount", "u", &groups);
 
-  g_print (_("Directory:      %s (%s), %s\n"), uri, base, connected ? _("connected") : _("NOT connected"));
-  g_print (_("Jabber subtree: %s\n"), ldap_ready ? _("ready") : _("missing (run “cl-setup ldap”)"));
-  g_print (_("Jabber service: %s\n"), configured ? _("configured") : _("not configured (run “cl-setup jabber”)"));
-  g_print (_("Primary host:   %s\n"), primary);
-  if (hosts != NULL)
-    {
-      g_autofree char *list = g_strjoinv (", ", (char **) hosts);
-      g_print (_("Hosts:          %s\n"), list);
-    }
-  if (history)
-    g_print (_("History:        on (%s)\n"), history_dir);
-  else
-    g_print (_("History:        off\n"));
-  g_print (_("Listen on:      %s\n"), *listen != '\0' ? listen : _("all addresses"));
-  g_print (_("Users:          %u\n"), users);
-  g_print (_("Groups:         %u\n"), groups);
+  {
+    g_autofree char *directory = g_strdup_printf ("%s (%s), %s", uri, base,
+                                                  connected ? _("connected") : _("NOT connected"));
+    g_autofree char *host_list = hosts != NULL ? g_strjoinv (", ", (char **) hosts) : NULL;
+    g_autofree char *history_text = history ? g_strdup_printf (_("on (%s)"), history_dir) : g_strdup (_("off"));
+    g_autofree char *user_count = g_strdup_printf ("%u", users);
+    g_autofree char *group_count = g_strdup_printf ("%u", groups);
+    /* Labels and values apart, so that the values line up whatever the labels' widths in
+     * the caller's language. */
+    const char *labels[] = { _("Directory:"), _("Jabber subtree:"), _("Jabber service:"),
+                             _("Primary host:"), _("Hosts:"), _("History:"), _("Listen on:"),
+                             _("Users:"), _("Groups:") };
+    const char *values[] = { directory, ldap_ready ? _("ready") : _("missing (run “cl-setup ldap”)"),
+                             configured ? _("configured") : _("not configured (run “cl-setup jabber”)"),
+                             primary, host_list, history_text,
+                             *listen != '\0' ? listen : _("all addresses"), user_count, group_count };
+
+    cli_print_fields (labels, values, G_N_ELEMENTS (labels));
+  }
   return CLI_EXIT_OK;
 }
 
@@ -90,8 +93,12 @@ print_report (GVariant *reply)
   g_autofree const char **lines = NULL;
 
   g_variant_get (reply, "(^a&s)", &lines);
+  /* The daemon reports in the catalog's English: each line in the caller's language. */
   for (const char **l = lines; l != NULL && *l != NULL; l++)
-    g_print ("%s\n", *l);
+    {
+      g_autofree char *line = cli_translate_remote (*l);
+      g_print ("%s\n", line);
+    }
   return CLI_EXIT_OK;
 }
 

@@ -58,6 +58,7 @@ open_photo (const char *file, GError **error)
   return g_steal_pointer (&list);
 }
 
+/* Made safe for a terminal: another LDAP writer may have put anything there. */
 static char *
 get_string_property (Cli *cli, const char *path, const char *interface, const char *property)
 {
@@ -66,7 +67,7 @@ get_string_property (Cli *cli, const char *path, const char *interface, const ch
 
   if (props == NULL || !g_variant_lookup (props, property, "&s", &value))
     return g_strdup (path);
-  return g_strdup (value);
+  return cli_text_safe (value);
 }
 
 int
@@ -130,19 +131,10 @@ call_user (Cli *cli, const char *path, const char *method, GVariant *parameters,
   return TRUE;
 }
 
-static int
-set_group (Cli *cli, const char *path, const CliUserChange *change, GError **error)
+/* What a group change did, from the user's previous group. */
+static void
+print_group_change (Cli *cli, const CliUserChange *change, const char *group, const char *previous)
 {
-  g_autofree char *group = NULL;
-  g_autoptr(GVariant) reply = NULL;
-  const char *previous = NULL;
-
-  if (*change->group != '\0' && (group = cli_find_group (cli, change->group, error)) == NULL)
-    return FALSE;
-  if (!call_user (cli, path, "SetGroup", g_variant_new ("(o)", group != NULL ? group : CJ_NO_OBJECT),
-                  "(o)", NULL, &reply, error))
-    return FALSE;
-  g_variant_get (reply, "(&o)", &previous);
   if (g_strcmp0 (previous, CJ_NO_OBJECT) != 0 && g_strcmp0 (previous, group) != 0)
     {
       g_autofree char *name = get_string_property (cli, previous, CJ_IFACE_GROUP, "Name");
@@ -153,41 +145,59 @@ set_group (Cli *cli, const char *path, const CliUserChange *change, GError **err
     }
   else if (group != NULL && g_strcmp0 (previous, group) != 0)
     g_print (_("%s added to group “%s”\n"), change->name, change->group);
-  return TRUE;
 }
 
+/* Every change of one command in one User.Modify call: one authorization. */
 int
 cli_user_modify (Cli *cli, const CliUserChange *change)
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *path = cli_find_user (cli, change->name, &error);
+  g_autofree char *group = NULL;
+  g_autoptr(GUnixFDList) fds = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  const char *previous = NULL;
+  GVariantBuilder changes;
 
   if (path == NULL)
     return cli_fail (error);
-  if (change->nickname != NULL &&
-      !call_user (cli, path, "SetNickname", g_variant_new ("(s)", change->nickname), NULL, NULL, NULL, &error))
+  if (change->group != NULL && *change->group != '\0' &&
+      (group = cli_find_group (cli, change->group, &error)) == NULL)
     return cli_fail (error);
-  if (change->password != NULL &&
-      !call_user (cli, path, "SetPassword", g_variant_new ("(s)", change->password), NULL, NULL, NULL, &error))
+  if (change->photo != NULL && (fds = open_photo (change->photo, &error)) == NULL)
     return cli_fail (error);
+
+  g_variant_builder_init (&changes, G_VARIANT_TYPE_VARDICT);
+  if (change->nickname != NULL)
+    g_variant_builder_add (&changes, "{sv}", CJ_OPT_NICKNAME, g_variant_new_string (change->nickname));
+  if (change->password != NULL)
+    g_variant_builder_add (&changes, "{sv}", CJ_OPT_PASSWORD, g_variant_new_string (change->password));
   if (change->lock >= 0)
-    {
-      if (!call_user (cli, path, "SetLocked", g_variant_new ("(b)", change->lock == 1), NULL, NULL, NULL, &error))
-        return cli_fail (error);
-      g_print (change->lock == 1 ? _("User %s locked\n") : _("User %s unlocked\n"), change->name);
-    }
-  if (change->group != NULL && !set_group (cli, path, change, &error))
+    g_variant_builder_add (&changes, "{sv}", CJ_OPT_LOCKED, g_variant_new_boolean (change->lock == 1));
+  if (change->group != NULL)
+    g_variant_builder_add (&changes, "{sv}", CJ_OPT_GROUP,
+                           g_variant_new_object_path (group != NULL ? group : CJ_NO_OBJECT));
+  if (fds != NULL)
+    g_variant_builder_add (&changes, "{sv}", CJ_OPT_PHOTO, g_variant_new_handle (0));
+  if (change->clear_photo)
+    g_variant_builder_add (&changes, "{sv}", CJ_OPT_CLEAR_PHOTO, g_variant_new_boolean (TRUE));
+  if (!call_user (cli, path, "Modify", g_variant_new ("(a{sv})", &changes), "(o)", fds, &reply, &error))
     return cli_fail (error);
+  g_variant_get (reply, "(&o)", &previous);
+
+  /* The same style for every change: one line each. */
+  if (change->nickname != NULL)
+    g_print (_("Nickname of %s set to “%s”\n"), change->name, change->nickname);
+  if (change->password != NULL)
+    g_print (_("Password of %s changed\n"), change->name);
+  if (change->lock >= 0)
+    g_print (change->lock == 1 ? _("User %s locked\n") : _("User %s unlocked\n"), change->name);
+  if (change->group != NULL)
+    print_group_change (cli, change, group, previous);
   if (change->photo != NULL)
-    {
-      g_autoptr(GUnixFDList) fds = open_photo (change->photo, &error);
-      if (fds == NULL ||
-          !call_user (cli, path, "SetPhoto", g_variant_new ("(h)", 0), NULL, fds, NULL, &error))
-        return cli_fail (error);
-    }
-  if (change->clear_photo &&
-      !call_user (cli, path, "ClearPhoto", NULL, NULL, NULL, NULL, &error))
-    return cli_fail (error);
+    g_print (_("Photo of %s set\n"), change->name);
+  if (change->clear_photo)
+    g_print (_("Photo of %s removed\n"), change->name);
   return CLI_EXIT_OK;
 }
 
@@ -202,8 +212,6 @@ cli_user_passwd (Cli *cli, const char *name, gboolean from_stdin)
   if (change.password == NULL)
     return cli_fail (error);
   status = cli_user_modify (cli, &change);
-  if (status == CLI_EXIT_OK)
-    g_print (_("Password of %s changed\n"), name);
   cli_password_free (change.password);
   return status;
 }
@@ -269,6 +277,22 @@ print_user_json (GString *out, const Row *row)
   g_string_append_c (out, '}');
 }
 
+/* A row for people (kept to align the table) or for scripts (--no-legend: streamed). */
+static void
+add_user_row (CliTable *table, GString *out, const Row *row)
+{
+  const char *cells[] = {
+    row->name, row->jid, row->nickname, row->group != NULL ? row->group : "-",
+    row->locked ? _("yes") : _("no"), row->has_password ? _("set") : _("none"),
+    row->has_photo ? _("yes") : _("no"),
+  };
+
+  if (table != NULL)
+    cli_table_add (table, cells);
+  else
+    cli_table_append_tabs (out, cells, G_N_ELEMENTS (cells));
+}
+
 /* Page by page (Manager.GetUsers), already sorted by name: the daemon never has to build
  * one reply for 100,000 users. */
 int
@@ -279,6 +303,12 @@ cli_user_list (Cli *cli)
   g_autoptr(GPtrArray) users = groups != NULL ? cli_pages (cli, "GetUsers", "a(osssbbbo)", &error) : NULL;
   g_autoptr(GHashTable) names = NULL;
   g_autoptr(GString) out = g_string_new (NULL);
+  g_autoptr(CliTable) table = NULL;
+  const char *header[] = {
+    /* Translators: the headers of `cl-jabber user list`, in capitals as in ps or systemctl. */
+    C_("column", "NAME"), C_("column", "JID"), C_("column", "NICKNAME"), C_("column", "GROUP"),
+    C_("column", "LOCKED"), C_("column", "PASSWORD"), C_("column", "PHOTO"),
+  };
   gboolean first = TRUE;
 
   if (users == NULL)
@@ -286,6 +316,8 @@ cli_user_list (Cli *cli)
   names = cli_names_by_path (groups);
   if (cli->json)
     g_string_append_c (out, '[');
+  else if (!cli->no_legend)
+    table = cli_table_new (G_N_ELEMENTS (header));
   for (guint p = 0; p < users->len; p++)
     {
       GVariantIter iter;
@@ -297,23 +329,26 @@ cli_user_list (Cli *cli)
                                   &row.locked, &row.has_password, &row.has_photo, &group_path))
         {
           row.group = g_hash_table_lookup (names, group_path);
-          if (cli->json)
+          if (!cli->json)
+            add_user_row (table, out, &row);
+          else
             {
               if (!first)
                 g_string_append_c (out, ',');
               print_user_json (out, &row);
+              first = FALSE;
             }
-          else
-            g_string_append_printf (out, "%s\t%s\t%s\t%s\t%s\n", row.name, row.jid, row.nickname,
-                                    row.locked ? _("locked") : "-",
-                                    row.group != NULL ? row.group : "-");
-          first = FALSE;
           if (out->len > 65536)
             {
               fwrite (out->str, 1, out->len, stdout);
               g_string_truncate (out, 0);
             }
         }
+    }
+  if (table != NULL)
+    {
+      cli_table_print (table, header, FALSE);
+      return CLI_EXIT_OK;
     }
   if (cli->json)
     g_string_append (out, "]\n");
@@ -346,13 +381,17 @@ cli_user_show (Cli *cli, const char *name)
       g_print ("%s\n", out->str);
       return CLI_EXIT_OK;
     }
-  g_print (_("Name:     %s\n"), lookup_s (props, "Name"));
-  g_print (_("JID:      %s\n"), lookup_s (props, "Jid"));
-  g_print (_("Nickname: %s\n"), lookup_s (props, "Nickname"));
-  g_print (_("Locked:   %s\n"), lookup_b (props, "Locked") ? _("yes") : _("no"));
-  g_print (_("Password: %s\n"), lookup_b (props, "HasPassword") ? _("set") : _("not set"));
-  g_print (_("Group:    %s\n"), group != NULL ? group : _("(none)"));
-  g_print (_("Photo:    %s\n"), lookup_b (props, "HasPhoto") ? _("yes") : _("no"));
+  {
+    const char *labels[] = { _("Name:"), _("JID:"), _("Nickname:"), _("Locked:"), _("Password:"),
+                             _("Group:"), _("Photo:") };
+    const char *values[] = { lookup_s (props, "Name"), lookup_s (props, "Jid"), lookup_s (props, "Nickname"),
+                             lookup_b (props, "Locked") ? _("yes") : _("no"),
+                             lookup_b (props, "HasPassword") ? _("set") : _("not set"),
+                             group != NULL ? group : _("(none)"),
+                             lookup_b (props, "HasPhoto") ? _("yes") : _("no") };
+
+    cli_print_fields (labels, values, G_N_ELEMENTS (labels));
+  }
   return CLI_EXIT_OK;
 }
 

@@ -31,6 +31,7 @@ typedef struct {
   gboolean         json;
   gboolean         interactive;   /* stdin is a terminal: polkit may ask for a password */
   gpointer         agent;         /* our polkit agent's registration, NULL if none */
+  gboolean         no_legend;     /* tables without their header, fields tab-separated */
 } Cli;
 
 /* cli-call.c: connecting, calling, errors. */
@@ -50,6 +51,11 @@ int        cli_fail         (const GError *error);
 int        cli_usage_error  (const char *format, ...) G_GNUC_PRINTF (1, 2);
 const char *cli_program     (void);
 void       cli_set_program  (const char *name);
+/* --json: errors too are written as one JSON object (on standard error). */
+void       cli_set_json_errors (gboolean json);
+/* The daemon's English message (the catalog's msgid, formatted) in the caller's language:
+ * cli-messages.c. */
+char      *cli_translate_remote (const char *message);
 
 /* cli-agent.c: a polkit text agent for this process while it runs in a terminal. */
 void       cli_agent_start  (Cli *cli);
@@ -100,6 +106,9 @@ int        cli_group_delete (Cli *cli, const char *name);
 int        cli_group_rename (Cli *cli, const char *old_name, const char *new_name);
 int        cli_group_add_members    (Cli *cli, const char *group, char **users);
 int        cli_group_remove_members (Cli *cli, const char *group, char **users);
+/* Adds, removes and renames in one Group.Modify call (one authorization). */
+int        cli_group_modify (Cli *cli, const char *group, char **add, char **remove,
+                             const char *new_name);
 int        cli_group_list   (Cli *cli);
 int        cli_group_show   (Cli *cli, const char *name);
 char      *cli_find_group   (Cli *cli, const char *name, GError **error);
@@ -124,9 +133,28 @@ int        cli_reload       (Cli *cli);
 void       cli_json_string  (GString *out, const char *value);
 void       cli_json_variant (GString *out, GVariant *value);
 
+/* cli-table.c: tables and label/value lists aligned by display width. */
+typedef struct _CliTable CliTable;
+CliTable  *cli_table_new    (guint columns);
+void       cli_table_free   (CliTable *table);
+/* Copies @cells (columns of them), made safe for a terminal. */
+void       cli_table_add    (CliTable *table, const char *const *cells);
+/* With @header (NULL: none); @tabs: fields separated by one tab, nothing padded. */
+void       cli_table_print  (CliTable *table, const char *const *header, gboolean tabs);
+/* One row of --no-legend output, streamed (no widths needed, nothing kept). */
+void       cli_table_append_tabs (GString *out, const char *const *cells, guint columns);
+/* "Label:  value" lines, values aligned; a NULL value skips its line. */
+void       cli_print_fields (const char *const *labels, const char *const *values, guint count);
+char      *cli_text_safe    (const char *text);
+guint      cli_text_width   (const char *text);
+void       cli_print_padded (GString *out, const char *text, guint width);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CliTable, cli_table_free)
+
 /* Front ends. */
 gboolean   cli_compat_is_command (const char *name);
 int        cli_compat_main  (Cli *cli, const char *command, int argc, char **argv);
+/* The entries every command documents (--json, --version), handled by main.c. */
+void       cli_add_common_entries (GOptionContext *context);
 int        cli_modern_main  (Cli *cli, int argc, char **argv);
 
 G_END_DECLS

@@ -27,6 +27,14 @@
 #define CJ_OPT_HISTORY         "history"
 #define CJ_OPT_LISTEN          "listen"
 #define CJ_OPT_CERTIFICATE     "certificate"
+/* User.Modify's keys beside password, group and photo. */
+#define CJ_OPT_NICKNAME        "nickname"
+#define CJ_OPT_LOCKED          "locked"
+#define CJ_OPT_CLEAR_PHOTO     "clear-photo"
+/* Group.Modify's keys. */
+#define CJ_OPT_NAME            "name"
+#define CJ_OPT_ADD_MEMBERS     "add-members"
+#define CJ_OPT_REMOVE_MEMBERS  "remove-members"
 #define CJ_OPT_FORMAT          "format"
 #define CJ_OPT_CREATE_GROUPS   "create-groups"
 #define CJ_OPT_UPDATE_PASSWORDS "update-passwords"

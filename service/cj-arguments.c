@@ -99,6 +99,60 @@ cj_arguments_add_user (GVariant *parameters, GUnixFDList *fds, GError **error)
   return TRUE;
 }
 
+/* User.Modify: any of the single changes (none is a harmless no-op), photo and clear-photo
+ * apart. */
+gboolean
+cj_arguments_modify (GVariant *parameters, GUnixFDList *fds, GError **error)
+{
+  static const CjOptionSpec specs[] = {
+    { CJ_OPT_NICKNAME, "s" }, { CJ_OPT_PASSWORD, "s" }, { CJ_OPT_LOCKED, "b" }, { CJ_OPT_GROUP, "o" },
+    { CJ_OPT_PHOTO, "h" }, { CJ_OPT_CLEAR_PHOTO, "b" }, { NULL, NULL }
+  };
+  g_autoptr(GVariant) options = g_variant_get_child_value (parameters, 0);
+  const char *text;
+  gint32 handle;
+  gboolean clear = FALSE;
+
+  if (!check_options (options, specs, error))
+    return FALSE;
+  if (g_variant_lookup (options, CJ_OPT_NICKNAME, "&s", &text) && !cj_validate_nickname (text, error))
+    return FALSE;
+  if (g_variant_lookup (options, CJ_OPT_PASSWORD, "&s", &text) && !cj_validate_password (text, error))
+    return FALSE;
+  if (g_variant_lookup (options, CJ_OPT_GROUP, "&o", &text) && !check_path (text, error))
+    return FALSE;
+  g_variant_lookup (options, CJ_OPT_CLEAR_PHOTO, "b", &clear);
+  if (g_variant_lookup (options, CJ_OPT_PHOTO, "h", &handle))
+    {
+      if (clear)
+        return invalid (error, _("Either a photo or clear-photo, not both"));
+      if (!check_handle (handle, fds, CJ_OPT_PHOTO, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Group.Modify: a new name, members to add, members to take out (none is a no-op). */
+gboolean
+cj_arguments_modify_group (GVariant *parameters, GUnixFDList *fds, GError **error)
+{
+  static const CjOptionSpec specs[] = {
+    { CJ_OPT_NAME, "s" }, { CJ_OPT_ADD_MEMBERS, "ao" }, { CJ_OPT_REMOVE_MEMBERS, "ao" }, { NULL, NULL }
+  };
+  g_autoptr(GVariant) options = g_variant_get_child_value (parameters, 0);
+  g_autoptr(GVariant) add = NULL;
+  g_autoptr(GVariant) remove = NULL;
+  const char *name;
+
+  if (!check_options (options, specs, error))
+    return FALSE;
+  if (g_variant_lookup (options, CJ_OPT_NAME, "&s", &name) && !cj_validate_group_name (name, error))
+    return FALSE;
+  add = g_variant_lookup_value (options, CJ_OPT_ADD_MEMBERS, G_VARIANT_TYPE_OBJECT_PATH_ARRAY);
+  remove = g_variant_lookup_value (options, CJ_OPT_REMOVE_MEMBERS, G_VARIANT_TYPE_OBJECT_PATH_ARRAY);
+  return (add == NULL || check_paths (add, error)) && (remove == NULL || check_paths (remove, error));
+}
+
 gboolean
 cj_arguments_add_group (GVariant *parameters, GUnixFDList *fds, GError **error)
 {

@@ -19,6 +19,8 @@ typedef gboolean (*CjArgumentsCheck) (GVariant *parameters, GUnixFDList *fds, GE
 gboolean cj_arguments_none          (GVariant *parameters, GUnixFDList *fds, GError **error);
 gboolean cj_arguments_add_user      (GVariant *parameters, GUnixFDList *fds, GError **error);
 gboolean cj_arguments_add_group     (GVariant *parameters, GUnixFDList *fds, GError **error);
+gboolean cj_arguments_modify        (GVariant *parameters, GUnixFDList *fds, GError **error);
+gboolean cj_arguments_modify_group  (GVariant *parameters, GUnixFDList *fds, GError **error);
 gboolean cj_arguments_setup_ldap    (GVariant *parameters, GUnixFDList *fds, GError **error);
 gboolean cj_arguments_setup         (GVariant *parameters, GUnixFDList *fds, GError **error);
 gboolean cj_arguments_nickname      (GVariant *parameters, GUnixFDList *fds, GError **error);

@@ -3,8 +3,12 @@
 
 #include <syslog.h>
 
+#include "cj-common.h"
 #include "cj-gate.h"
 #include "cj-validate.h"
+
+static CjAuditNamer namer;
+static gpointer namer_data;
 
 void
 cj_audit_open (void)
@@ -13,11 +17,42 @@ cj_audit_open (void)
 }
 
 void
+cj_audit_set_namer (CjAuditNamer func, gpointer data)
+{
+  namer = func;
+  namer_data = data;
+}
+
+/* The target of a request that no handler named (refused by the gate, or failed before):
+ * the name a Manager.Add* asked for, else the name of the object called, else its path.
+ * Never another argument: those may be secrets (SetPassword). */
+static char *
+describe_target (GDBusMethodInvocation *invocation)
+{
+  const char *path = g_dbus_method_invocation_get_object_path (invocation);
+  const char *interface = g_dbus_method_invocation_get_interface_name (invocation);
+  GVariant *parameters = g_dbus_method_invocation_get_parameters (invocation);
+  char *name;
+
+  if (g_strcmp0 (interface, CJ_IFACE_MANAGER) == 0 && parameters != NULL &&
+      g_variant_n_children (parameters) > 0)
+    {
+      g_autoptr(GVariant) first = g_variant_get_child_value (parameters, 0);
+
+      if (g_variant_is_of_type (first, G_VARIANT_TYPE_STRING))
+        return g_variant_dup_string (first, NULL);
+    }
+  if (namer != NULL && (name = namer (path, namer_data)) != NULL)
+    return name;
+  return g_strdup (path);
+}
+
+void
 cj_audit_finish (GDBusMethodInvocation *invocation, const char *target, const GError *error)
 {
   const CjCaller *caller = cj_gate_get_caller (invocation);
-  g_autofree char *safe_target =
-    cj_text_escape (target != NULL ? target : g_dbus_method_invocation_get_object_path (invocation));
+  g_autofree char *described = target == NULL ? describe_target (invocation) : NULL;
+  g_autofree char *safe_target = cj_text_escape (target != NULL ? target : described);
   g_autofree char *result = NULL;
   g_autofree char *line = NULL;
 

@@ -8,6 +8,10 @@
 G_BEGIN_DECLS
 
 void cj_audit_open   (void);
+/* Names the object at a path (a user's or group's name), for requests refused before any
+ * handler named their target; returns NULL when unknown. Set once by the daemon. */
+typedef char *(*CjAuditNamer) (const char *object_path, gpointer data);
+void cj_audit_set_namer (CjAuditNamer namer, gpointer data);
 /* @target may be NULL (the object path is used) and is escaped: it may come from a caller. */
 void cj_audit_finish (GDBusMethodInvocation *invocation, const char *target, const GError *error);
 

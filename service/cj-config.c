@@ -105,7 +105,7 @@ warn_unknown_keys (GKeyFile *file, const char *path)
     "Ejabberd/CertificateFile", "Ejabberd/ClientPort", "Ejabberd/ServerPort",
     "Ejabberd/LdapServer", "Ejabberd/LdapPort", "Ejabberd/StateDirectory",
     "Ejabberd/HistoryDirectory", "Ejabberd/ServiceManager", "Ejabberd/RestartCommand",
-    "Ejabberd/ControlCommand", "Authorization/Timeout", "Limits/ManagedObjectsMaxBytes", NULL
+    "Ejabberd/ControlCommand", "Authorization/Timeout", "Limits/ManagedObjectsMaxBytes", "Passwords/MinimumLength", NULL
   };
   g_auto(GStrv) groups = g_key_file_get_groups (file, NULL);
 
@@ -171,6 +171,11 @@ cj_config_load (const char *path, GError **error)
 
   if ((config->ldap_timeout = get_seconds (file, "Directory", "Timeout", 5, error)) == 0 ||
       (config->auth_timeout = get_seconds (file, "Authorization", "Timeout", 25, error)) == 0)
+    return NULL;
+
+  config->password_min_length = get_number (file, "Passwords", "MinimumLength", 8, 256,
+                                            _("a number of characters (1-256)"), error);
+  if (config->password_min_length == 0)
     return NULL;
 
   config->max_reply_bytes = 24 * 1024 * 1024;

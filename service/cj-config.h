@@ -67,6 +67,7 @@ typedef struct {
   guint  auth_timeout;         /* seconds */
 
   guint64 max_reply_bytes;     /* [Limits] ManagedObjectsMaxBytes */
+  guint  password_min_length;  /* [Passwords] MinimumLength, characters */
 } CjConfig;
 
 CjConfig *cj_config_load (const char *path, GError **error);

@@ -342,6 +342,16 @@ on_signal (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* For the audit: the name of the user or group at a path (a refused request's target). */
+static char *
+name_object (const char *object_path, gpointer data)
+{
+  CjDaemon *daemon = data;
+  CjEntry *entry = daemon->registry != NULL ? cj_registry_get (daemon->registry, object_path) : NULL;
+
+  return entry != NULL ? g_strdup (entry->name) : NULL;
+}
+
 CjDaemon *
 cj_daemon_new (CjConfig *config, gboolean replace, GError **error)
 {
@@ -376,6 +386,7 @@ cj_daemon_new (CjConfig *config, gboolean replace, GError **error)
   cj_tree_registry_hooks (daemon, &registry_hooks);
   registry_hooks.counts_changed = on_counts_changed;
   daemon->registry = cj_registry_new (&registry_hooks);
+  cj_audit_set_namer (name_object, daemon);
 
   cj_server_object_init (daemon);
   if (!cj_server_object_load_state (daemon, error))

@@ -175,6 +175,18 @@ cj_directory_set_error (CjDirectory *directory, GError **error, int rc, LDAP *ld
                    _("The LDAP server does not allow the daemon's bind identity to do this (%s) while %s"),
                    detail, what);
       return FALSE;
+    case LDAP_UNWILLING_TO_PERFORM:
+      /* slapd without a database for the base DN yet (before `cl-setup ldap` on an empty
+       * slapd) says "no global superior knowledge": the directory is not set up. */
+      if (diagnostic != NULL && strstr (diagnostic, "no global superior knowledge") != NULL)
+        {
+          g_set_error (error, CJ_ERROR, CJ_ERROR_NOT_CONFIGURED,
+                       _("The directory has no database for %s yet: run “cl-setup ldap” first"),
+                       directory->config->base_dn);
+          return FALSE;
+        }
+      code = CJ_ERROR_FAILED;
+      break;
     default:
       code = CJ_ERROR_FAILED;
       break;

@@ -56,8 +56,11 @@ on_command_done (GObject *source, GAsyncResult *result, gpointer user_data)
       const char *what = g_task_get_task_data (task);
       g_autofree char *output = g_strstrip (g_strconcat (err != NULL ? err : "", out != NULL ? out : "", NULL));
 
-      g_task_return_new_error (task, CJ_ERROR, CJ_ERROR_FAILED, _("“%s” failed: %s"), what,
-                               *output != '\0' ? output : _("no message"));
+      g_autofree char *summary = cj_ejabberd_summarize (output);
+
+      /* All of it to the log; one line to the caller. */
+      g_message ("“%s” failed: %s", what, output);
+      g_task_return_new_error (task, CJ_ERROR, CJ_ERROR_FAILED, _("“%s” failed: %s"), what, summary);
       return;
     }
   g_task_return_boolean (task, TRUE);

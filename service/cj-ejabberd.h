@@ -14,6 +14,8 @@ typedef struct _CjEjabberd CjEjabberd;
 
 CjEjabberd *cj_ejabberd_new  (const CjConfig *config);
 void        cj_ejabberd_free (CjEjabberd *ejabberd);
+/* A failed command's output in one line for the caller (cj-ejabberd-summary.c). */
+char       *cj_ejabberd_summarize (const char *output);
 
 /* Restarts ejabberd and waits (up to a minute) until `ejabberdctl status` succeeds. */
 void     cj_ejabberd_restart_async  (CjEjabberd *ejabberd, GAsyncReadyCallback callback, gpointer user_data);

@@ -39,6 +39,9 @@ const CjGateRule cj_gate_rules[] = {
   { CJ_IFACE_USER,    "SetGroup",        CJ_ACTION_GROUPS, cj_arguments_object },
   { CJ_IFACE_USER,    "SetPhoto",        CJ_ACTION_USERS,  cj_arguments_photo },
   { CJ_IFACE_USER,    "ClearPhoto",      CJ_ACTION_USERS,  cj_arguments_none },
+  /* The changes of one command (cl-usermod -c N -g G -L) in one call: one authorization.
+   * Placing the user in a group is part of changing the user here (docs/dbus-api.md). */
+  { CJ_IFACE_USER,    "Modify",          CJ_ACTION_USERS,  cj_arguments_modify },
   { CJ_IFACE_USER,    "GetPhoto",        NULL,             NULL },
   { CJ_IFACE_USER,    "Delete",          CJ_ACTION_USERS,  cj_arguments_none },
 
@@ -47,6 +50,8 @@ const CjGateRule cj_gate_rules[] = {
   { CJ_IFACE_GROUP,   "AddMembers",      CJ_ACTION_GROUPS, cj_arguments_members },
   { CJ_IFACE_GROUP,   "RemoveMembers",   CJ_ACTION_GROUPS, cj_arguments_members },
   { CJ_IFACE_GROUP,   "Delete",          CJ_ACTION_GROUPS, cj_arguments_none },
+  /* cl-groupmod -a -d -n in one call: one authorization. */
+  { CJ_IFACE_GROUP,   "Modify",          CJ_ACTION_GROUPS, cj_arguments_modify_group },
 
   /* org.calculate.Jabber.Job: stopping an import is managing users, like starting one. */
   { CJ_IFACE_JOB,     "Cancel",          CJ_ACTION_USERS,  cj_arguments_none },

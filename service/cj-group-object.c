@@ -80,6 +80,37 @@ handle_delete (CjDaemon *daemon, CjEntry *group, GDBusMethodInvocation *invocati
   return TRUE;
 }
 
+/* Modify: add, remove, rename in one request (one authorization). */
+static gboolean
+handle_modify (CjDaemon *daemon, CjEntry *group, GDBusMethodInvocation *invocation, GVariant *changes)
+{
+  g_autoptr(CjStoreRequest) request = group_request (CJ_STORE_MODIFY_GROUP, group);
+  g_autofree const char **add = NULL;
+  g_autofree const char **remove = NULL;
+  const char *name;
+  GError *error = NULL;
+
+  /* Checked by the gate (cj_arguments_modify_group). */
+  if (g_variant_lookup (changes, CJ_OPT_NAME, "&s", &name))
+    {
+      CjEntry *other = cj_registry_find_group (daemon->registry, name);
+
+      if (other != NULL && other != group)
+        return cj_daemon_fail (invocation, group->name,
+                               g_error_new (CJ_ERROR, CJ_ERROR_ALREADY_EXISTS,
+                                            _("A group named “%s” already exists"), name));
+      request->name = g_strdup (name);
+    }
+  if (g_variant_lookup (changes, CJ_OPT_ADD_MEMBERS, "^a&o", &add) && add[0] != NULL &&
+      (request->members = cj_daemon_user_names (daemon, add, &error)) == NULL)
+    return cj_daemon_fail (invocation, group->name, error);
+  if (g_variant_lookup (changes, CJ_OPT_REMOVE_MEMBERS, "^a&o", &remove) && remove[0] != NULL &&
+      (request->remove_members = cj_daemon_user_names (daemon, remove, &error)) == NULL)
+    return cj_daemon_fail (invocation, group->name, error);
+  cj_daemon_store (daemon, invocation, group->name, g_steal_pointer (&request), reply_moved);
+  return TRUE;
+}
+
 void
 cj_group_object_call (CjDaemon *daemon, CjEntry *group, GDBusMethodInvocation *invocation)
 {
@@ -106,6 +137,11 @@ cj_group_object_call (CjDaemon *daemon, CjEntry *group, GDBusMethodInvocation *i
     }
   else if (g_str_equal (method, "Delete"))
     handle_delete (daemon, group, invocation);
+  else if (g_str_equal (method, "Modify"))
+    {
+      g_autoptr(GVariant) changes = g_variant_get_child_value (params, 0);
+      handle_modify (daemon, group, invocation, changes);
+    }
   else
     g_dbus_method_invocation_return_error (invocation, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD,
                                            "No such method: %s", method);

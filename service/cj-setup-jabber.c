@@ -9,6 +9,7 @@
 #include "cj-common.h"
 #include "cj-ejabberd-files.h"
 #include "cj-error.h"
+#include "cj-interfaces.h"
 #include "cj-options.h"
 #include "cj-setup-ldap.h"
 #include "cj-validate.h"
@@ -333,6 +334,9 @@ read_options (Setup *setup, GVariant *options, GUnixFDList *fd_list, GError **er
     setup->history = cj_server_get_history (server);
   if (!g_variant_lookup (options, CJ_OPT_LISTEN, "&s", &listen))
     listen = cj_server_get_listen_address (server);
+  /* A new address is checked against the machine's before ejabberd is touched. */
+  else if (*listen != '\0' && !cj_interfaces_have_address (listen, error))
+    return FALSE;
   if (listen != NULL && *listen != '\0' && !cj_validate_ip_address (listen, error))
     return FALSE;
   setup->listen = g_strdup (listen != NULL ? listen : "");

@@ -271,6 +271,39 @@ delete_group (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
   return TRUE;
 }
 
+/* Group.Modify: the changes of one command (cl-groupmod -a -d -n) in one request, so one
+ * authorization: members added, then removed, then the rename, as the CLI did them one call
+ * each; a failure stops there (what was done before stays, as it did). */
+static gboolean
+modify_group (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
+{
+  g_auto(GStrv) added = g_steal_pointer (&request->members);
+  g_autofree char *new_name = g_steal_pointer (&request->name);
+  gboolean ok = TRUE;
+
+  if (added != NULL && added[0] != NULL)
+    {
+      request->members = added;
+      ok = add_members (ctx, request, error);
+      request->members = NULL;
+    }
+  if (ok && request->remove_members != NULL && request->remove_members[0] != NULL)
+    {
+      request->members = request->remove_members;
+      ok = remove_members (ctx, request, error);
+      request->members = NULL;
+    }
+  if (ok && new_name != NULL)
+    {
+      request->name = new_name;
+      ok = rename_group (ctx, request, error);
+      request->name = NULL;
+    }
+  if (ok && ctx->changes->subject == NULL)
+    ok = cj_store_reread (ctx, request->dn, TRUE, error);
+  return ok;
+}
+
 gboolean
 cj_store_groups_run (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
 {
@@ -286,6 +319,8 @@ cj_store_groups_run (CjStoreContext *ctx, CjStoreRequest *request, GError **erro
       return remove_members (ctx, request, error);
     case CJ_STORE_DELETE_GROUP:
       return delete_group (ctx, request, error);
+    case CJ_STORE_MODIFY_GROUP:
+      return modify_group (ctx, request, error);
     default:
       g_assert_not_reached ();
     }

@@ -273,6 +273,9 @@ cj_store_users_run (CjStoreContext *ctx, CjStoreRequest *request, GError **error
     case CJ_STORE_ADD_USER:
       return add_user (ctx, request, error);
     case CJ_STORE_MODIFY_USER:
+      /* User.Modify: the group first; modify_user then reads the subject back. */
+      if (request->set_group && !set_group (ctx, request, error))
+        return FALSE;
       return modify_user (ctx, request, error);
     case CJ_STORE_DELETE_USER:
       return delete_user (ctx, request, error);

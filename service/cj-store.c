@@ -32,6 +32,7 @@ cj_store_request_free (CjStoreRequest *request)
   g_clear_pointer (&request->photo, g_bytes_unref);
   g_free (request->group_dn);
   g_strfreev (request->members);
+  g_strfreev (request->remove_members);
   g_free (request);
 }
 

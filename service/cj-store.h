@@ -22,6 +22,7 @@ typedef enum {
   CJ_STORE_ADD_MEMBERS,     /* dn (group), members */
   CJ_STORE_REMOVE_MEMBERS,  /* dn (group), members */
   CJ_STORE_DELETE_GROUP,    /* dn */
+  CJ_STORE_MODIFY_GROUP,    /* dn; members? (added), remove_members?, name? (new name) */
 } CjStoreOp;
 
 typedef struct {
@@ -36,6 +37,8 @@ typedef struct {
   int       lock;          /* -1: unchanged, 0: unlock, 1: lock */
   char     *group_dn;
   char    **members;       /* user names */
+  gboolean  set_group;     /* MODIFY_USER: also move to group_dn (NULL: out of any group) */
+  char    **remove_members; /* MODIFY_GROUP: user names to take out */
 } CjStoreRequest;
 
 CjStoreRequest *cj_store_request_new  (CjStoreOp op);

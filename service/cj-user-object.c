@@ -102,6 +102,7 @@ typedef struct {
   CjDaemon              *daemon;
   GDBusMethodInvocation *invocation;
   CjStoreRequest        *request;
+  CjReplyFunc            reply;      /* NULL: cj_reply_nothing */
 } SetPhoto;
 
 static void
@@ -119,7 +120,8 @@ on_photo_converted (GObject *source, GAsyncResult *result, gpointer data)
   else
     {
       set->request->photo = jpeg;
-      cj_daemon_store (set->daemon, set->invocation, set->request->name, set->request, cj_reply_nothing);
+      cj_daemon_store (set->daemon, set->invocation, set->request->name, set->request,
+                       set->reply != NULL ? set->reply : cj_reply_nothing);
     }
   g_free (set);
 }
@@ -153,6 +155,59 @@ handle_clear_photo (CjDaemon *daemon, CjEntry *user, GDBusMethodInvocation *invo
   request = modify_request (user);
   request->clear_photo = TRUE;
   cj_daemon_store (daemon, invocation, user->name, request, cj_reply_nothing);
+  return TRUE;
+}
+
+/* Modify ------------------------------------------------------------------------------ */
+
+static gboolean
+handle_modify (CjDaemon *daemon, CjEntry *user, GDBusMethodInvocation *invocation, GVariant *changes)
+{
+  g_autoptr(CjStoreRequest) request = modify_request (user);
+  const char *text;
+  gboolean flag;
+  gint32 handle;
+
+  /* Checked by the gate before polkit (cj_arguments_modify): keys, types, values. */
+  if (g_variant_lookup (changes, CJ_OPT_NICKNAME, "&s", &text))
+    request->nickname = g_strdup (text);
+  if (g_variant_lookup (changes, CJ_OPT_PASSWORD, "&s", &text))
+    request->password = g_strdup (text);
+  if (g_variant_lookup (changes, CJ_OPT_LOCKED, "b", &flag))
+    request->lock = flag ? 1 : 0;
+  if (g_variant_lookup (changes, CJ_OPT_CLEAR_PHOTO, "b", &flag))
+    request->clear_photo = flag;
+  if (g_variant_lookup (changes, CJ_OPT_GROUP, "&o", &text))
+    {
+      request->set_group = TRUE;
+      if (g_strcmp0 (text, CJ_NO_OBJECT) != 0)
+        {
+          CjEntry *group = cj_registry_get (daemon->registry, text);
+
+          if (group == NULL || group->kind != CJ_ENTRY_GROUP)
+            return cj_daemon_fail (invocation, user->name,
+                                   g_error_new (CJ_ERROR, CJ_ERROR_NOT_FOUND, _("No such group: %s"), text));
+          request->group_dn = g_strdup (group->dn);
+        }
+    }
+  if (g_variant_lookup (changes, CJ_OPT_PHOTO, "h", &handle))
+    {
+      GUnixFDList *fd_list = g_dbus_message_get_unix_fd_list (g_dbus_method_invocation_get_message (invocation));
+      GError *error = NULL;
+      SetPhoto *set;
+      int fd = cj_options_fd_from_handle (handle, fd_list, "image", &error);
+
+      if (fd < 0)
+        return cj_daemon_fail (invocation, user->name, error);
+      set = g_new0 (SetPhoto, 1);
+      set->daemon = daemon;
+      set->invocation = invocation;
+      set->request = g_steal_pointer (&request);
+      set->reply = reply_previous_group;
+      cj_photo_convert_async (fd, NULL, on_photo_converted, set);
+      return TRUE;
+    }
+  cj_daemon_store (daemon, invocation, user->name, g_steal_pointer (&request), reply_previous_group);
   return TRUE;
 }
 
@@ -242,6 +297,11 @@ cj_user_object_call (CjDaemon *daemon, CjEntry *user, GDBusMethodInvocation *inv
     handle_set_group (daemon, user, invocation, s);
   else if (g_str_equal (method, "SetPhoto") && (g_variant_get (params, "(h)", &h), TRUE))
     handle_set_photo (daemon, user, invocation, h);
+  else if (g_str_equal (method, "Modify"))
+    {
+      g_autoptr(GVariant) changes = g_variant_get_child_value (params, 0);
+      handle_modify (daemon, user, invocation, changes);
+    }
   else if (g_str_equal (method, "ClearPhoto"))
     handle_clear_photo (daemon, user, invocation);
   else if (g_str_equal (method, "GetPhoto"))

@@ -105,6 +105,16 @@ cj_validate_group_name (const char *name, GError **error)
   return TRUE;
 }
 
+/* The password policy: [Passwords] MinimumLength of the daemon's configuration, set once at
+ * start (main.c); 8 characters unless configured. */
+static guint password_min_length = CJ_DEFAULT_PASSWORD_MIN_LENGTH;
+
+void
+cj_validate_set_password_min_length (guint length)
+{
+  password_min_length = length;
+}
+
 gboolean
 cj_validate_password (const char *password, GError **error)
 {
@@ -114,6 +124,8 @@ cj_validate_password (const char *password, GError **error)
     return invalid (error, _("The password is longer than %d bytes"), CJ_MAX_PASSWORD_BYTES);
   if (!g_utf8_validate (password, -1, NULL))
     return invalid (error, _("The password is not valid UTF-8"));
+  if (g_utf8_strlen (password, -1) < (glong) password_min_length)
+    return invalid (error, _("The password is shorter than %u characters"), password_min_length);
   if (has_control (password))
     return invalid (error, _("The password must not contain control characters"));
   return TRUE;

@@ -10,6 +10,9 @@ gboolean cj_validate_user_name  (const char *name, GError **error);
 gboolean cj_validate_nickname   (const char *nickname, GError **error);
 gboolean cj_validate_group_name (const char *name, GError **error);
 gboolean cj_validate_password   (const char *password, GError **error);
+/* The shortest password accepted, in characters ([Passwords] MinimumLength). */
+#define CJ_DEFAULT_PASSWORD_MIN_LENGTH 8
+void     cj_validate_set_password_min_length (guint length);
 gboolean cj_validate_host       (const char *host, GError **error);
 gboolean cj_validate_ip_address (const char *address, GError **error);
 

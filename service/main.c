@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "cj-audit.h"
+#include "cj-validate.h"
 #include "cj-config.h"
 #include "cj-daemon.h"
 
@@ -52,6 +53,11 @@ main (int argc, char **argv)
     }
   if (debug)
     g_setenv ("G_MESSAGES_DEBUG", "all", TRUE);
+  /* From here on, the messages go to callers of any language: the daemon speaks the
+   * catalog's English on the bus (and in its log), whatever the machine's locale; each
+   * client says it in its user's language (docs/dbus-api.md, "Messages and languages"). */
+  setlocale (LC_MESSAGES, "C");
+  g_unsetenv ("LANGUAGE");
 
   config = cj_config_load (config_path != NULL ? config_path : DEFAULT_CONFIG_FILE, &error);
   if (config == NULL)
@@ -59,6 +65,7 @@ main (int argc, char **argv)
       g_printerr ("calculate-jabberd: %s\n", error->message);
       return 1;
     }
+  cj_validate_set_password_min_length (config->password_min_length);
   cj_audit_open ();
   daemon = cj_daemon_new (config, replace, &error);
   if (daemon == NULL)

@@ -11,6 +11,7 @@
 
 import argparse
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -58,7 +59,8 @@ def cmd_sandbox(args):
     namespace.setup()
     if args.ldap not in ("empty", "database"):
         sys.exit(f"sandbox: SANDBOX_LDAP must be 'empty' or 'database', not {args.ldap!r}")
-    world = World(args.builddir, args.sourcedir, ldap=args.ldap, polkit="real", rules="")
+    world = World(args.builddir, args.sourcedir, ldap=args.ldap, polkit="real", rules="",
+                  config={"Passwords": {"MinimumLength": 8}})
     try:
         world.start()
     except Exception as e:
@@ -75,7 +77,17 @@ def cmd_sandbox(args):
         env["PS1"] = r"(sandbox) \u@\h:\w\$ "
         print(f"sandbox: world in {world.top}; cl-jabber, cl-* and gdbus --system work here;"
               " exit the shell to stop everything.", file=sys.stderr)
-        argv = [shell, "--norc", "-i"] if os.path.basename(shell) == "bash" else [shell, "-i"]
+        argv = [shell, "-i"]
+        if os.path.basename(shell) == "bash":
+            # No user rc, but completion for cl-jabber and the cl-* names (the source tree's).
+            rc = os.path.join(world.top, "sandbox.bashrc")
+            completion = os.path.join(os.path.abspath(args.sourcedir), "cli", "completion", "cl-jabber")
+            with open(rc, "w") as f:
+                f.write("[ -r /usr/share/bash-completion/bash_completion ] && "
+                        ". /usr/share/bash-completion/bash_completion && "
+                        f". {shlex.quote(completion)}\n"
+                        f"PS1={shlex.quote(env['PS1'])}\n")
+            argv = [shell, "--rcfile", rc, "-i"]
         return run_child(argv, env)
     finally:
         world.stop()

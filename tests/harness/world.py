@@ -119,6 +119,10 @@ class World:
         """Variables for a shell or command inside the world (the sandbox's)."""
         env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.ADDRESS, SANDBOX_DIR=self.top)
         env["PATH"] = self.cli_dir + os.pathsep + env.get("PATH", "/usr/bin:/bin")
+        # The catalogs of the build tree (LANG=ru_RU.UTF-8 cl-jabber ... speaks Russian).
+        env["CJ_LOCALEDIR"] = os.path.join(os.path.dirname(self.cli_dir), "po")
+        if self.syslog is not None and self.syslog.sock is not None:
+            env["SANDBOX_SYSLOG"] = self.syslog.path     # the audit trail, as syslog has it
         if self.slapd is not None:
             env.update(SANDBOX_LDAP_URI=self.slapd.uri,
                        SANDBOX_LDAPI_URI=self.slapd.ldapi_uri,
@@ -163,6 +167,15 @@ class World:
                 os.makedirs(os.path.dirname(dest), 0o755, exist_ok=True)
                 shutil.copy2(lib, dest)
                 os.chmod(dest, 0o755)
+        # The message catalogs too (CJ_LOCALEDIR, see env()): LANG=ru_RU.UTF-8 cl-jabber ...
+        catalogs = os.path.join(self.builddir, "po")
+        for root, _dirs, files in os.walk(catalogs):
+            for name in files:
+                if name.endswith(".mo"):
+                    dest = os.path.join(mirror, os.path.relpath(os.path.join(root, name), self.builddir))
+                    os.makedirs(os.path.dirname(dest), 0o755, exist_ok=True)
+                    shutil.copy2(os.path.join(root, name), dest)
+                    os.chmod(dest, 0o644)
         self.cli_dir = os.path.join(mirror, CLI_DIR)
         if not os.path.isfile(os.path.join(self.cli_dir, "cl-jabber")):
             raise FileNotFoundError(f"cl-jabber is not built: {self.built_cli_dir}")

@@ -87,10 +87,21 @@ def test_listen_on_one_address(world):
 
 def test_failed_reconfiguration_keeps_the_previous_one(world):
     before = open(world.ejabberd.config_file).read()
-    # An address this machine does not have: ejabberd cannot listen there.
+    # An address this machine does not have: refused before ejabberd is touched, in one line.
     r = world.cli.run("cl-setup", "--listen", "192.0.2.1", "jabber")
+    assert r.returncode == 6, r.stdout + r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "192.0.2.1" in r.stderr, r.stderr
+    assert open(world.ejabberd.config_file).read() == before
+    # An address it has, whose port another program holds: ejabberd fails to start, the
+    # previous configuration comes back, and the reason is one line naming the cause.
+    blocker = socket.create_server(("127.0.0.3", e2e.port(world)))
+    try:
+        r = world.cli.run("cl-setup", "--listen", "127.0.0.3", "jabber")
+    finally:
+        blocker.close()
     assert r.returncode != 0, r.stdout
-    assert r.stderr.strip(), "no reason given"
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "another program uses its port" in r.stderr, r.stderr
     assert open(world.ejabberd.config_file).read() == before
     e2e.poll(lambda: accepts("127.0.0.2", e2e.port(world)), "ejabberd back on 127.0.0.2")
     assert e2e.try_login(world, "ivan", "Ivan-pw-1", address="127.0.0.2") == "ok"
@@ -118,4 +129,23 @@ def test_reload_renders_the_same_configuration_and_restarts(world):
     out = world.cli.ok("cl-jabber", "reload")
     assert "reloaded" in out, out
     assert open(config).read() == before
+    assert e2e.try_login(world, "olga", "Olga-pw-1") == "ok"
+
+
+def test_setup_reports_in_the_callers_language(world):
+    """The daemon reports in English on the bus; a Russian caller reads every line in
+    Russian (the CLI translates with the catalog), ejabberd restarted for real."""
+    import re
+    import subprocess
+    from harness import client
+    env = client.env_for(None)
+    env.update(LC_ALL="ru_RU.UTF-8",
+               CJ_LOCALEDIR=os.path.join(os.path.dirname(world.cli_dir), "po"))
+    r = subprocess.run([os.path.join(world.cli_dir, "cl-setup"), "jabber"], env=env, input="",
+                       capture_output=True, text=True, timeout=180, cwd="/")
+    assert r.returncode == 0, r.stdout + r.stderr
+    lines = r.stdout.splitlines()
+    assert lines, r.stdout
+    for line in lines:
+        assert re.search("[А-Яа-я]", line), r.stdout
     assert e2e.try_login(world, "olga", "Olga-pw-1") == "ok"

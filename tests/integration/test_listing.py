@@ -144,25 +144,33 @@ def test_get_managed_objects_over_the_cap_is_refused_and_the_daemon_stays(filled
 @pytest.mark.parametrize("page_size", [None, 1, 4])
 def test_cli_user_list_pages(filled, page_size):
     world, b, users, _ = filled
-    r = cli(world, "user", "list", page_size=page_size)
+    r = cli(world, "user", "list", "--no-legend", page_size=page_size)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert [line.split("\t")[0] for line in lines] == sorted(users)
     page, _ = get_users(b, 0, 0)
     names = {row[0]: row[1] for row in get_groups(b, 0, 0)[0]}
     for line, row in zip(lines, page):
-        name, jid, nickname, locked, group = line.split("\t")
+        name, jid, nickname, group, locked, password, photo = line.split("\t")
         assert (name, jid, nickname) == row[1:4]
-        assert (locked != "-") == row[4]
+        assert (locked == "yes") == row[4]
+        assert (password == "set") == row[5]
+        assert (photo == "yes") == row[6]
         assert group == names.get(row[7], "-")
+    # For people: a header, and the same rows.
+    r = cli(world, "user", "list", page_size=page_size)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[0].split() == ["NAME", "JID", "NICKNAME", "GROUP", "LOCKED",
+                                               "PASSWORD", "PHOTO"]
+    assert len(r.stdout.splitlines()) == len(lines) + 1
 
 
 @pytest.mark.parametrize("page_size", [None, 3])
 def test_cli_group_list_pages(filled, page_size):
     world, b, users, _ = filled
-    r = cli(world, "group", "list", page_size=page_size)
+    r = cli(world, "group", "list", "--no-legend", page_size=page_size)
     assert r.returncode == 0, r.stderr
     by_path = {path: name for name, path in users.items()}
-    expected = [f"{name}\t" + ",".join(by_path[m] for m in members)
+    expected = [f"{name}\t{len(members)}\t" + ",".join(by_path[m] for m in members)
                 for _, name, members in get_groups(b, 0, 0)[0]]
     assert r.stdout.splitlines() == expected

@@ -133,9 +133,19 @@ def test_useradd_with_a_photo(world, tmp_path_factory):
 
 
 def test_mismatched_passwords_change_nothing(world):
-    code, out = at_terminal(world, "cl-useradd", "-p", "guest3", "jabber", answers=["one", "two"])
-    assert code != 0 and "match" in out, out
+    # Asked again after a mistyped retype, three times as passwd(1); then nothing changes.
+    code, out = at_terminal(world, "cl-useradd", "-p", "guest3", "jabber",
+                            answers=["one", "two"] * 3)
+    assert code != 0 and out.count("try again") == 2 and "do not match" in out, out
     assert "uid=guest3" not in ldap(world, USERS, "(uid=guest3)", "uid")
+
+
+def test_a_mistyped_retype_is_asked_again(world):
+    code, out = at_terminal(world, "cl-useradd", "-p", "guest4", "jabber",
+                            answers=["one-secret", "typo", "one-secret", "one-secret"])
+    assert code == 0 and "try again" in out, out
+    assert binds(world, "guest4", "one-secret")
+    assert cl(world, "cl-userdel", "guest4", "jabber").returncode == 0
 
 
 def test_passwd_asks_at_a_terminal(world):
@@ -240,6 +250,34 @@ def test_cli_starts_its_own_agent_at_a_terminal(world):
     # Without a terminal there is nobody to ask: refused at once.
     r = cl(world, "cl-usermod", "-U", "guest2", "jabber", user="sys")
     assert r.returncode == 3, r.stderr
+
+
+def test_one_command_asks_for_authorization_once(world):
+    """Nickname, group and lock in one command: one User.Modify call, so the CLI's polkit
+    agent is asked once (each option was a call, and a prompt, before)."""
+    assert cl(world, "cl-groupadd", "Sales", "jabber").returncode == 0
+    code, out = at_terminal(world, "cl-usermod", "-c", "Nick", "-g", "Sales", "-U", "guest2",
+                            "jabber", uid=3)
+    assert code == 0, out
+    assert out.count("AUTHENTICATING FOR") == 1, out
+    entry = ldap(world, USERS, "(uid=guest2)", "displayName", "shadowExpire")
+    assert "displayName: Nick" in entry and "shadowExpire" not in entry, entry
+    assert "memberUid: guest2" in ldap(world, GROUPS, "(description=Sales)", "memberUid")
+    assert "“Sales”" in out and "User guest2 unlocked" in out, out
+
+
+def test_groupmod_asks_for_authorization_once(world):
+    """-a, -d and -n in one Group.Modify call: one prompt."""
+    assert cl(world, "cl-groupadd", "Temp", "jabber").returncode == 0
+    assert cl(world, "cl-groupmod", "-a", "guest", "Temp", "jabber").returncode == 0
+    code, out = at_terminal(world, "cl-groupmod", "-a", "guest2", "-d", "guest", "-n", "Temp 2",
+                            "Temp", "jabber", uid=3)
+    assert code == 0, out
+    assert out.count("AUTHENTICATING FOR") == 1, out
+    entry = ldap(world, GROUPS, "(description=Temp 2)", "memberUid")
+    assert "memberUid: guest2" in entry and "memberUid: guest\n" not in entry + "\n", entry
+    assert "renamed to “Temp 2”" in out, out
+    assert cl(world, "cl-groupdel", "Temp 2", "jabber").returncode == 0
 
 
 def test_userdel_and_the_audit_trail(world):

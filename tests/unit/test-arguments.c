@@ -36,6 +36,58 @@ empty_options (void)
   return g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0);
 }
 
+/* User.Modify: every key checked as its Set* method would, photo and clear-photo apart. */
+static void
+test_modify (void)
+{
+  GVariantBuilder options;
+
+  accepted (cj_arguments_modify, g_variant_new ("(@a{sv})", empty_options ()), NULL);
+  g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&options, "{sv}", CJ_OPT_NICKNAME, g_variant_new_string ("Ник"));
+  g_variant_builder_add (&options, "{sv}", CJ_OPT_LOCKED, g_variant_new_boolean (TRUE));
+  g_variant_builder_add (&options, "{sv}", CJ_OPT_GROUP, g_variant_new_object_path ("/"));
+  g_variant_builder_add (&options, "{sv}", CJ_OPT_CLEAR_PHOTO, g_variant_new_boolean (TRUE));
+  accepted (cj_arguments_modify, g_variant_new ("(a{sv})", &options), NULL);
+
+  g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&options, "{sv}", CJ_OPT_PASSWORD, g_variant_new_string (""));
+  refused (cj_arguments_modify, g_variant_new ("(a{sv})", &options), NULL);
+  g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&options, "{sv}", CJ_OPT_LOCKED, g_variant_new_string ("yes"));
+  refused (cj_arguments_modify, g_variant_new ("(a{sv})", &options), NULL);
+  g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&options, "{sv}", CJ_OPT_NICKNAME, g_variant_new_string ("a\x01b"));
+  refused (cj_arguments_modify, g_variant_new ("(a{sv})", &options), NULL);
+  /* A photo without a descriptor, and with clear-photo. */
+  g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&options, "{sv}", CJ_OPT_PHOTO, g_variant_new_handle (0));
+  refused (cj_arguments_modify, g_variant_new ("(a{sv})", &options), NULL);
+  g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&options, "{sv}", CJ_OPT_PHOTO, g_variant_new_handle (0));
+  g_variant_builder_add (&options, "{sv}", CJ_OPT_CLEAR_PHOTO, g_variant_new_boolean (TRUE));
+  refused (cj_arguments_modify, g_variant_new ("(a{sv})", &options), NULL);
+}
+
+static void
+test_modify_group (void)
+{
+  GVariantBuilder options;
+  const char *paths[] = { "/org/calculate/Jabber/Users/1", NULL };
+
+  accepted (cj_arguments_modify_group, g_variant_new ("(@a{sv})", empty_options ()), NULL);
+  g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&options, "{sv}", CJ_OPT_NAME, g_variant_new_string ("Отдел продаж"));
+  g_variant_builder_add (&options, "{sv}", CJ_OPT_ADD_MEMBERS, g_variant_new_objv (paths, -1));
+  accepted (cj_arguments_modify_group, g_variant_new ("(a{sv})", &options), NULL);
+  g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&options, "{sv}", CJ_OPT_NAME, g_variant_new_string (" leading"));
+  refused (cj_arguments_modify_group, g_variant_new ("(a{sv})", &options), NULL);
+  g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&options, "{sv}", CJ_OPT_REMOVE_MEMBERS, g_variant_new_string ("x"));
+  refused (cj_arguments_modify_group, g_variant_new ("(a{sv})", &options), NULL);
+}
+
 static void
 test_add_user (void)
 {
@@ -169,6 +221,8 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/arguments/add-user", test_add_user);
+  g_test_add_func ("/arguments/modify", test_modify);
+  g_test_add_func ("/arguments/modify-group", test_modify_group);
   g_test_add_func ("/arguments/photo-handle", test_photo_handle);
   g_test_add_func ("/arguments/members", test_members);
   g_test_add_func ("/arguments/long-path", test_long_path);

@@ -84,7 +84,13 @@ test_passwords (void)
   g_autofree char *max = g_strnfill (256, 'p');
   g_autofree char *too_long = g_strnfill (257, 'p');
 
-  expect (cj_validate_password, "secret", TRUE);
+  /* The policy: 8 characters (not bytes) unless configured. */
+  expect (cj_validate_password, "secret", FALSE);
+  expect (cj_validate_password, "secret-8", TRUE);
+  expect (cj_validate_password, "пароль-8", TRUE);
+  cj_validate_set_password_min_length (1);
+  expect (cj_validate_password, "s", TRUE);
+  cj_validate_set_password_min_length (CJ_DEFAULT_PASSWORD_MIN_LENGTH);
   expect (cj_validate_password, "пароль с пробелом", TRUE);
   expect (cj_validate_password, max, TRUE);
   expect (cj_validate_password, too_long, FALSE);
