@@ -345,7 +345,7 @@ def test_two_thousand_from_csv_with_a_progress_bar(world, cli, tmp_path):
     (done/total, rate, time left), and importing the file again changes nothing."""
     rows = ["name,nickname,password,group"]
     for i in range(2000):
-        rows.append(f"school{i:04d},Ученик {i},{'Pw-' + str(i) if i % 50 == 0 else ''},"
+        rows.append(f"school{i:04d},Ученик {i},{'School-pw-' + str(i) if i % 50 == 0 else ''},"
                     f"Класс {i % 11 + 1}")
     path = write(tmp_path, "school2000.csv", "\n".join(rows) + "\n")
     exe = os.path.join(world.cli_dir, "cl-jabber")
@@ -356,7 +356,7 @@ def test_two_thousand_from_csv_with_a_progress_bar(world, cli, tmp_path):
     assert re.search(r"\[#+-*\] +\d+/2000 +\d+%", r.stdout), r.stdout[-2000:]
     assert "/s" in r.stdout and "left" in r.stdout, r.stdout[-2000:]
     assert "2000 rows: 2000 created, 0 updated, 0 unchanged, 0 failed" in r.stdout, r.stdout[-2000:]
-    assert e2e.try_login(world, "school0050", "Pw-50") == "ok"
+    assert e2e.try_login(world, "school0050", "School-pw-50") == "ok"
     before = csns(world)
     r = cli.run("cl-jabber", "user", "import", "--create-groups", path)
     assert summary(r.stdout) == {"total": 2000, "created": 0, "updated": 0, "unchanged": 2000,

@@ -37,9 +37,9 @@ test_csv (void)
 {
   g_autoptr(CjImportParsed) p = parse (CJ_IMPORT_CSV,
     "\xef\xbb\xbfName,nickname,password,group\r\n"
-    "guest,Гость,pw,Guest group\r\n"
+    "guest,Гость,pw-guest-1,Guest group\r\n"
     "\r\n"
-    "anna,\"Smith, Anna\",\"p\"\"w\",\"\"\n"
+    "anna,\"Smith, Anna\",\"pass\"\"word\",\"\"\n"
     "multi,\"two\nlines\",,\n"
     "Bad Name,x,,\n"
     "bob,\"broken\"quote,,\n"
@@ -51,11 +51,11 @@ test_csv (void)
   g_assert_cmpstr (row (p, 0)->name, ==, "guest");
   g_assert_cmpuint (row (p, 0)->line, ==, 2);
   g_assert_cmpstr (row (p, 0)->nickname, ==, "Гость");
-  g_assert_cmpstr (row (p, 0)->password, ==, "pw");
+  g_assert_cmpstr (row (p, 0)->password, ==, "pw-guest-1");
   g_assert_cmpstr (row (p, 0)->group, ==, "Guest group");
   g_assert_cmpint (row (p, 0)->locked, ==, -1);
   g_assert_cmpstr (row (p, 1)->nickname, ==, "Smith, Anna");
-  g_assert_cmpstr (row (p, 1)->password, ==, "p\"w");
+  g_assert_cmpstr (row (p, 1)->password, ==, "pass\"word");
   g_assert_cmpstr (row (p, 1)->group, ==, "");
   g_assert_cmpuint (row (p, 1)->line, ==, 4);
   /* The record of line 5 goes on over line 6 (a quoted line break: a nickname may not
@@ -106,7 +106,7 @@ static void
 test_json (void)
 {
   g_autoptr(CjImportParsed) p = parse (CJ_IMPORT_JSON,
-    "{\"users\": [{\"name\": \"guest\", \"nickname\": \"Гость\", \"password\": \"pw\", \"group\": \"G\", \"locked\": true},"
+    "{\"users\": [{\"name\": \"guest\", \"nickname\": \"Гость\", \"password\": \"pw-guest-1\", \"group\": \"G\", \"locked\": true},"
     " {\"name\": \"anna\", \"group\": null}, 5, {\"name\": 3}, {\"name\": \"x\", \"shoe\": 1},"
     " {\"name\": \"y\", \"locked\": \"yes\"}]}");
 
