@@ -157,6 +157,7 @@ exit_code (const GError *error)
     case CJ_ERROR_INVALID_ARGUMENT:       return CLI_EXIT_INVALID;
     case CJ_ERROR_NOT_CONFIGURED:         return CLI_EXIT_NOT_CONFIGURED;
     case CJ_ERROR_DIRECTORY_UNAVAILABLE:  return CLI_EXIT_UNAVAILABLE;
+    case CJ_ERROR_OUTCOME_UNKNOWN:        return CLI_EXIT_OUTCOME_UNKNOWN;
     default:                              return CLI_EXIT_FAILED;
     }
 }

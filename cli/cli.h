@@ -24,6 +24,7 @@ enum {
   CLI_EXIT_NOT_CONFIGURED = 7,
   CLI_EXIT_UNAVAILABLE = 8,
   CLI_EXIT_NO_SERVICE = 9,
+  CLI_EXIT_OUTCOME_UNKNOWN = 10,
 };
 
 typedef struct {

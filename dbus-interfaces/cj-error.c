@@ -13,6 +13,7 @@ static const GDBusErrorEntry cj_error_entries[] = {
   { CJ_ERROR_BUSY,                   "org.calculate.Jabber.Error.Busy" },
   { CJ_ERROR_NOT_SUPPORTED,          "org.calculate.Jabber.Error.NotSupported" },
   { CJ_ERROR_CANCELLED,              "org.calculate.Jabber.Error.Cancelled" },
+  { CJ_ERROR_OUTCOME_UNKNOWN,        "org.calculate.Jabber.Error.OutcomeUnknown" },
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (cj_error_entries) == CJ_ERROR_N_ERRORS);

@@ -19,9 +19,13 @@ typedef enum {
   CJ_ERROR_BUSY,                 /* org.calculate.Jabber.Error.Busy */
   CJ_ERROR_NOT_SUPPORTED,        /* org.calculate.Jabber.Error.NotSupported */
   CJ_ERROR_CANCELLED,            /* org.calculate.Jabber.Error.Cancelled */
+  /* A change was sent to the LDAP server and its answer was lost (timeout, connection
+   * dropped): it may or may not have been made. The daemon finds out once the server
+   * answers again, audits the real outcome and updates its objects. */
+  CJ_ERROR_OUTCOME_UNKNOWN,      /* org.calculate.Jabber.Error.OutcomeUnknown */
 } CjError;
 
-#define CJ_ERROR_N_ERRORS (CJ_ERROR_CANCELLED + 1)
+#define CJ_ERROR_N_ERRORS (CJ_ERROR_OUTCOME_UNKNOWN + 1)
 
 GQuark       cj_error_quark    (void);
 const char  *cj_error_dbus_name (CjError code);

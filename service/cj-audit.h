@@ -14,5 +14,10 @@ typedef char *(*CjAuditNamer) (const char *object_path, gpointer data);
 void cj_audit_set_namer (CjAuditNamer namer, gpointer data);
 /* @target may be NULL (the object path is used) and is escaped: it may come from a caller. */
 void cj_audit_finish (GDBusMethodInvocation *invocation, const char *target, const GError *error);
+/* The later line for a request that ended "outcome unknown" (CJ_ERROR_OUTCOME_UNKNOWN):
+ * what the daemon found once the directory answered again ("applied", "not applied",
+ * "partly applied"), with @detail (may be NULL). Same who/what/target as the first line. */
+void cj_audit_outcome (GDBusMethodInvocation *invocation, const char *target, const char *outcome,
+                       const char *detail);
 
 G_END_DECLS

@@ -4,9 +4,11 @@
 #include <glib-unix.h>
 #include <glib/gi18n.h>
 
+#include "cj-admin.h"
 #include "cj-audit.h"
 #include "cj-common.h"
 #include "cj-error.h"
+#include "cj-outcome.h"
 #include "cj-setup-jabber.h"
 
 /* Errors ---------------------------------------------------------------------------- */
@@ -49,6 +51,7 @@ typedef struct {
   GDBusMethodInvocation *invocation;
   char                  *target;
   CjReplyFunc            reply;
+  CjStoreRequest        *request;
   CjChanges             *changes;
   /* What ejabberd must be told after the change (cj-ejabberd.h). */
   char                  *kick;          /* a user whose sessions end */
@@ -60,6 +63,7 @@ static void
 store_call_free (StoreCall *call)
 {
   g_clear_pointer (&call->changes, cj_changes_free);
+  g_clear_pointer (&call->request, cj_store_request_free);
   g_clear_pointer (&call->commands, g_ptr_array_unref);
   g_free (call->kick);
   g_free (call->target);
@@ -69,6 +73,12 @@ store_call_free (StoreCall *call)
 static void
 reply (StoreCall *call)
 {
+  /* A change found made later (cj-outcome.c) has nobody to answer. */
+  if (call->invocation == NULL)
+    {
+      store_call_free (call);
+      return;
+    }
   cj_audit_finish (call->invocation, call->target, NULL);
   /* The Server's counts changed with it: on the bus before the reply, as the objects'. */
   g_dbus_interface_skeleton_flush (G_DBUS_INTERFACE_SKELETON (call->daemon->server));
@@ -147,6 +157,10 @@ on_stored (GObject *source, GAsyncResult *result, gpointer user_data)
   call->changes = cj_store_run_finish (daemon->directory, result, &error);
   if (call->changes == NULL)
     {
+      /* Answered now, found out later: the caller learns that it is not known yet, the
+       * audit log and the objects get the real outcome once the directory answers. */
+      if (g_error_matches (error, CJ_ERROR, CJ_ERROR_OUTCOME_UNKNOWN))
+        cj_outcome_watch (daemon, call->invocation, call->target, call->request);
       cj_daemon_fail (call->invocation, call->target, error);
       store_call_free (call);
       return;
@@ -167,9 +181,9 @@ cj_daemon_apply_changes (CjDaemon *daemon, CjChanges *changes)
     cj_registry_remove (daemon->registry, changes->removed->pdata[i]);
 }
 
-void
-cj_daemon_store (CjDaemon *daemon, GDBusMethodInvocation *invocation, const char *target,
-                 CjStoreRequest *request, CjReplyFunc reply_func)
+static StoreCall *
+store_call_new (CjDaemon *daemon, GDBusMethodInvocation *invocation, const char *target,
+                CjStoreRequest *request, CjReplyFunc reply_func)
 {
   StoreCall *call = g_new0 (StoreCall, 1);
 
@@ -177,10 +191,35 @@ cj_daemon_store (CjDaemon *daemon, GDBusMethodInvocation *invocation, const char
   call->invocation = invocation;
   call->target = g_strdup (target);
   call->reply = reply_func;
+  call->request = cj_store_request_ref (request);
   if (request->op == CJ_STORE_DELETE_USER || (request->op == CJ_STORE_MODIFY_USER && request->lock == 1))
     call->kick = g_strdup (request->name);
   call->clear_cache = request->lock >= 0 || (request->op == CJ_STORE_MODIFY_USER && request->nickname != NULL);
+  return call;
+}
+
+void
+cj_daemon_store (CjDaemon *daemon, GDBusMethodInvocation *invocation, const char *target,
+                 CjStoreRequest *request, CjReplyFunc reply_func)
+{
+  StoreCall *call = store_call_new (daemon, invocation, target, request, reply_func);
+
   cj_store_run_async (daemon->directory, request, NULL, on_stored, call);
+}
+
+void
+cj_daemon_catch_up (CjDaemon *daemon, CjStoreRequest *request, CjChanges *changes, gboolean applied)
+{
+  StoreCall *call = store_call_new (daemon, NULL, NULL, request, NULL);
+
+  call->changes = changes;
+  cj_daemon_apply_changes (daemon, changes);
+  if (!applied)
+    {
+      store_call_free (call);
+      return;
+    }
+  tell_ejabberd (call);
 }
 
 void
@@ -387,6 +426,8 @@ cj_daemon_new (CjConfig *config, gboolean replace, GError **error)
   registry_hooks.counts_changed = on_counts_changed;
   daemon->registry = cj_registry_new (&registry_hooks);
   cj_audit_set_namer (name_object, daemon);
+  /* The administrator's account needs the setup action, whatever the table says. */
+  cj_gate_set_refine (daemon->gate, cj_admin_refine, daemon);
 
   cj_server_object_init (daemon);
   if (!cj_server_object_load_state (daemon, error))
@@ -421,6 +462,7 @@ cj_daemon_free (CjDaemon *daemon)
     return;
   /* The follower first: it posts into the registry. */
   g_clear_pointer (&daemon->follower, cj_follower_free);
+  g_clear_pointer (&daemon->outcomes, cj_outcome_free);
   if (daemon->owner_id != 0)
     g_bus_unown_name (daemon->owner_id);
   if (daemon->manager != NULL)

@@ -37,6 +37,7 @@ typedef struct {
   gboolean                  published;      /* the tree is on the bus: announce changes */
   CjEjabberd               *ejabberd;
   gboolean                  setup_running;
+  struct _CjOutcomes       *outcomes;       /* requests whose outcome is not known yet */
 
   GMainLoop                *loop;
   guint                     owner_id;
@@ -63,6 +64,10 @@ typedef void (*CjReplyFunc) (CjDaemon *daemon, GDBusMethodInvocation *invocation
  * in the registry, writes the audit line, then @reply answers the call. */
 void      cj_daemon_store (CjDaemon *daemon, GDBusMethodInvocation *invocation, const char *target,
                            CjStoreRequest *request, CjReplyFunc reply);
+/* A request whose outcome was found later (cj-outcome.c): publishes @changes (transfer
+ * full) and, when @applied, tells ejabberd what the request would have told it. */
+void      cj_daemon_catch_up (CjDaemon *daemon, CjStoreRequest *request, CjChanges *changes,
+                              gboolean applied);
 
 void      cj_reply_nothing      (CjDaemon *daemon, GDBusMethodInvocation *invocation, CjChanges *changes);
 void      cj_reply_subject_path (CjDaemon *daemon, GDBusMethodInvocation *invocation, CjChanges *changes);

@@ -2,6 +2,7 @@
 #include "cj-directory.h"
 
 #include <glib/gi18n.h>
+#include <poll.h>
 #include <string.h>
 
 #include "cj-error.h"
@@ -13,6 +14,8 @@
 /* After the server failed to answer, reads fail at once for this long instead of each
  * waiting the whole timeout; the first read after it tries again. */
 #define DOWN_SECONDS       5
+/* Connections kept open for the answer to a write in doubt (settle). */
+#define MAX_IN_DOUBT       16
 
 struct _CjDirectory {
   CjConfig *config;           /* a private copy of what we need */
@@ -25,6 +28,9 @@ struct _CjDirectory {
   GThreadPool *worker;
   GMutex    lock;             /* held by the worker while it uses ld */
   LDAP     *ld;
+  gboolean  write_sent;       /* the running attempt sent a write (under lock) */
+  gboolean  write_unanswered; /* ... and its last write timed out */
+  GPtrArray *in_doubt;        /* LDAP*: connections of writes whose answer is awaited */
   /* Never held across an LDAP call: the main thread takes it to queue an operation. */
   GMutex    state_lock;       /* protects the counts and down_until */
   guint     queued_changes;
@@ -40,6 +46,7 @@ typedef struct {
   GDestroyNotify  data_free;
   GTask          *task;
   gboolean        read;
+  gboolean        settle_first;   /* cj_directory_run_settled_async */
   guint64         sequence;
 } Operation;
 
@@ -52,6 +59,12 @@ operation_free (Operation *op)
 }
 
 static void run_operation (gpointer data, gpointer user_data);
+
+static void
+unbind (gpointer ld)
+{
+  ldap_unbind_ext_s (ld, NULL, NULL);
+}
 
 /* Changes first, then reads; each kind in the order it came. */
 static gint
@@ -81,6 +94,7 @@ cj_directory_new (const CjConfig *config)
   directory->groups_dn = g_strdup_printf ("ou=Groups,%s", directory->jabber_dn);
   g_mutex_init (&directory->lock);
   g_mutex_init (&directory->state_lock);
+  directory->in_doubt = g_ptr_array_new_with_free_func (unbind);
   /* Not exclusive: the thread is GLib's, taken from its pool when there is work. */
   directory->worker = g_thread_pool_new (run_operation, directory, 1, FALSE, NULL);
   g_thread_pool_set_sort_function (directory->worker, compare_operations, NULL);
@@ -96,6 +110,7 @@ cj_directory_free (CjDirectory *directory)
   g_thread_pool_free (directory->worker, FALSE, TRUE);
   if (directory->ld != NULL)
     ldap_unbind_ext_s (directory->ld, NULL, NULL);
+  g_ptr_array_unref (directory->in_doubt);
   g_mutex_clear (&directory->lock);
   g_mutex_clear (&directory->state_lock);
   cj_config_free (directory->config);
@@ -258,20 +273,143 @@ cj_directory_open (CjDirectory *directory, GError **error)
   return ld;
 }
 
+/* Every write goes through these: the running attempt then knows that a write went out
+ * (no retry after it) and whether the last one is still unanswered (kept in doubt). */
+static int
+wrote (CjDirectory *directory, int rc)
+{
+  directory->write_unanswered = rc == LDAP_TIMEOUT;
+  return rc;
+}
+
+int
+cj_directory_add (CjDirectory *directory, LDAP *ld, const char *dn, LDAPMod **mods)
+{
+  directory->write_sent = TRUE;
+  return wrote (directory, ldap_add_ext_s (ld, dn, mods, NULL, NULL));
+}
+
+int
+cj_directory_modify (CjDirectory *directory, LDAP *ld, const char *dn, LDAPMod **mods)
+{
+  directory->write_sent = TRUE;
+  return wrote (directory, ldap_modify_ext_s (ld, dn, mods, NULL, NULL));
+}
+
+int
+cj_directory_delete (CjDirectory *directory, LDAP *ld, const char *dn)
+{
+  directory->write_sent = TRUE;
+  return wrote (directory, ldap_delete_ext_s (ld, dn, NULL, NULL));
+}
+
+int
+cj_directory_rename (CjDirectory *directory, LDAP *ld, const char *dn, const char *new_rdn,
+                     gboolean delete_old)
+{
+  directory->write_sent = TRUE;
+  return wrote (directory, ldap_rename_s (ld, dn, new_rdn, NULL, delete_old ? 1 : 0, NULL, NULL));
+}
+
+/* A connection error after a write was sent: the server may have made the change and only
+ * its answer was lost. Re-sending could make it twice or fail it for having been made
+ * (AlreadyExists); answering "unavailable" would tell the caller it was not made. */
+static void
+outcome_unknown (CjDirectory *directory, GError **error)
+{
+  g_autofree char *cause = g_strdup ((*error)->message);
+
+  g_clear_error (error);
+  g_set_error (error, CJ_ERROR, CJ_ERROR_OUTCOME_UNKNOWN,
+               _("The change was sent to the LDAP server, which then stopped answering (%s): "
+                 "whether it was made is not known yet. The daemon checks once the server "
+                 "answers again and writes the outcome to the audit log; the same request "
+                 "can be repeated safely"),
+               cause);
+}
+
+/* The connection that carried a write in doubt is kept open, not closed: a hung server that
+ * comes back answers on it, and until it has, reading the entry back could see the state
+ * before the write that the server is about to make. */
+static void
+keep_in_doubt (CjDirectory *directory)
+{
+  /* Only a write that timed out on an open connection can still bring an answer; one the
+   * server closed carries nothing any more, and a read that timed out was abandoned by
+   * libldap (its writes before it were answered). */
+  if (directory->write_unanswered)
+    {
+      /* Bounded: a server hung for long must not collect connections. */
+      if (directory->in_doubt->len >= MAX_IN_DOUBT)
+        g_ptr_array_remove_index (directory->in_doubt, 0);
+      g_ptr_array_add (directory->in_doubt, g_steal_pointer (&directory->ld));
+    }
+  else
+    g_clear_pointer (&directory->ld, unbind);
+}
+
+/* TRUE once the server has answered (or closed) every connection that carried a write in
+ * doubt, so that what is read now is the state after those writes. Never waits. */
+static gboolean
+settle (CjDirectory *directory, GError **error)
+{
+  while (directory->in_doubt->len > 0)
+    {
+      struct timeval now = { 0, 0 };
+      LDAPMessage *message = NULL;
+      int rc = ldap_result (directory->in_doubt->pdata[0], LDAP_RES_ANY, LDAP_MSG_ALL, &now, &message);
+
+      ldap_msgfree (message);
+      /* A result, or the connection closed (the server ended, or ended the request): either
+       * way the server is done with the write. Nothing yet: it is still hung. */
+      if (rc == 0)
+        {
+          g_set_error (error, CJ_ERROR, CJ_ERROR_DIRECTORY_UNAVAILABLE,
+                       _("The LDAP server %s has not answered a change sent to it yet"),
+                       directory->config->ldap_uri);
+          return FALSE;
+        }
+      g_ptr_array_remove_index (directory->in_doubt, 0);
+    }
+  return TRUE;
+}
+
+/* Whether the server closed an idle connection (restart, idle timeout): its end shows as
+ * readable (end of file, or a notice of disconnection). Checked before an operation, so that
+ * a write is never the request that discovers it: that write's fate would be unknown. */
+static gboolean
+closed_by_server (LDAP *ld)
+{
+  int fd = -1;
+  struct pollfd pfd = { 0 };
+
+  if (ldap_get_option (ld, LDAP_OPT_DESC, &fd) != LDAP_OPT_SUCCESS || fd < 0)
+    return TRUE;
+  pfd.fd = fd;
+  pfd.events = POLLIN | POLLRDHUP;
+  return poll (&pfd, 1, 0) != 0;
+}
+
 /* Runs one operation with the connection, opening it if needed. */
 static gpointer
 execute (CjDirectory *directory, Operation *op, GCancellable *cancellable, GError **error_out)
 {
   GError *error = NULL;
   gpointer result = NULL;
+  int attempts = 2;
 
-  for (int attempt = 0; attempt < 2; attempt++)
+  /* Writes in doubt not answered yet: not even a connection is tried. */
+  if (op->settle_first && !settle (directory, &error))
+    attempts = 0;
+  for (int attempt = 0; attempt < attempts; attempt++)
     {
       gboolean fresh = FALSE;
 
       g_clear_error (&error);
       if (g_cancellable_set_error_if_cancelled (cancellable, &error))
         break;
+      if (directory->ld != NULL && closed_by_server (directory->ld))
+        g_clear_pointer (&directory->ld, unbind);
       if (directory->ld == NULL)
         {
           directory->ld = cj_directory_open (directory, &error);
@@ -279,13 +417,21 @@ execute (CjDirectory *directory, Operation *op, GCancellable *cancellable, GErro
             break;
           fresh = TRUE;
         }
+      directory->write_sent = directory->write_unanswered = FALSE;
       result = op->func (directory, directory->ld, op->data, cancellable, &error);
       if (error == NULL)
         break;
       /* A connection the server dropped (restart, idle timeout) fails at once: open a new
-       * one and try once more. A fresh connection that fails is the server being down. */
+       * one and try once more. A fresh connection that fails is the server being down.
+       * Never once a write went out: only what surely did not reach the server is retried. */
       if (!g_error_matches (error, CJ_ERROR, CJ_ERROR_DIRECTORY_UNAVAILABLE))
         break;
+      if (directory->write_sent)
+        {
+          keep_in_doubt (directory);
+          outcome_unknown (directory, &error);
+          break;
+        }
       ldap_unbind_ext_s (directory->ld, NULL, NULL);
       directory->ld = NULL;
       if (fresh)
@@ -338,7 +484,10 @@ run_operation (gpointer data, gpointer user_data)
   g_mutex_unlock (&directory->lock);
 
   g_mutex_lock (&directory->state_lock);
-  if (g_error_matches (error, CJ_ERROR, CJ_ERROR_DIRECTORY_UNAVAILABLE))
+  /* A write whose answer was lost is the server not answering too; a check for writes in
+   * doubt that found them unanswered tried no connection and proves nothing new. */
+  if ((g_error_matches (error, CJ_ERROR, CJ_ERROR_DIRECTORY_UNAVAILABLE) && !op->settle_first) ||
+      g_error_matches (error, CJ_ERROR, CJ_ERROR_OUTCOME_UNKNOWN))
     directory->down_until = g_get_monotonic_time () + DOWN_SECONDS * G_USEC_PER_SEC;
   else if (error == NULL)
     directory->down_until = 0;
@@ -351,9 +500,9 @@ run_operation (gpointer data, gpointer user_data)
 }
 
 static void
-submit (CjDirectory *directory, gboolean read, CjDirectoryFunc func, gpointer data,
-        GDestroyNotify data_free, GCancellable *cancellable, GAsyncReadyCallback callback,
-        gpointer user_data)
+submit (CjDirectory *directory, gboolean read, gboolean settle_first, CjDirectoryFunc func,
+        gpointer data, GDestroyNotify data_free, GCancellable *cancellable,
+        GAsyncReadyCallback callback, gpointer user_data)
 {
   GTask *task = g_task_new (NULL, cancellable, callback, user_data);
   Operation *op = g_new0 (Operation, 1);
@@ -364,6 +513,7 @@ submit (CjDirectory *directory, gboolean read, CjDirectoryFunc func, gpointer da
   op->data = data;
   op->data_free = data_free;
   op->read = read;
+  op->settle_first = settle_first;
   g_task_set_task_data (task, op, (GDestroyNotify) operation_free);
 
   g_mutex_lock (&directory->state_lock);
@@ -403,7 +553,7 @@ cj_directory_run_async (CjDirectory        *directory,
                         GAsyncReadyCallback callback,
                         gpointer            user_data)
 {
-  submit (directory, FALSE, func, data, data_free, cancellable, callback, user_data);
+  submit (directory, FALSE, FALSE, func, data, data_free, cancellable, callback, user_data);
 }
 
 void
@@ -414,7 +564,7 @@ cj_directory_read_async (CjDirectory        *directory,
                          GAsyncReadyCallback callback,
                          gpointer            user_data)
 {
-  submit (directory, TRUE, func, data, data_free, NULL, callback, user_data);
+  submit (directory, TRUE, FALSE, func, data, data_free, NULL, callback, user_data);
 }
 
 void
@@ -423,6 +573,18 @@ cj_directory_set_reachable (CjDirectory *directory)
   g_mutex_lock (&directory->state_lock);
   directory->down_until = 0;
   g_mutex_unlock (&directory->state_lock);
+}
+
+/* Queued as a change: a verification is not one of the reads anybody may flood. */
+void
+cj_directory_run_settled_async (CjDirectory        *directory,
+                                CjDirectoryFunc     func,
+                                gpointer            data,
+                                GDestroyNotify      data_free,
+                                GAsyncReadyCallback callback,
+                                gpointer            user_data)
+{
+  submit (directory, FALSE, TRUE, func, data, data_free, NULL, callback, user_data);
 }
 
 gpointer

@@ -6,7 +6,9 @@
  * and while the server is known not to answer, reads fail at once (DirectoryUnavailable)
  * instead of each holding the worker for the whole timeout.
  * A dropped connection is re-established by the next operation; an unreachable server fails
- * the operation with CJ_ERROR_DIRECTORY_UNAVAILABLE after the configured timeout. */
+ * the operation with CJ_ERROR_DIRECTORY_UNAVAILABLE after the configured timeout. A write
+ * that went out and got no answer is never sent again: the operation ends with
+ * CJ_ERROR_OUTCOME_UNKNOWN (docs/reliability.md, "True answers under faults"). */
 #pragma once
 
 #include <gio/gio.h>
@@ -54,6 +56,25 @@ gpointer     cj_directory_run_finish   (CjDirectory *directory, GAsyncResult *re
 
 /* The server answered another connection (the follower's): reads may try again. */
 void         cj_directory_set_reachable (CjDirectory *directory);
+
+/* As cj_directory_run_async, for reading back the outcome of writes in doubt: first
+ * checks, without connecting or waiting, that the server has answered every one
+ * (the connections kept open for them), else fails with DirectoryUnavailable. */
+void         cj_directory_run_settled_async (CjDirectory        *directory,
+                                             CjDirectoryFunc     func,
+                                             gpointer            data,
+                                             GDestroyNotify      data_free,
+                                             GAsyncReadyCallback callback,
+                                             gpointer            user_data);
+/* The writes (ldap_*_s with no controls), for an operation's function: after one went out,
+ * a connection error is not retried and ends the operation with CJ_ERROR_OUTCOME_UNKNOWN,
+ * since the server may have made the change. Connecting and binding fail before anything
+ * is sent: those stay DirectoryUnavailable and are retried once. */
+int          cj_directory_add    (CjDirectory *directory, LDAP *ld, const char *dn, LDAPMod **mods);
+int          cj_directory_modify (CjDirectory *directory, LDAP *ld, const char *dn, LDAPMod **mods);
+int          cj_directory_delete (CjDirectory *directory, LDAP *ld, const char *dn);
+int          cj_directory_rename (CjDirectory *directory, LDAP *ld, const char *dn, const char *new_rdn,
+                                  gboolean delete_old);
 
 /* Opens a new bound connection (for the follower's long-running search). Blocking: call it
  * from a worker thread only. */

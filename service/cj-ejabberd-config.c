@@ -126,7 +126,7 @@ cj_ejabberd_config_render (const CjEjabberdSettings *s)
     "    user:\n");
   for (const char *const *h = s->hosts; *h != NULL; h++)
     {
-      g_autofree char *jid = g_strdup_printf ("admin@%s", *h);
+      g_autofree char *jid = g_strdup_printf (CJ_ADMIN_ACCOUNT "@%s", *h);
       g_string_append (out, "      - ");
       quoted (out, jid);
       g_string_append_c (out, '\n');
@@ -230,4 +230,10 @@ cj_ejabberd_config_render (const CjEjabberdSettings *s)
       g_string_append (out, "    format: text\n");
     }
   return g_string_free (out, FALSE);
+}
+
+gboolean
+cj_ejabberd_config_is_admin (const char *name)
+{
+  return name != NULL && g_ascii_strcasecmp (name, CJ_ADMIN_ACCOUNT) == 0;
 }

@@ -25,4 +25,13 @@ typedef struct {
 
 char *cj_ejabberd_config_render (const CjEjabberdSettings *settings);
 
+/* The Jabber administrator: the account the rendered admin ACL lists on every host (and
+ * that Setup creates). */
+#define CJ_ADMIN_ACCOUNT "admin"
+
+/* Whether ejabberd treats the account @name as an administrator. ASCII case is ignored:
+ * LDAP matches uid without it and ejabberd lower-cases the JID, so an entry "Admin"
+ * written beside the daemon logs in as admin@host. */
+gboolean cj_ejabberd_config_is_admin (const char *name);
+
 G_END_DECLS

@@ -32,6 +32,8 @@ struct _CjGate {
   CjQuota         *in_flight;      /* polkit checks */
   guint            busy_refusals;  /* since the last log line about them */
   gint64           busy_logged;    /* monotonic time of that line */
+  CjGateRefine     refine;
+  gpointer         refine_data;
 };
 
 typedef struct {
@@ -41,6 +43,7 @@ typedef struct {
   GDestroyNotify          dispatch_destroy;
   GDBusMethodInvocation  *invocation;
   const CjGateRule       *rule;
+  const char             *action;      /* the rule's, or the refined one */
   GCancellable           *cancellable;
   guint                   timeout_id;
   gboolean                timed_out;
@@ -188,7 +191,7 @@ check_authorization (Check *check)
   if (check->interactive)
     flags |= POLKIT_CHECK_AUTHORIZATION_FLAGS_ALLOW_USER_INTERACTION;
 
-  polkit_authority_check_authorization (check->gate->authority, subject, check->rule->action,
+  polkit_authority_check_authorization (check->gate->authority, subject, check->action,
                                         NULL, flags, check->cancellable, on_checked, check);
 }
 
@@ -223,7 +226,7 @@ on_peer (guint32 uid, guint32 pid, const GError *peer_error, gpointer user_data)
 
   caller->uid = uid;
   caller->pid = pid;
-  caller->action = check->rule->action;
+  caller->action = check->action;
   g_object_set_data_full (G_OBJECT (check->invocation), caller_key, caller, g_free);
 
   if (peer_error != NULL)
@@ -269,6 +272,11 @@ start_check (gpointer user_data)
   GDBusMessage *message = g_dbus_method_invocation_get_message (check->invocation);
   g_autoptr(GError) error = NULL;
 
+  check->action = check->gate->refine != NULL
+                  ? check->gate->refine (check->invocation, check->rule, check->gate->refine_data)
+                  : NULL;
+  if (check->action == NULL)
+    check->action = check->rule->action;
   check->interactive = (g_dbus_message_get_flags (message) &
                         G_DBUS_MESSAGE_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION) != 0;
   check->uid = G_MAXUINT32;
@@ -365,6 +373,13 @@ cj_gate_free (CjGate *gate)
   g_clear_pointer (&gate->in_flight, cj_quota_free);
   g_main_context_unref (gate->context);
   g_free (gate);
+}
+
+void
+cj_gate_set_refine (CjGate *gate, CjGateRefine refine, gpointer data)
+{
+  gate->refine = refine;
+  gate->refine_data = data;
 }
 
 void

@@ -47,6 +47,14 @@ CjGate         *cj_gate_new          (CjPeers *peers, guint timeout_seconds);
 void            cj_gate_free         (CjGate *gate);
 void            cj_gate_attach       (CjGate *gate, GDBusInterfaceSkeleton *skeleton);
 
+/* The one refinement of the table: for a mutating call, the daemon may name a stronger
+ * action than the rule's, from the call's target (an administrator's account needs the
+ * setup action, cj-admin.c). Runs in the gate's main context before polkit is asked;
+ * returns the action to check, or NULL for the rule's. */
+typedef const char *(*CjGateRefine) (GDBusMethodInvocation *invocation, const CjGateRule *rule,
+                                     gpointer data);
+void            cj_gate_set_refine   (CjGate *gate, CjGateRefine refine, gpointer data);
+
 /* Runs a call the gate let through, in the gate's main context; it owns the invocation. */
 typedef void (*CjGateDispatch) (GDBusMethodInvocation *invocation, gpointer data);
 

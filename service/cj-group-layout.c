@@ -67,7 +67,7 @@ give_id (CjDirectory *directory, LDAP *ld, const char *dn, gboolean delete_old, 
       g_free (*id);
       *id = cj_group_id_new ();
       rdn = g_strdup_printf ("cn=%s", *id);
-      rc = ldap_rename_s (ld, dn, rdn, NULL, delete_old ? 1 : 0, NULL, NULL);
+      rc = cj_directory_rename (directory, ld, dn, rdn, delete_old);
       if (rc != LDAP_ALREADY_EXISTS)
         break;
     }
@@ -114,7 +114,7 @@ convert (CjDirectory *directory, LDAP *ld, const char *dn, char **cns, char **de
       g_autoptr(CjLdapMods) mods = cj_ldap_mods_new ();
 
       cj_ldap_mods_add1 (mods, LDAP_MOD_REPLACE, "description", name);
-      rc = ldap_modify_ext_s (ld, dn, cj_ldap_mods_get (mods), NULL, NULL);
+      rc = cj_directory_modify (directory, ld, dn, cj_ldap_mods_get (mods));
       if (rc == LDAP_CONSTRAINT_VIOLATION)
         {
           if (report != NULL)
@@ -142,7 +142,7 @@ convert (CjDirectory *directory, LDAP *ld, const char *dn, char **cns, char **de
       g_autoptr(CjLdapMods) mods = cj_ldap_mods_new ();
 
       cj_ldap_mods_add1 (mods, LDAP_MOD_REPLACE, "cn", id);
-      rc = ldap_modify_ext_s (ld, new_dn != NULL ? new_dn : dn, cj_ldap_mods_get (mods), NULL, NULL);
+      rc = cj_directory_modify (directory, ld, new_dn != NULL ? new_dn : dn, cj_ldap_mods_get (mods));
       if (rc != LDAP_SUCCESS)
         return cj_directory_set_error (directory, error, rc, ld, _("converting a group to the new layout"));
       *converted = TRUE;

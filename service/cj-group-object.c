@@ -15,6 +15,7 @@ group_request (CjStoreOp op, CjEntry *group)
   CjStoreRequest *request = cj_store_request_new (op);
 
   request->dn = g_strdup (group->dn);
+  request->uuid = g_strdup (group->uuid);
   return request;
 }
 

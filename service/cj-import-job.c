@@ -9,6 +9,7 @@
 
 #include "cj-audit.h"
 #include "cj-common.h"
+#include "cj-ejabberd-config.h"
 #include "cj-error.h"
 #include "cj-import-parse.h"
 #include "cj-import-write.h"
@@ -339,7 +340,7 @@ prepare_item (Job *job, CjImportRow *row, GPtrArray *to_hash)
   CjEntry *user = cj_registry_find_user (job->daemon->registry, row->name);
 
   item->row = row;
-  if (g_str_equal (row->name, "admin") && !job->may_admin)
+  if (cj_ejabberd_config_is_admin (row->name) && !job->may_admin)
     item->refused = g_strdup (_("the admin account is changed only with the setup authorization (org.calculate.jabber.setup)"));
   else if (row->group != NULL && *row->group != '\0')
     {
@@ -511,7 +512,7 @@ static void
 check_admin (Job *job)
 {
   for (guint i = 0; i < job->parsed->rows->len; i++)
-    if (g_str_equal (((CjImportRow *) job->parsed->rows->pdata[i])->name, "admin"))
+    if (cj_ejabberd_config_is_admin (((CjImportRow *) job->parsed->rows->pdata[i])->name))
       {
         ask_polkit (job, CJ_ACTION_SETUP, after_admin);
         return;

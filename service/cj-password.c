@@ -41,3 +41,21 @@ out:
     g_set_error_literal (error, CJ_ERROR, CJ_ERROR_FAILED, _("Cannot hash the password"));
   return result;
 }
+
+gboolean
+cj_password_matches (const char *password, const char *stored)
+{
+  static const char prefix[] = "{CRYPT}";
+  struct crypt_data *data;
+  const char *hashed;
+  gboolean matches;
+
+  if (password == NULL || stored == NULL || g_ascii_strncasecmp (stored, prefix, strlen (prefix)) != 0)
+    return FALSE;
+  data = g_new0 (struct crypt_data, 1);
+  hashed = crypt_r (password, stored + strlen (prefix), data);
+  matches = hashed != NULL && hashed[0] != '*' && strcmp (hashed, stored + strlen (prefix)) == 0;
+  explicit_bzero (data, sizeof *data);
+  g_free (data);
+  return matches;
+}

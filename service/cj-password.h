@@ -8,6 +8,9 @@
 
 G_BEGIN_DECLS
 
-char *cj_password_hash (const char *password, GError **error);
+char     *cj_password_hash    (const char *password, GError **error);
+/* Whether @stored (a userPassword value of ours, {CRYPT}...) is a hash of @password: to
+ * tell whether a change whose answer was lost set it. Other schemes: FALSE. */
+gboolean  cj_password_matches (const char *password, const char *stored);
 
 G_END_DECLS

@@ -7,10 +7,12 @@
 
 #include "cj-audit.h"
 #include "cj-common.h"
+#include "cj-ejabberd-config.h"
 #include "cj-ejabberd-files.h"
 #include "cj-error.h"
 #include "cj-interfaces.h"
 #include "cj-options.h"
+#include "cj-outcome.h"
 #include "cj-setup-ldap.h"
 #include "cj-validate.h"
 
@@ -22,6 +24,7 @@ typedef struct {
   gboolean               history;
   char                  *listen;
   char                  *admin_password;
+  CjStoreRequest        *admin_request;   /* kept: its outcome may have to be found later */
   int                    certificate_fd;
   GPtrArray             *report;
   gboolean               self_signed;        /* this setup made the certificate */
@@ -34,6 +37,7 @@ setup_free (Setup *setup)
   if (setup->admin_password != NULL)
     explicit_bzero (setup->admin_password, strlen (setup->admin_password));
   g_free (setup->admin_password);
+  g_clear_pointer (&setup->admin_request, cj_store_request_free);
   g_free (setup->primary);
   g_strfreev (setup->hosts);
   g_free (setup->listen);
@@ -250,6 +254,8 @@ on_admin_stored (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (changes == NULL)
     {
+      if (g_error_matches (error, CJ_ERROR, CJ_ERROR_OUTCOME_UNKNOWN))
+        cj_outcome_watch (setup->daemon, setup->invocation, CJ_ADMIN_ACCOUNT, setup->admin_request);
       finish (setup, error);
       return;
     }
@@ -263,25 +269,26 @@ static void
 store_admin (Setup *setup)
 {
   CjDaemon *daemon = setup->daemon;
-  CjEntry *admin = cj_registry_find_user (daemon->registry, "admin");
+  CjEntry *admin = cj_registry_find_user (daemon->registry, CJ_ADMIN_ACCOUNT);
   CjStoreRequest *request;
 
   if (admin != NULL)
     {
       request = cj_store_request_new (CJ_STORE_MODIFY_USER);
       request->dn = g_strdup (admin->dn);
-      request->name = g_strdup ("admin");
+      request->name = g_strdup (CJ_ADMIN_ACCOUNT);
       g_ptr_array_add (setup->report, g_strdup_printf (_("Set the password of admin@%s"), setup->primary));
     }
   else
     {
       request = cj_store_request_new (CJ_STORE_ADD_USER);
-      request->name = g_strdup ("admin");
+      request->name = g_strdup (CJ_ADMIN_ACCOUNT);
       request->nickname = g_strdup ("Administrator");
-      request->jid = g_strdup_printf ("admin@%s", setup->primary);
+      request->jid = g_strdup_printf (CJ_ADMIN_ACCOUNT "@%s", setup->primary);
       g_ptr_array_add (setup->report, g_strdup_printf (_("Created the administrator account admin@%s"), setup->primary));
     }
   request->password = g_steal_pointer (&setup->admin_password);
+  setup->admin_request = cj_store_request_ref (request);
   cj_store_run_async (daemon->directory, request, NULL, on_admin_stored, setup);
 }
 
@@ -301,7 +308,7 @@ read_options (Setup *setup, GVariant *options, GUnixFDList *fd_list, GError **er
   if (g_variant_lookup (options, CJ_OPT_ADMIN_PASSWORD, "&s", &password))
     setup->admin_password = g_strdup (password);
   else if (!cj_server_get_configured (server) ||
-           cj_registry_find_user (setup->daemon->registry, "admin") == NULL)
+           cj_registry_find_user (setup->daemon->registry, CJ_ADMIN_ACCOUNT) == NULL)
     {
       g_set_error_literal (error, CJ_ERROR, CJ_ERROR_INVALID_ARGUMENT,
                            _("The password of the Jabber administrator (admin) is needed the first time"));

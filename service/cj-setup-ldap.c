@@ -61,7 +61,7 @@ ensure_ou (CjDirectory *directory, LDAP *ld, const char *dn, const char *ou, GPt
 
   cj_ldap_mods_add (mods, LDAP_MOD_ADD, "objectClass", classes);
   cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "ou", ou);
-  rc = ldap_add_ext_s (ld, dn, cj_ldap_mods_get (mods), NULL, NULL);
+  rc = cj_directory_add (directory, ld, dn, cj_ldap_mods_get (mods));
   if (rc == LDAP_SUCCESS)
     g_ptr_array_add (report, g_strdup_printf (_("Created %s"), dn));
   else if (rc == LDAP_ALREADY_EXISTS)
@@ -129,7 +129,7 @@ ensure_ejabberd_identity (CjDirectory *directory, LDAP *ld, const char *state_di
   cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "cn", "ejabberd");
   cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "description", "ejabberd reads Jabber users and groups as this identity");
   cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "userPassword", hash);
-  rc = ldap_add_ext_s (ld, dn, cj_ldap_mods_get (mods), NULL, NULL);
+  rc = cj_directory_add (directory, ld, dn, cj_ldap_mods_get (mods));
   if (rc == LDAP_ALREADY_EXISTS && have_secret)
     {
       g_ptr_array_add (report, g_strdup_printf (_("%s exists already"), dn));
@@ -140,7 +140,7 @@ ensure_ejabberd_identity (CjDirectory *directory, LDAP *ld, const char *state_di
       g_autoptr(CjLdapMods) reset = cj_ldap_mods_new ();
 
       cj_ldap_mods_add1 (reset, LDAP_MOD_REPLACE, "userPassword", hash);
-      rc = ldap_modify_ext_s (ld, dn, cj_ldap_mods_get (reset), NULL, NULL);
+      rc = cj_directory_modify (directory, ld, dn, cj_ldap_mods_get (reset));
       if (rc != LDAP_SUCCESS)
         return cj_directory_set_error (directory, error, rc, ld, _("setting ejabberd's LDAP password"));
       g_ptr_array_add (report, g_strdup_printf (_("Gave %s a new password (its file was missing)"), dn));

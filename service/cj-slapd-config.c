@@ -93,7 +93,7 @@ cj_slapd_ensure_modules (CjDirectory *directory, LDAP *ld, GPtrArray *report, GE
       cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "cn", "module");
       cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcModulePath", "/usr/lib/ldap");
       cj_ldap_mods_add (mods, LDAP_MOD_ADD, "olcModuleLoad", modules);
-      rc = ldap_add_ext_s (ld, "cn=module,cn=config", cj_ldap_mods_get (mods), NULL, NULL);
+      rc = cj_directory_add (directory, ld, "cn=module,cn=config", cj_ldap_mods_get (mods));
       if (rc != LDAP_SUCCESS)
         return cj_directory_set_error (directory, error, rc, ld, _("loading slapd's modules"));
       g_ptr_array_add (report, g_strdup (_("Loaded the slapd modules back_mdb, syncprov and unique")));
@@ -115,7 +115,7 @@ cj_slapd_ensure_modules (CjDirectory *directory, LDAP *ld, GPtrArray *report, GE
         continue;
       mods = cj_ldap_mods_new ();
       cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcModuleLoad", *m);
-      rc = ldap_modify_ext_s (ld, module_dn, cj_ldap_mods_get (mods), NULL, NULL);
+      rc = cj_directory_modify (directory, ld, module_dn, cj_ldap_mods_get (mods));
       if (rc != LDAP_SUCCESS)
         return cj_directory_set_error (directory, error, rc, ld, _("loading a slapd module"));
       g_ptr_array_add (report, g_strdup_printf (_("Loaded the slapd module %s"), *m));
@@ -203,7 +203,7 @@ add_base_entry (CjDirectory *directory, LDAP *ld, GPtrArray *report, GError **er
                    _("Cannot create the base entry %s: it must start with dc=, o= or ou="), base);
       return FALSE;
     }
-  rc = ldap_add_ext_s (ld, base, cj_ldap_mods_get (mods), NULL, NULL);
+  rc = cj_directory_add (directory, ld, base, cj_ldap_mods_get (mods));
   if (rc == LDAP_ALREADY_EXISTS)
     return TRUE;
   if (rc != LDAP_SUCCESS)
@@ -288,7 +288,7 @@ add_database (CjDirectory *directory, LDAP *ld, const char *database_dir, const 
   cj_ldap_mods_add (mods, LDAP_MOD_ADD, "olcDbIndex", wanted_indexes);
   cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcLimits", limits);
   cj_ldap_mods_add (mods, LDAP_MOD_ADD, "olcAccess", access);
-  rc = ldap_add_ext_s (ld, "olcDatabase=mdb,cn=config", cj_ldap_mods_get (mods), NULL, NULL);
+  rc = cj_directory_add (directory, ld, "olcDatabase=mdb,cn=config", cj_ldap_mods_get (mods));
   if (rc != LDAP_SUCCESS)
     return cj_directory_set_error (directory, error, rc, ld, _("creating the database"));
   g_ptr_array_add (report, g_strdup_printf (_("Created an LDAP database for %s in %s"), base, database_dir));
@@ -313,7 +313,7 @@ ensure_syncprov (CjDirectory *directory, LDAP *ld, const char *database, GPtrArr
   cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcOverlay", "syncprov");
   /* No session log: with one, a replica that was down missed changes for good. */
   cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcSpCheckpoint", "100 10");
-  rc = ldap_add_ext_s (ld, dn, cj_ldap_mods_get (mods), NULL, NULL);
+  rc = cj_directory_add (directory, ld, dn, cj_ldap_mods_get (mods));
   if (rc != LDAP_SUCCESS)
     return cj_directory_set_error (directory, error, rc, ld, _("adding the sync provider"));
   g_ptr_array_add (report, g_strdup (_("Enabled the sync provider (the daemon follows changes made by other tools)")));
@@ -364,7 +364,7 @@ ensure_unique (CjDirectory *directory, LDAP *ld, const char *database, GPtrArray
       /* An administrator's unique overlay: our domain is added beside theirs. */
       dn = g_strdup_printf ("olcOverlay=%s,%s", (const char *) overlays->pdata[0], database);
       cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcUniqueURI", uri);
-      rc = ldap_modify_ext_s (ld, dn, cj_ldap_mods_get (mods), NULL, NULL);
+      rc = cj_directory_modify (directory, ld, dn, cj_ldap_mods_get (mods));
     }
   else
     {
@@ -372,7 +372,7 @@ ensure_unique (CjDirectory *directory, LDAP *ld, const char *database, GPtrArray
       cj_ldap_mods_add (mods, LDAP_MOD_ADD, "objectClass", classes);
       cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcOverlay", "unique");
       cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcUniqueURI", uri);
-      rc = ldap_add_ext_s (ld, dn, cj_ldap_mods_get (mods), NULL, NULL);
+      rc = cj_directory_add (directory, ld, dn, cj_ldap_mods_get (mods));
     }
   if (rc != LDAP_SUCCESS)
     return cj_directory_set_error (directory, error, rc, ld, _("making group names unique"));
@@ -408,7 +408,7 @@ ensure_indexes (CjDirectory *directory, LDAP *ld, const char *database, GPtrArra
     return TRUE;
   g_ptr_array_add (missing, NULL);
   cj_ldap_mods_add (mods, LDAP_MOD_ADD, "olcDbIndex", (const char *const *) missing->pdata);
-  rc = ldap_modify_ext_s (ld, database, cj_ldap_mods_get (mods), NULL, NULL);
+  rc = cj_directory_modify (directory, ld, database, cj_ldap_mods_get (mods));
   if (rc != LDAP_SUCCESS)
     return cj_directory_set_error (directory, error, rc, ld, _("adding indexes"));
   g_ptr_array_add (report, g_strdup_printf (_("Added %u LDAP indexes"), missing->len - 1));
@@ -448,7 +448,7 @@ ensure_password_access (CjDirectory *directory, LDAP *ld, const char *database, 
       mods = cj_ldap_mods_new ();
       cj_ldap_mods_add1 (mods, LDAP_MOD_DELETE, "olcAccess", rule);
       cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcAccess", replacement);
-      rc = ldap_modify_ext_s (ld, database, cj_ldap_mods_get (mods), NULL, NULL);
+      rc = cj_directory_modify (directory, ld, database, cj_ldap_mods_get (mods));
       if (rc != LDAP_SUCCESS)
         return cj_directory_set_error (directory, error, rc, ld, _("updating the database's access rules"));
       g_ptr_array_add (report, g_strdup (_("Users can no longer write their own password directly in LDAP "

@@ -161,6 +161,44 @@ write_error (CjStoreContext *ctx, int rc, const char *name, const char *except_d
   return cj_directory_set_error (ctx->directory, error, rc, ctx->ld, what);
 }
 
+/* Whether every member of @group is one of @names, and @names is not empty. */
+static gboolean
+members_within (CjEntry *group, char **names)
+{
+  if (names == NULL || names[0] == NULL)
+    return FALSE;
+  for (char **m = group->members; m != NULL && *m != NULL; m++)
+    if (!g_strv_contains ((const char *const *) names, *m))
+      return FALSE;
+  return TRUE;
+}
+
+/* The same AddGroup again after a fault left the group without all its members: a group of
+ * that name holding only asked members is the earlier attempt's, and the rest go in now.
+ * *done: the request was handled here (finished, or refused as AlreadyExists). */
+static gboolean
+finish_earlier_add (CjStoreContext *ctx, CjStoreRequest *request, gboolean *done, GError **error)
+{
+  g_autofree char *dn = NULL;
+  g_autoptr(CjEntry) group = NULL;
+
+  *done = FALSE;
+  if (!cj_store_find_group_named (ctx, request->name, &dn, error))
+    return FALSE;
+  if (dn == NULL)
+    return TRUE;
+  *done = TRUE;
+  if (!read_group (ctx, dn, &group, error))
+    return FALSE;
+  if (!members_within (group, request->members))
+    {
+      g_set_error (error, CJ_ERROR, CJ_ERROR_ALREADY_EXISTS,
+                   _("A group named “%s” already exists"), request->name);
+      return FALSE;
+    }
+  return move_into (ctx, dn, request->members, error) && cj_store_reread (ctx, dn, TRUE, error);
+}
+
 static gboolean
 add_group (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
 {
@@ -169,10 +207,14 @@ add_group (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
   g_autofree char *gid_text = NULL;
   guint gid = 0;
   int rc = LDAP_OTHER;
+  gboolean done = FALSE;
 
   if (!check_users_exist (ctx, request->members, error) ||
-      !check_name_free (ctx, request->name, NULL, error) ||
-      !next_gid (ctx, &gid, error))
+      !finish_earlier_add (ctx, request, &done, error))
+    return FALSE;
+  if (done)
+    return TRUE;
+  if (!next_gid (ctx, &gid, error))
     return FALSE;
   gid_text = g_strdup_printf ("%u", gid);
   /* The RDN is a fresh identifier, never the name (cj-group-layout.h); a clash of two
@@ -188,7 +230,7 @@ add_group (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
       cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "cn", id);
       cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "description", request->name);
       cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "gidNumber", gid_text);
-      rc = ldap_add_ext_s (ctx->ld, dn, cj_ldap_mods_get (mods), NULL, NULL);
+      rc = cj_directory_add (ctx->directory, ctx->ld, dn, cj_ldap_mods_get (mods));
       if (rc != LDAP_ALREADY_EXISTS)
         break;
     }
@@ -219,7 +261,7 @@ rename_group (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
   if (!check_name_free (ctx, request->name, request->dn, error))
     return FALSE;
   cj_ldap_mods_add1 (mods, LDAP_MOD_REPLACE, "description", request->name);
-  rc = ldap_modify_ext_s (ctx->ld, request->dn, cj_ldap_mods_get (mods), NULL, NULL);
+  rc = cj_directory_modify (ctx->directory, ctx->ld, request->dn, cj_ldap_mods_get (mods));
   if (rc != LDAP_SUCCESS)
     return write_error (ctx, rc, request->name, request->dn, _("renaming the group"), error);
   return cj_store_reread (ctx, request->dn, TRUE, error);
@@ -264,7 +306,7 @@ delete_group (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
 
   if (!read_group (ctx, request->dn, &group, error))
     return FALSE;
-  rc = ldap_delete_ext_s (ctx->ld, request->dn, NULL, NULL);
+  rc = cj_directory_delete (ctx->directory, ctx->ld, request->dn);
   if (rc != LDAP_SUCCESS && rc != LDAP_NO_SUCH_OBJECT)
     return cj_directory_set_error (ctx->directory, error, rc, ctx->ld, _("deleting the group"));
   g_ptr_array_add (ctx->changes->removed, g_strdup (group->uuid));

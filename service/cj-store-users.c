@@ -69,23 +69,37 @@ add_user (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
   if (request->photo != NULL)
     cj_ldap_mods_add_bin (mods, LDAP_MOD_ADD, "jpegPhoto", request->photo);
 
-  rc = ldap_add_ext_s (ctx->ld, dn, cj_ldap_mods_get (mods), NULL, NULL);
+  rc = cj_directory_add (ctx->directory, ctx->ld, dn, cj_ldap_mods_get (mods));
   if (hash != NULL)
     explicit_bzero (hash, strlen (hash));
   if (rc == LDAP_ALREADY_EXISTS)
     {
-      g_set_error (error, CJ_ERROR, CJ_ERROR_ALREADY_EXISTS,
-                   _("A user named “%s” already exists"), request->name);
-      return FALSE;
+      /* The same request again after a fault left it half made (the account without its
+       * group, or an answer lost): an account exactly as asked is ours, and the steps after
+       * the add are done now. Any other account of that name is somebody else's. */
+      GError *local_error = NULL;
+      CjUserMatch match = cj_store_user_as_asked (ctx, request, dn, &local_error);
+
+      if (local_error != NULL)
+        {
+          g_propagate_error (error, local_error);
+          return FALSE;
+        }
+      if (match != CJ_USER_AS_ASKED)
+        {
+          g_set_error (error, CJ_ERROR, CJ_ERROR_ALREADY_EXISTS,
+                       _("A user named “%s” already exists"), request->name);
+          return FALSE;
+        }
     }
-  if (rc == LDAP_NO_SUCH_OBJECT)
+  else if (rc == LDAP_NO_SUCH_OBJECT)
     {
       g_set_error (error, CJ_ERROR, CJ_ERROR_NOT_CONFIGURED,
                    _("The Jabber subtree %s does not exist: run “cl-setup ldap” first"),
                    cj_directory_get_users_dn (ctx->directory));
       return FALSE;
     }
-  if (rc != LDAP_SUCCESS)
+  else if (rc != LDAP_SUCCESS)
     return cj_directory_set_error (ctx->directory, error, rc, ctx->ld, _("adding the user"));
 
   /* A memberUid left behind by an earlier account of the same name (written by another
@@ -94,10 +108,16 @@ add_user (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
     return FALSE;
   if (request->group_dn != NULL)
     {
-      if (!cj_store_join_group (ctx, request->group_dn, request->name, error))
+      GError *local_error = NULL;
+
+      if (!cj_store_join_group (ctx, request->group_dn, request->name, &local_error))
         {
-          /* All or nothing: the account goes again. */
-          ldap_delete_ext_s (ctx->ld, dn, NULL, NULL);
+          /* All or nothing: the account goes again when the group went meanwhile. Not
+           * when the server stopped answering: it would not answer the delete either, and
+           * the same request again finishes the account instead. */
+          if (!g_error_matches (local_error, CJ_ERROR, CJ_ERROR_DIRECTORY_UNAVAILABLE))
+            cj_directory_delete (ctx->directory, ctx->ld, dn);
+          g_propagate_error (error, local_error);
           return FALSE;
         }
       if (!cj_store_reread (ctx, request->group_dn, FALSE, error))
@@ -230,7 +250,7 @@ delete_user (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
    * with a member that does not exist. */
   if (!cj_store_leave_groups (ctx, user->name, NULL, FALSE, error))
     return FALSE;
-  rc = ldap_delete_ext_s (ctx->ld, request->dn, NULL, NULL);
+  rc = cj_directory_delete (ctx->directory, ctx->ld, request->dn);
   if (rc != LDAP_SUCCESS && rc != LDAP_NO_SUCH_OBJECT)
     return cj_directory_set_error (ctx->directory, error, rc, ctx->ld, _("deleting the user"));
   g_ptr_array_add (ctx->changes->removed, g_strdup (user->uuid));

@@ -12,20 +12,29 @@ cj_store_request_new (CjStoreOp op)
 {
   CjStoreRequest *request = g_new0 (CjStoreRequest, 1);
 
+  g_atomic_ref_count_init (&request->ref);
   request->op = op;
   request->lock = -1;
+  return request;
+}
+
+CjStoreRequest *
+cj_store_request_ref (CjStoreRequest *request)
+{
+  g_atomic_ref_count_inc (&request->ref);
   return request;
 }
 
 void
 cj_store_request_free (CjStoreRequest *request)
 {
-  if (request == NULL)
+  if (request == NULL || !g_atomic_ref_count_dec (&request->ref))
     return;
   if (request->password != NULL)
     explicit_bzero (request->password, strlen (request->password));
   g_free (request->password);
   g_free (request->dn);
+  g_free (request->uuid);
   g_free (request->name);
   g_free (request->nickname);
   g_free (request->jid);
@@ -36,8 +45,8 @@ cj_store_request_free (CjStoreRequest *request)
   g_free (request);
 }
 
-static CjChanges *
-changes_new (void)
+CjChanges *
+cj_changes_new (void)
 {
   CjChanges *changes = g_new0 (CjChanges, 1);
 
@@ -115,7 +124,7 @@ cj_store_reread (CjStoreContext *ctx, const char *dn, gboolean subject, GError *
 gboolean
 cj_store_modify (CjStoreContext *ctx, const char *dn, LDAPMod **mods, const char *what, GError **error)
 {
-  int rc = ldap_modify_ext_s (ctx->ld, dn, mods, NULL, NULL);
+  int rc = cj_directory_modify (ctx->directory, ctx->ld, dn, mods);
 
   if (rc != LDAP_SUCCESS)
     return cj_directory_set_error (ctx->directory, error, rc, ctx->ld, what);
@@ -161,7 +170,7 @@ cj_store_leave_groups (CjStoreContext *ctx, const char *name, const char *keep_d
       if (keep_dn != NULL && g_ascii_strcasecmp (dn, keep_dn) == 0)
         continue;
       cj_ldap_mods_add1 (mods, LDAP_MOD_DELETE, "memberUid", name);
-      rc = ldap_modify_ext_s (ctx->ld, dn, cj_ldap_mods_get (mods), NULL, NULL);
+      rc = cj_directory_modify (ctx->directory, ctx->ld, dn, cj_ldap_mods_get (mods));
       if (rc != LDAP_SUCCESS && rc != LDAP_NO_SUCH_ATTRIBUTE && rc != LDAP_NO_SUCH_OBJECT)
         return cj_directory_set_error (ctx->directory, error, rc, ctx->ld, _("leaving a group"));
       if (rc == LDAP_NO_SUCH_OBJECT)
@@ -186,7 +195,7 @@ cj_store_join_group (CjStoreContext *ctx, const char *group_dn, const char *name
   int rc;
 
   cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "memberUid", name);
-  rc = ldap_modify_ext_s (ctx->ld, group_dn, cj_ldap_mods_get (mods), NULL, NULL);
+  rc = cj_directory_modify (ctx->directory, ctx->ld, group_dn, cj_ldap_mods_get (mods));
   if (rc == LDAP_NO_SUCH_OBJECT)
     {
       g_set_error (error, CJ_ERROR, CJ_ERROR_NOT_FOUND, _("The group no longer exists"));
@@ -203,7 +212,7 @@ static gpointer
 run (CjDirectory *directory, LDAP *ld, gpointer data, GCancellable *cancellable, GError **error)
 {
   CjStoreRequest *request = data;
-  CjStoreContext ctx = { directory, ld, changes_new () };
+  CjStoreContext ctx = { directory, ld, cj_changes_new () };
   gboolean ok;
 
   switch (request->op)

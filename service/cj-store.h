@@ -26,8 +26,10 @@ typedef enum {
 } CjStoreOp;
 
 typedef struct {
+  gatomicrefcount ref;
   CjStoreOp op;
   char     *dn;
+  char     *uuid;          /* DELETE_*: the entryUUID of what goes (for the registry) */
   char     *name;
   char     *nickname;      /* NULL: unchanged */
   char     *jid;
@@ -42,6 +44,8 @@ typedef struct {
 } CjStoreRequest;
 
 CjStoreRequest *cj_store_request_new  (CjStoreOp op);
+CjStoreRequest *cj_store_request_ref  (CjStoreRequest *request);
+/* Drops a reference (the last one wipes the password). */
 void            cj_store_request_free (CjStoreRequest *request);
 
 typedef struct {
@@ -62,6 +66,30 @@ void       cj_store_run_async  (CjDirectory        *directory,
                                 gpointer            user_data);
 CjChanges *cj_store_run_finish (CjDirectory *directory, GAsyncResult *result, GError **error);
 
+/* Finding out what became of a request whose answer was lost (CJ_ERROR_OUTCOME_UNKNOWN):
+ * once the server has answered the connection that carried it (run_settled_async), the
+ * entries are read back and compared with what was asked. Fails with DirectoryUnavailable
+ * while the server does not answer; call again later. (cj-store-verify.c) */
+typedef enum {
+  CJ_OUTCOME_APPLIED,       /* what was asked holds */
+  CJ_OUTCOME_NOT_APPLIED,   /* it does not, and no step of it was made */
+  CJ_OUTCOME_PARTIAL,       /* a first step was made, not all: repeating the request ends it */
+} CjOutcome;
+
+typedef struct {
+  CjOutcome  outcome;
+  char      *detail;        /* what was found, in words (may be NULL) */
+  CjChanges *changes;       /* the entries as they are now, for the registry */
+} CjVerdict;
+
+void       cj_verdict_free        (CjVerdict *verdict);
+const char *cj_outcome_to_string  (CjOutcome outcome);
+void       cj_store_verify_async  (CjDirectory        *directory,
+                                   CjStoreRequest     *request,   /* (transfer none) */
+                                   GAsyncReadyCallback callback,
+                                   gpointer            user_data);
+CjVerdict *cj_store_verify_finish (CjDirectory *directory, GAsyncResult *result, GError **error);
+
 /* Internal to cj-store*.c: helpers the user and group halves share. */
 typedef struct {
   CjDirectory *directory;
@@ -78,10 +106,23 @@ gboolean  cj_store_leave_groups (CjStoreContext *ctx, const char *name, const ch
 gboolean  cj_store_join_group  (CjStoreContext *ctx, const char *group_dn, const char *name,
                                 GError **error);
 
+CjChanges *cj_changes_new      (void);
+
+/* How the account at @dn compares with the AddUser @request: absent, exactly as asked
+ * (attributes, password, photo, unlocked, in no group but the asked one), or another. */
+typedef enum { CJ_USER_ABSENT, CJ_USER_AS_ASKED, CJ_USER_OTHER } CjUserMatch;
+CjUserMatch cj_store_user_as_asked (CjStoreContext *ctx, CjStoreRequest *request, const char *dn,
+                                    GError **error);
+/* The DN of the group named @name (as the daemon reads names), NULL in *dn if none. */
+gboolean   cj_store_find_group_named (CjStoreContext *ctx, const char *name, char **dn, GError **error);
+/* The DNs of the groups that list @name as a member. */
+GPtrArray *cj_store_groups_of  (CjStoreContext *ctx, const char *name, GError **error);
+
 gboolean  cj_store_users_run   (CjStoreContext *ctx, CjStoreRequest *request, GError **error);
 gboolean  cj_store_groups_run  (CjStoreContext *ctx, CjStoreRequest *request, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CjStoreRequest, cj_store_request_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CjChanges, cj_changes_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CjVerdict, cj_verdict_free)
 
 G_END_DECLS

@@ -272,6 +272,7 @@ handle_delete (CjDaemon *daemon, CjEntry *user, GDBusMethodInvocation *invocatio
 
   request = cj_store_request_new (CJ_STORE_DELETE_USER);
   request->dn = g_strdup (user->dn);
+  request->uuid = g_strdup (user->uuid);
   request->name = g_strdup (user->name);
   cj_daemon_store (daemon, invocation, user->name, request, cj_reply_nothing);
   return TRUE;
