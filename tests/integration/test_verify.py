@@ -160,3 +160,13 @@ def test_a_certificate_near_its_end_is_found(world, cli, tmp_path):
     status, out = verify(cli)
     assert status == 1
     assert "certificate-expiry" in {f["kind"] for f in out["findings"]}, out
+
+
+def test_the_directory_not_answering_is_found(world, cli):
+    world.slapd.stop()
+    try:
+        status, out = verify(cli)
+        assert status == 1
+        assert "directory-down" in {f["kind"] for f in out["findings"]}, out
+    finally:
+        world.slapd.start(timeout=60)
