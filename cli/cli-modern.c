@@ -134,6 +134,43 @@ user_photo (Cli *cli, int argc, char **argv)
 }
 
 static int
+user_import (Cli *cli, int argc, char **argv)
+{
+  g_autofree char *format = NULL;
+  gboolean create_groups = FALSE, update_passwords = FALSE;
+  GOptionEntry entries[] = {
+    { "format", 'f', 0, G_OPTION_ARG_STRING, &format, N_("csv, json or ldif (default: from the file name, else csv)"), N_("FORMAT") },
+    { "create-groups", 0, 0, G_OPTION_ARG_NONE, &create_groups, N_("Make the groups the file names that do not exist"), NULL },
+    { "update-passwords", 0, 0, G_OPTION_ARG_NONE, &update_passwords, N_("Also set the passwords of accounts that exist"), NULL },
+    { NULL }
+  };
+  int status;
+
+  if ((status = parse ("FILE|-", _("Import accounts from a CSV, JSON or LDIF file."), entries, &argc, &argv)) != CLI_EXIT_OK ||
+      (status = expect_args (argc, 1)) != CLI_EXIT_OK)
+    return status;
+  if (format != NULL && !g_str_equal (format, "csv") && !g_str_equal (format, "json") && !g_str_equal (format, "ldif"))
+    return cli_usage_error (_("the format is csv, json or ldif"));
+  return cli_user_import (cli, argv[1], format, create_groups, update_passwords);
+}
+
+static int
+user_export (Cli *cli, int argc, char **argv)
+{
+  g_autofree char *format = NULL;
+  GOptionEntry entries[] = {
+    { "format", 'f', 0, G_OPTION_ARG_STRING, &format, N_("csv (the default) or json"), N_("FORMAT") },
+    { NULL }
+  };
+  int status;
+
+  if ((status = parse ("", _("Write every account (without passwords) to standard output."), entries, &argc, &argv)) != CLI_EXIT_OK ||
+      (status = expect_args (argc, 0)) != CLI_EXIT_OK)
+    return status;
+  return cli_user_export (cli, format);
+}
+
+static int
 one_name (Cli *cli, const char *summary, int (*run) (Cli *, const char *), int argc, char **argv)
 {
   int status;
@@ -187,6 +224,9 @@ static const Verb user_verbs[] = {
   { "list",   N_("[--no-legend]"),    N_("List the accounts") },
   { "show",   N_("NAME"),             N_("Show an account") },
   { "photo",  N_("NAME FILE|--clear|--export FILE"), N_("Set, remove or export a photo") },
+  { "import", N_("[--format csv|json|ldif] [--create-groups] [--update-passwords] FILE|-"),
+    N_("Import accounts from a CSV, JSON or LDIF file") },
+  { "export", N_("[--format csv|json]"), N_("Write every account (without passwords)") },
 };
 
 static const Verb group_verbs[] = {
@@ -284,6 +324,10 @@ user_main (Cli *cli, int argc, char **argv)
     return one_name (cli, _("Show an account."), cli_user_show, argc, argv);
   if (g_str_equal (verb, "list"))
     return list_args (cli, _("List the accounts."), cli_user_list, argc, argv);
+  if (g_str_equal (verb, "import"))
+    return user_import (cli, argc, argv);
+  if (g_str_equal (verb, "export"))
+    return user_export (cli, argc, argv);
   return user_photo (cli, argc, argv);
 }
 
@@ -365,6 +409,23 @@ group_main (Cli *cli, int argc, char **argv)
   return one_name (cli, _("Show a group."), cli_group_show, argc, argv);
 }
 
+static int
+verify_main (Cli *cli, int argc, char **argv)
+{
+  gboolean repair = FALSE;
+  GOptionEntry entries[] = {
+    { "repair", 0, 0, G_OPTION_ARG_NONE, &repair, N_("Fix what has one deterministic fix (needs the setup authorization)"), NULL },
+    { NULL }
+  };
+  int status;
+
+  if ((status = parse ("", _("Check the directory, ejabberd's configuration and certificate, and ejabberd."),
+                       entries, &argc, &argv)) != CLI_EXIT_OK ||
+      (status = expect_args (argc, 0)) != CLI_EXIT_OK)
+    return status;
+  return cli_verify (cli, repair);
+}
+
 static void
 print_help (void)
 {
@@ -377,7 +438,8 @@ print_help (void)
              "  setup ldap                      Prepare the directory (cl-setup ldap)\n"
              "  setup [OPTION…] jabber          Set up ejabberd (cl-setup jabber)\n"
              "  reload                          Make ejabberd load its configuration again\n"
-             "  user add|passwd|lock|unlock|mod|del|list|show|photo …\n"
+             "  verify [--repair]               Find (and fix) inconsistencies\n"
+             "  user add|passwd|lock|unlock|mod|del|list|show|photo|import|export …\n"
              "  group add|del|rename|add-members|remove-members|list|show …\n"
              "\n"
              "The original commands work too: cl-setup, cl-useradd, cl-passwd, cl-userdel,\n"
@@ -392,7 +454,7 @@ cli_modern_main (Cli *cli, int argc, char **argv)
   const char *command = argc > 1 ? argv[1] : NULL;
 
   if (command == NULL)
-    return cli_usage_error (_("a command is missing (status, setup, reload, user, group)"));
+    return cli_usage_error (_("a command is missing (status, setup, reload, verify, user, group)"));
   if (g_str_equal (command, "--help") || g_str_equal (command, "-h") || g_str_equal (command, "help"))
     {
       print_help ();
@@ -415,6 +477,8 @@ cli_modern_main (Cli *cli, int argc, char **argv)
     }
   if (g_str_equal (command, "user"))
     return user_main (cli, argc, argv);
+  if (g_str_equal (command, "verify"))
+    return verify_main (cli, argc, argv);
   if (g_str_equal (command, "group"))
     return group_main (cli, argc, argv);
   return cli_usage_error (_("unknown command “%s”"), command);

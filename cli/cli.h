@@ -92,6 +92,12 @@ int        cli_user_delete  (Cli *cli, const char *name);
 int        cli_user_list    (Cli *cli);
 int        cli_user_show    (Cli *cli, const char *name);
 int        cli_user_export_photo (Cli *cli, const char *name, const char *file);
+/* cli-import.c: @format NULL guesses from the file name (csv by default). */
+int        cli_user_import  (Cli *cli, const char *file, const char *format, gboolean create_groups,
+                             gboolean update_passwords);
+int        cli_user_export  (Cli *cli, const char *format);
+/* cl-jabber verify [--repair]: exit 1 while inconsistencies remain. */
+int        cli_verify       (Cli *cli, gboolean repair);
 /* The object path of a user (or NULL with NotFound). */
 char      *cli_find_user    (Cli *cli, const char *name, GError **error);
 

@@ -7,12 +7,14 @@
 #define CJ_SERVER_PATH         "/org/calculate/Jabber/Server"
 #define CJ_USERS_PATH          "/org/calculate/Jabber/Users"
 #define CJ_GROUPS_PATH         "/org/calculate/Jabber/Groups"
+#define CJ_JOBS_PATH           "/org/calculate/Jabber/Jobs"
 #define CJ_NO_OBJECT           "/"
 
 #define CJ_IFACE_MANAGER       "org.calculate.Jabber.Manager"
 #define CJ_IFACE_SERVER        "org.calculate.Jabber.Server"
 #define CJ_IFACE_USER          "org.calculate.Jabber.User"
 #define CJ_IFACE_GROUP         "org.calculate.Jabber.Group"
+#define CJ_IFACE_JOB           "org.calculate.Jabber.Job"
 
 /* Keys of the a{sv} option dictionaries (see dbus-interfaces/ XML files). */
 #define CJ_OPT_PASSWORD        "password"
@@ -33,6 +35,9 @@
 #define CJ_OPT_NAME            "name"
 #define CJ_OPT_ADD_MEMBERS     "add-members"
 #define CJ_OPT_REMOVE_MEMBERS  "remove-members"
+#define CJ_OPT_FORMAT          "format"
+#define CJ_OPT_CREATE_GROUPS   "create-groups"
+#define CJ_OPT_UPDATE_PASSWORDS "update-passwords"
 
 /* polkit actions (polkit/org.calculate.jabber.policy.in). */
 #define CJ_ACTION_SETUP        "org.calculate.jabber.setup"

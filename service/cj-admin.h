@@ -12,7 +12,9 @@
  * RemoveMembers naming it; Group.Modify adding or removing it; User.Modify on it is a method
  * of its User object). Renaming or deleting a group it is in does not touch the
  * account and keeps the table's action. A future import or bulk method must add its case
- * here (docs/operations.md). */
+ * here (docs/operations.md). Manager.Import cannot be judged here (the names are in the file
+ * it has not read yet): its job asks polkit for the setup action itself once the file lists
+ * an administrator, and fails those rows without it (cj-import-job.c). */
 #pragma once
 
 #include "cj-daemon.h"

@@ -274,3 +274,31 @@ cj_arguments_members (GVariant *parameters, GUnixFDList *fds, GError **error)
     return invalid (error, _("No users given"));
   return check_paths (members, error);
 }
+
+gboolean
+cj_arguments_import (GVariant *parameters, GUnixFDList *fds, GError **error)
+{
+  static const CjOptionSpec specs[] = {
+    { CJ_OPT_FORMAT, "s" }, { CJ_OPT_CREATE_GROUPS, "b" }, { CJ_OPT_UPDATE_PASSWORDS, "b" }, { NULL, NULL }
+  };
+  g_autoptr(GVariant) options = NULL;
+  const char *format;
+  gint32 handle;
+
+  g_variant_get (parameters, "(h@a{sv})", &handle, &options);
+  if (!check_handle (handle, fds, "file", error) || !check_options (options, specs, error))
+    return FALSE;
+  if (g_variant_lookup (options, CJ_OPT_FORMAT, "&s", &format) &&
+      !g_str_equal (format, "csv") && !g_str_equal (format, "json") && !g_str_equal (format, "ldif"))
+    return invalid (error, _("The format must be csv, json or ldif"));
+  return TRUE;
+}
+
+gboolean
+cj_arguments_repair (GVariant *parameters, GUnixFDList *fds, GError **error)
+{
+  static const CjOptionSpec specs[] = { { NULL, NULL } };
+  g_autoptr(GVariant) options = g_variant_get_child_value (parameters, 0);
+
+  return check_options (options, specs, error);
+}

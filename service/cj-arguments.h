@@ -29,5 +29,7 @@ gboolean cj_arguments_object        (GVariant *parameters, GUnixFDList *fds, GEr
 gboolean cj_arguments_photo         (GVariant *parameters, GUnixFDList *fds, GError **error);
 gboolean cj_arguments_group_name    (GVariant *parameters, GUnixFDList *fds, GError **error);
 gboolean cj_arguments_members       (GVariant *parameters, GUnixFDList *fds, GError **error);
+gboolean cj_arguments_repair        (GVariant *parameters, GUnixFDList *fds, GError **error);
+gboolean cj_arguments_import        (GVariant *parameters, GUnixFDList *fds, GError **error);
 
 G_END_DECLS

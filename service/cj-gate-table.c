@@ -20,12 +20,17 @@ const CjGateRule cj_gate_rules[] = {
   { CJ_IFACE_MANAGER, "FindGroupByName", NULL,             NULL },
   { CJ_IFACE_MANAGER, "ListGroups",      NULL,             NULL },
   { CJ_IFACE_MANAGER, "GetGroups",       NULL,             NULL },
+  /* A file may also need manage-groups (it gives groups) and setup (it lists admin): the
+   * job asks for those itself once it has read the file (cj-import-job.c). */
+  { CJ_IFACE_MANAGER, "Import",          CJ_ACTION_USERS,  cj_arguments_import },
 
   /* org.calculate.Jabber.Server */
   { CJ_IFACE_SERVER,  "SetupLdap",       CJ_ACTION_SETUP,  cj_arguments_setup_ldap },
   { CJ_IFACE_SERVER,  "Setup",           CJ_ACTION_SETUP,  cj_arguments_setup },
   { CJ_IFACE_SERVER,  "Reload",          CJ_ACTION_SETUP,  cj_arguments_none },
   { CJ_IFACE_SERVER,  "Check",           NULL,             NULL },
+  { CJ_IFACE_SERVER,  "Verify",          NULL,             NULL },
+  { CJ_IFACE_SERVER,  "Repair",          CJ_ACTION_SETUP,  cj_arguments_repair },
 
   /* org.calculate.Jabber.User */
   { CJ_IFACE_USER,    "SetNickname",     CJ_ACTION_USERS,  cj_arguments_nickname },
@@ -48,6 +53,10 @@ const CjGateRule cj_gate_rules[] = {
   { CJ_IFACE_GROUP,   "Delete",          CJ_ACTION_GROUPS, cj_arguments_none },
   /* cl-groupmod -a -d -n in one call: one authorization. */
   { CJ_IFACE_GROUP,   "Modify",          CJ_ACTION_GROUPS, cj_arguments_modify_group },
+
+  /* org.calculate.Jabber.Job: stopping an import is managing users, like starting one. */
+  { CJ_IFACE_JOB,     "Cancel",          CJ_ACTION_USERS,  cj_arguments_none },
+  { CJ_IFACE_JOB,     "GetErrors",       NULL,             NULL },
 
   { NULL, NULL, NULL, NULL }
 };

@@ -9,6 +9,8 @@
 #include "cj-common.h"
 #include "cj-daemon.h"
 #include "cj-error.h"
+#include "cj-import-job.h"
+#include "cj-verify.h"
 #include "cj-options.h"
 #include "cj-photo.h"
 #include "cj-validate.h"
@@ -311,5 +313,7 @@ cj_manager_object_init (CjDaemon *daemon)
   g_signal_connect (daemon->manager, "handle-find-group-by-name", G_CALLBACK (handle_find_group), daemon);
   g_signal_connect (daemon->manager, "handle-list-groups", G_CALLBACK (handle_list_groups), daemon);
   g_signal_connect (daemon->manager, "handle-get-groups", G_CALLBACK (handle_get_groups), daemon);
+  cj_import_job_init (daemon);
+  cj_verify_init (daemon);
   cj_gate_attach (daemon->gate, G_DBUS_INTERFACE_SKELETON (daemon->manager));
 }

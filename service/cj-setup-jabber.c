@@ -440,3 +440,28 @@ cj_setup_jabber_refresh_outdated (CjDaemon *daemon)
     }
   write_files (setup);
 }
+
+gboolean
+cj_setup_jabber_render_again (CjDaemon *daemon)
+{
+  g_autoptr(GVariant) options = NULL;
+  g_autoptr(GError) error = NULL;
+  Setup *setup;
+
+  if (!cj_server_get_configured (daemon->server) || daemon->setup_running)
+    return FALSE;
+  daemon->setup_running = TRUE;
+  setup = g_new0 (Setup, 1);
+  setup->daemon = daemon;
+  setup->certificate_fd = -1;
+  setup->report = g_ptr_array_new_with_free_func (g_free);
+  options = g_variant_ref_sink (g_variant_new ("a{sv}", NULL));
+  if (!read_options (setup, options, NULL, &error))
+    {
+      g_warning ("could not render ejabberd's configuration again: %s", error->message);
+      setup_free (setup);
+      return FALSE;
+    }
+  write_files (setup);
+  return TRUE;
+}

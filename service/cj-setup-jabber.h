@@ -15,4 +15,8 @@ gboolean cj_setup_jabber_handle_reload (CjServer *server, GDBusMethodInvocation 
  * first group layout (ldap_groupdesc: cn), and restarts ejabberd. */
 void     cj_setup_jabber_refresh_outdated (CjDaemon *daemon);
 
+/* verify --repair: renders the configuration again with the saved settings and restarts
+ * ejabberd (in the background). FALSE when not configured or a setup is running. */
+gboolean cj_setup_jabber_render_again (CjDaemon *daemon);
+
 G_END_DECLS

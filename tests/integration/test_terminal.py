@@ -147,7 +147,7 @@ def test_russian_flows_read_in_russian(world):
              "Guest", "guest", "list", "show", "add", "JID", "sandbox", "example", "org",
              "localhost", "cl-groupadd", "cl-groupmod", "Sales", "frob", "passwd", "lock",
              "unlock", "mod", "del", "photo", "json", "legend", "no-legend", "Jabber", "ID",
-             "LDAP", "ejabberd", "XMPP", "JSON"}
+             "LDAP", "ejabberd", "XMPP", "JSON", "import", "export"}
     # The daemon's validation and look-ups, in the caller's language.
     r = run(world, "cl-useradd", "Guest", "jabber", russian=True)
     assert r.returncode == 6, r.stderr

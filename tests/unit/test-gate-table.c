@@ -13,7 +13,7 @@
 /* The reading methods, by name: everything else changes something. */
 static const char *const reading[] = {
   "FindUserByName", "ListUsers", "GetUsers", "FindGroupByName", "ListGroups", "GetGroups",
-  "GetPhoto", "Check", NULL
+  "GetPhoto", "Check", "GetErrors", "Verify", NULL
 };
 
 static void
@@ -51,6 +51,7 @@ test_every_method_listed (void)
   check_interface (cj_server_interface_info (), &methods);
   check_interface (cj_user_interface_info (), &methods);
   check_interface (cj_group_interface_info (), &methods);
+  check_interface (cj_job_interface_info (), &methods);
   for (const CjGateRule *rule = cj_gate_rules; rule->interface != NULL; rule++)
     rules++;
   /* No stale lines for methods that no longer exist. */
