@@ -180,6 +180,16 @@ valid_scope_id (const char *scope)
   return TRUE;
 }
 
+/* inet_pton's grammar (GInetAddress): g_hostname_is_ip_address() also takes ":" (found by
+ * fuzz-validate), which ejabberd would not listen on. */
+static gboolean
+is_inet_address (const char *text)
+{
+  g_autoptr(GInetAddress) address = g_inet_address_new_from_string (text);
+
+  return address != NULL;
+}
+
 gboolean
 cj_validate_ip_address (const char *address, GError **error)
 {
@@ -193,14 +203,16 @@ cj_validate_ip_address (const char *address, GError **error)
     {
       g_autofree char *host = g_strndup (address, (gsize) (percent - address));
 
-      /* A zone only after an IPv6 address, and GLib checks the address part alone. */
-      if (strchr (host, ':') != NULL && g_hostname_is_ip_address (host) && valid_scope_id (percent + 1))
+      /* A zone only after an IPv6 address, the address part checked alone, and the whole
+       * as GLib reads it too (which refuses a zone on "::", all addresses). */
+      if (strchr (host, ':') != NULL && is_inet_address (host) && valid_scope_id (percent + 1) &&
+          g_hostname_is_ip_address (address))
         return TRUE;
-      if (strchr (host, ':') != NULL && g_hostname_is_ip_address (host))
+      if (strchr (host, ':') != NULL && is_inet_address (host))
         return invalid (error, _("The scope of an IPv6 address must be an interface name (at most %d "
                                  "letters, digits, “_”, “.” or “-”) or number"), IFNAMSIZ - 1);
     }
-  else if (g_hostname_is_ip_address (address))
+  else if (is_inet_address (address))
     return TRUE;
   /* The caller's text goes back escaped: it may hold anything. */
   shown = cj_text_escape (address);

@@ -243,9 +243,25 @@ typedef struct {
   GDBusMethodInvocation *invocation;
   gboolean               repair;
   GPtrArray             *findings;
+  gint64                 started;
 } Run;
 
 static gboolean running;
+/* Verify needs no authorization and reads the whole subtree on the directory's one worker:
+ * after a check, the next Verify waits at least as long as that check took (2 s at least),
+ * so that nobody looping on it keeps the worker busy more than half the time. Repair
+ * (authorized) is not held back. */
+static gint64 next_verify;
+
+static void
+ended (Run *run)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  if (!run->repair)
+    next_verify = now + MAX (now - run->started, 2 * G_USEC_PER_SEC);
+  running = FALSE;
+}
 
 static void
 run_finish (Run *run)
@@ -264,9 +280,9 @@ run_finish (Run *run)
       cj_audit_finish (run->invocation, target, NULL);
     }
   g_dbus_method_invocation_return_value (run->invocation, g_variant_new ("(a(sss))", &builder));
+  ended (run);
   g_ptr_array_unref (run->findings);
   g_free (run);
-  running = FALSE;
 }
 
 /* What the daemon would render now, with the saved settings (cj-ejabberd-files.c does the
@@ -401,9 +417,9 @@ on_directory_checked (GObject *source, GAsyncResult *result, gpointer data)
   if (findings == NULL && g_error_matches (error, CJ_ERROR, CJ_ERROR_NOT_CONFIGURED))
     {
       g_dbus_method_invocation_return_gerror (run->invocation, error);
+      ended (run);
       g_ptr_array_unref (run->findings);
       g_free (run);
-      running = FALSE;
       return;
     }
   if (findings == NULL && !run->repair)
@@ -426,8 +442,15 @@ start (CjDaemon *daemon, GDBusMethodInvocation *invocation, gboolean repair)
                                                      _("A check is running; try again when it has ended"));
       return;
     }
+  if (!repair && g_get_monotonic_time () < next_verify)
+    {
+      g_dbus_method_invocation_return_error_literal (invocation, CJ_ERROR, CJ_ERROR_BUSY,
+                                                     _("A check ran a moment ago; try again in a few seconds"));
+      return;
+    }
   running = TRUE;
   run = g_new0 (Run, 1);
+  run->started = g_get_monotonic_time ();
   run->daemon = daemon;
   run->invocation = invocation;
   run->repair = repair;

@@ -114,6 +114,10 @@ test_hosts (void)
   expect (cj_validate_ip_address, "::1", TRUE);
   expect (cj_validate_ip_address, "192.168.1", FALSE);
   expect (cj_validate_ip_address, "{192,168,1,6}", FALSE);
+  /* GLib's g_hostname_is_ip_address() takes these; ejabberd would not listen on them. */
+  expect (cj_validate_ip_address, ":", FALSE);
+  expect (cj_validate_ip_address, ":%5", FALSE);
+  expect (cj_validate_ip_address, "::%2", FALSE);
 }
 
 /* IPv6 zones: an interface name or number, nothing else (the address lands in ejabberd's
