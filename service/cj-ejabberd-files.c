@@ -15,6 +15,27 @@
 #define MAX_CERTIFICATE_BYTES (1024 * 1024)
 
 void
+cj_ejabberd_files_settings (const CjEjabberdFiles *files, const char *password,
+                            CjEjabberdSettings *settings)
+{
+  *settings = (CjEjabberdSettings) { 0 };
+  settings->hosts = (const char *const *) files->hosts;
+  settings->history = files->history;
+  settings->history_dir = files->history_dir;
+  settings->listen = files->listen;
+  settings->certificate_file = files->certificate_file;
+  settings->client_port = files->client_port;
+  settings->server_port = files->server_port;
+  settings->ldap_server = files->ldap_server;
+  settings->ldap_port = files->ldap_port;
+  settings->ldap_rootdn = files->ldap_rootdn;
+  settings->ldap_password = password;
+  settings->users_dn = files->users_dn;
+  settings->jabber_dn = files->jabber_dn;
+  settings->api_socket = files->api_socket;
+}
+
+void
 cj_ejabberd_files_free (CjEjabberdFiles *files)
 {
   if (files == NULL)
@@ -260,20 +281,7 @@ write_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *canc
   if (files->history && !make_history_directory (files->history_dir, &error))
     goto fail;
 
-  settings.hosts = (const char *const *) files->hosts;
-  settings.history = files->history;
-  settings.history_dir = files->history_dir;
-  settings.listen = files->listen;
-  settings.certificate_file = files->certificate_file;
-  settings.client_port = files->client_port;
-  settings.server_port = files->server_port;
-  settings.ldap_server = files->ldap_server;
-  settings.ldap_port = files->ldap_port;
-  settings.ldap_rootdn = files->ldap_rootdn;
-  settings.ldap_password = password;
-  settings.users_dn = files->users_dn;
-  settings.jabber_dn = files->jabber_dn;
-  settings.api_socket = files->api_socket;
+  cj_ejabberd_files_settings (files, password, &settings);
   rendered = cj_ejabberd_config_render (&settings);
   explicit_bzero (password, strlen (password));
 

@@ -29,6 +29,11 @@ typedef struct {
 
 void       cj_ejabberd_files_free (CjEjabberdFiles *files);
 
+/* What the renderer is given for @files (borrowed pointers; @password the LDAP secret). The
+ * one place, for writing the files and for Verify's comparison. */
+void       cj_ejabberd_files_settings (const CjEjabberdFiles *files, const char *password,
+                                       CjEjabberdSettings *settings);
+
 /* Writes everything; returns report lines. (transfer full) @files. */
 void       cj_ejabberd_files_write_async  (CjEjabberdFiles *files, GAsyncReadyCallback callback,
                                            gpointer user_data);

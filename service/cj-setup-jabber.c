@@ -218,26 +218,21 @@ self_signed_hosts_changed (Setup *setup)
   return made_for != NULL && !g_strv_equal ((const char *const *) made_for, (const char *const *) setup->hosts);
 }
 
-static void
-write_files (Setup *setup)
+CjEjabberdFiles *
+cj_setup_jabber_files_new (CjDaemon *daemon, const char *const *hosts, gboolean history,
+                           const char *listen)
 {
-  CjDaemon *daemon = setup->daemon;
   const CjConfig *config = daemon->config;
   CjEjabberdFiles *files = g_new0 (CjEjabberdFiles, 1);
 
   files->config_file = g_strdup (config->ejabberd_config);
   files->certificate_file = g_strdup (config->certificate_file);
   files->secret_file = cj_setup_ldap_secret_path (config->state_dir);
-  files->certificate_fd = setup->certificate_fd;
-  setup->certificate_fd = -1;
-  /* A certificate we made ourselves is made again when the hosts it names changed. */
-  files->renew_self_signed = self_signed_hosts_changed (setup);
-  if (setup->certificate_fd < 0)
-    setup->kept_self_signed = self_signed_hosts (setup);
-  files->hosts = g_strdupv (setup->hosts);
-  files->history = setup->history;
+  files->certificate_fd = -1;
+  files->hosts = g_strdupv ((char **) hosts);
+  files->history = history;
   files->history_dir = g_strdup (config->history_dir);
-  files->listen = g_strdup (setup->listen);
+  files->listen = g_strdup (listen);
   files->client_port = config->client_port;
   files->server_port = config->server_port;
   files->ldap_server = g_strdup (config->ejabberd_ldap_server);
@@ -246,6 +241,21 @@ write_files (Setup *setup)
   files->users_dn = g_strdup (cj_directory_get_users_dn (daemon->directory));
   files->jabber_dn = g_strdup (cj_directory_get_jabber_dn (daemon->directory));
   files->api_socket = g_strdup (config->api_socket);
+  return files;
+}
+
+static void
+write_files (Setup *setup)
+{
+  CjEjabberdFiles *files = cj_setup_jabber_files_new (setup->daemon, (const char *const *) setup->hosts,
+                                                      setup->history, setup->listen);
+
+  files->certificate_fd = setup->certificate_fd;
+  setup->certificate_fd = -1;
+  /* A certificate we made ourselves is made again when the hosts it names changed. */
+  files->renew_self_signed = self_signed_hosts_changed (setup);
+  if (setup->certificate_fd < 0)
+    setup->kept_self_signed = self_signed_hosts (setup);
   cj_ejabberd_files_write_async (files, on_files_written, setup);
 }
 

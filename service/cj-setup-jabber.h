@@ -3,6 +3,7 @@
 #pragma once
 
 #include "cj-daemon.h"
+#include "cj-ejabberd-files.h"
 
 G_BEGIN_DECLS
 
@@ -18,5 +19,10 @@ void     cj_setup_jabber_refresh_outdated (CjDaemon *daemon);
 /* verify --repair: renders the configuration again with the saved settings and restarts
  * ejabberd (in the background). FALSE when not configured or a setup is running. */
 gboolean cj_setup_jabber_render_again (CjDaemon *daemon);
+
+/* ejabberd's files as the daemon renders them for these service settings (hosts, the
+ * primary first; history; listen address): for Setup, and for Verify's comparison. */
+CjEjabberdFiles *cj_setup_jabber_files_new (CjDaemon *daemon, const char *const *hosts,
+                                            gboolean history, const char *listen);
 
 G_END_DECLS

@@ -8,6 +8,7 @@
 #include "cj-audit.h"
 #include "cj-common.h"
 #include "cj-ejabberd-config.h"
+#include "cj-ejabberd-files.h"
 #include "cj-error.h"
 #include "cj-ldap-util.h"
 #include "cj-setup-jabber.h"
@@ -258,8 +259,8 @@ ended (Run *run)
 {
   gint64 now = g_get_monotonic_time ();
 
-  if (!run->repair)
-    next_verify = now + MAX (now - run->started, 2 * G_USEC_PER_SEC);
+  /* After an (authorized) repair, the check of what it did may follow at once. */
+  next_verify = run->repair ? 0 : now + MAX (now - run->started, 2 * G_USEC_PER_SEC);
   running = FALSE;
 }
 
@@ -290,37 +291,30 @@ run_finish (Run *run)
 static char *
 render_now (CjDaemon *daemon)
 {
-  const CjConfig *config = daemon->config;
-  g_autofree char *secret_path = cj_setup_ldap_secret_path (config->state_dir);
-  g_autofree char *secret = NULL;
-  g_autofree char *rootdn = cj_setup_ldap_ejabberd_dn (daemon->directory);
   g_autoptr(GPtrArray) hosts = g_ptr_array_new ();
   const char *const *extra = cj_server_get_hosts (daemon->server);
-  CjEjabberdSettings settings = { 0 };
+  CjEjabberdFiles *files = NULL;
+  CjEjabberdSettings settings;
+  g_autofree char *secret = NULL;
   char *rendered;
 
-  if (!g_file_get_contents (secret_path, &secret, NULL, NULL))
-    return NULL;
-  g_strstrip (secret);
   g_ptr_array_add (hosts, (gpointer) cj_server_get_primary_host (daemon->server));
   for (guint i = 1; extra != NULL && extra[0] != NULL && extra[i] != NULL; i++)
     g_ptr_array_add (hosts, (gpointer) extra[i]);
   g_ptr_array_add (hosts, NULL);
-  settings.hosts = (const char *const *) hosts->pdata;
-  settings.history = cj_server_get_history (daemon->server);
-  settings.history_dir = config->history_dir;
-  settings.listen = cj_server_get_listen_address (daemon->server);
-  settings.certificate_file = config->certificate_file;
-  settings.client_port = config->client_port;
-  settings.server_port = config->server_port;
-  settings.ldap_server = config->ejabberd_ldap_server;
-  settings.ldap_port = config->ejabberd_ldap_port;
-  settings.ldap_rootdn = rootdn;
-  settings.ldap_password = secret;
-  settings.users_dn = cj_directory_get_users_dn (daemon->directory);
-  settings.jabber_dn = cj_directory_get_jabber_dn (daemon->directory);
+  files = cj_setup_jabber_files_new (daemon, (const char *const *) hosts->pdata,
+                                     cj_server_get_history (daemon->server),
+                                     cj_server_get_listen_address (daemon->server));
+  if (!g_file_get_contents (files->secret_file, &secret, NULL, NULL))
+    {
+      cj_ejabberd_files_free (files);
+      return NULL;
+    }
+  g_strstrip (secret);
+  cj_ejabberd_files_settings (files, secret, &settings);
   rendered = cj_ejabberd_config_render (&settings);
   explicit_bzero (secret, strlen (secret));
+  cj_ejabberd_files_free (files);
   return rendered;
 }
 
