@@ -297,31 +297,6 @@ on_cleared (GObject *source, GAsyncResult *result, gpointer user_data)
   publish (job);
 }
 
-static gpointer
-read_photo (CjDirectory *directory, LDAP *ld, gpointer data, GCancellable *cancellable, GError **error)
-{
-  const char *attrs[] = { "jpegPhoto", NULL };
-  g_autoptr(LDAPMessage) result = NULL;
-  struct berval **values;
-  LDAPMessage *entry;
-  GBytes *bytes;
-  int rc = ldap_search_ext_s (ld, data, LDAP_SCOPE_BASE, "(objectClass=*)", (char **) attrs, 0,
-                              NULL, NULL, NULL, 1, &result);
-
-  if (rc != LDAP_SUCCESS)
-    {
-      cj_directory_set_error (directory, error, rc, ld, _("reading the photo"));
-      return NULL;
-    }
-  entry = ldap_first_entry (ld, result);
-  values = entry != NULL ? ldap_get_values_len (ld, entry, "jpegPhoto") : NULL;
-  bytes = values != NULL && values[0] != NULL
-          ? g_bytes_new (values[0]->bv_val, values[0]->bv_len)
-          : g_bytes_new (NULL, 0);
-  ldap_value_free_len (values);
-  return bytes;
-}
-
 static void
 on_photo_read (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -370,7 +345,7 @@ start_job (Avatars *avatars, char *uid)
   avatars->in_flight++;
   if (user != NULL && user->has_photo)
     {
-      cj_directory_read_async (avatars->daemon->directory, read_photo, g_strdup (user->dn), g_free,
+      cj_directory_read_async (avatars->daemon->directory, cj_store_read_photo, g_strdup (user->dn), g_free,
                                on_photo_read, job);
       return;
     }

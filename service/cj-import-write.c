@@ -234,12 +234,7 @@ read_existing (Ctx *ctx)
   rc = ldap_search_ext_s (ctx->ld, cj_directory_get_users_dn (ctx->directory), LDAP_SCOPE_ONELEVEL,
                           filter, (char **) attrs, 0, NULL, NULL, NULL, 0, &result);
   if (rc == LDAP_NO_SUCH_OBJECT)
-    {
-      g_set_error (&ctx->fatal, CJ_ERROR, CJ_ERROR_NOT_CONFIGURED,
-                   _("The Jabber subtree %s does not exist: run “cl-setup ldap” first"),
-                   cj_directory_get_users_dn (ctx->directory));
-      return FALSE;
-    }
+    return cj_store_subtree_missing (cj_directory_get_users_dn (ctx->directory), &ctx->fatal);
   if (rc != LDAP_SUCCESS)
     return set_fatal (ctx, rc, _("reading the accounts of an import"));
   for (LDAPMessage *m = ldap_first_entry (ctx->ld, result); m != NULL; m = ldap_next_entry (ctx->ld, m))

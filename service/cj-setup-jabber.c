@@ -418,10 +418,6 @@ void
 cj_setup_jabber_refresh_outdated (CjDaemon *daemon)
 {
   g_autofree char *text = NULL;
-  g_autoptr(GVariant) options = NULL;
-  g_autoptr(GError) error = NULL;
-  Setup *setup;
-
   g_autofree char *api_line = cj_ejabberd_config_api_line (daemon->config->api_socket);
 
   if (!cj_server_get_configured (daemon->server) || daemon->setup_running ||
@@ -436,19 +432,7 @@ cj_setup_jabber_refresh_outdated (CjDaemon *daemon)
                daemon->config->ejabberd_config);
   else
     return;
-  daemon->setup_running = TRUE;
-  setup = g_new0 (Setup, 1);
-  setup->daemon = daemon;
-  setup->certificate_fd = -1;
-  setup->report = g_ptr_array_new_with_free_func (g_free);
-  options = g_variant_ref_sink (g_variant_new ("a{sv}", NULL));
-  if (!read_options (setup, options, NULL, &error))
-    {
-      g_warning ("could not render ejabberd's configuration again: %s", error->message);
-      setup_free (setup);
-      return;
-    }
-  write_files (setup);
+  cj_setup_jabber_render_again (daemon);
 }
 
 gboolean

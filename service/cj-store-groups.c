@@ -126,12 +126,7 @@ check_name_free (CjStoreContext *ctx, const char *name, const char *except_dn, G
   rc = ldap_search_ext_s (ctx->ld, cj_directory_get_groups_dn (ctx->directory), LDAP_SCOPE_ONELEVEL,
                           filter, (char **) attrs, 0, NULL, NULL, NULL, 0, &result);
   if (rc == LDAP_NO_SUCH_OBJECT)
-    {
-      g_set_error (error, CJ_ERROR, CJ_ERROR_NOT_CONFIGURED,
-                   _("The Jabber subtree %s does not exist: run “cl-setup ldap” first"),
-                   cj_directory_get_groups_dn (ctx->directory));
-      return FALSE;
-    }
+    return cj_store_subtree_missing (cj_directory_get_groups_dn (ctx->directory), error);
   if (rc != LDAP_SUCCESS)
     return cj_directory_set_error (ctx->directory, error, rc, ctx->ld, _("looking up group names"));
   for (LDAPMessage *m = ldap_first_entry (ctx->ld, result); m != NULL; m = ldap_next_entry (ctx->ld, m))
@@ -235,12 +230,7 @@ add_group (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
         break;
     }
   if (rc == LDAP_NO_SUCH_OBJECT)
-    {
-      g_set_error (error, CJ_ERROR, CJ_ERROR_NOT_CONFIGURED,
-                   _("The Jabber subtree %s does not exist: run “cl-setup ldap” first"),
-                   cj_directory_get_groups_dn (ctx->directory));
-      return FALSE;
-    }
+    return cj_store_subtree_missing (cj_directory_get_groups_dn (ctx->directory), error);
   if (rc != LDAP_SUCCESS)
     return write_error (ctx, rc, request->name, NULL, _("adding the group"), error);
   return move_into (ctx, dn, request->members, error) && cj_store_reread (ctx, dn, TRUE, error);

@@ -93,12 +93,7 @@ add_user (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
         }
     }
   else if (rc == LDAP_NO_SUCH_OBJECT)
-    {
-      g_set_error (error, CJ_ERROR, CJ_ERROR_NOT_CONFIGURED,
-                   _("The Jabber subtree %s does not exist: run “cl-setup ldap” first"),
-                   cj_directory_get_users_dn (ctx->directory));
-      return FALSE;
-    }
+    return cj_store_subtree_missing (cj_directory_get_users_dn (ctx->directory), error);
   else if (rc != LDAP_SUCCESS)
     return cj_directory_set_error (ctx->directory, error, rc, ctx->ld, _("adding the user"));
 

@@ -251,3 +251,37 @@ cj_store_run_finish (CjDirectory *directory, GAsyncResult *result, GError **erro
 {
   return cj_directory_run_finish (directory, result, error);
 }
+
+gpointer
+cj_store_read_photo (CjDirectory *directory, LDAP *ld, gpointer data, GCancellable *cancellable,
+                     GError **error)
+{
+  const char *attrs[] = { "jpegPhoto", NULL };
+  g_autoptr(LDAPMessage) result = NULL;
+  struct berval **values;
+  LDAPMessage *entry;
+  GBytes *bytes;
+  int rc = ldap_search_ext_s (ld, data, LDAP_SCOPE_BASE, "(objectClass=*)", (char **) attrs, 0,
+                              NULL, NULL, NULL, 1, &result);
+
+  if (rc != LDAP_SUCCESS)
+    {
+      cj_directory_set_error (directory, error, rc, ld, _("reading the photo"));
+      return NULL;
+    }
+  entry = ldap_first_entry (ld, result);
+  values = entry != NULL ? ldap_get_values_len (ld, entry, "jpegPhoto") : NULL;
+  bytes = values != NULL && values[0] != NULL
+          ? g_bytes_new (values[0]->bv_val, values[0]->bv_len)
+          : g_bytes_new (NULL, 0);
+  ldap_value_free_len (values);
+  return bytes;
+}
+
+gboolean
+cj_store_subtree_missing (const char *dn, GError **error)
+{
+  g_set_error (error, CJ_ERROR, CJ_ERROR_NOT_CONFIGURED,
+               _("The Jabber subtree %s does not exist: run “cl-setup ldap” first"), dn);
+  return FALSE;
+}

@@ -118,6 +118,12 @@ gboolean   cj_store_find_group_named (CjStoreContext *ctx, const char *name, cha
 /* The DNs of the groups that list @name as a member. */
 GPtrArray *cj_store_groups_of  (CjStoreContext *ctx, const char *name, GError **error);
 
+/* NotConfigured for a write below @dn that found no parent (LDAP_NO_SUCH_OBJECT); FALSE. */
+gboolean  cj_store_subtree_missing (const char *dn, GError **error);
+/* A CjDirectoryFunc: the jpegPhoto of the entry whose DN is @data, as GBytes (empty without
+ * one), for GetPhoto and the avatars. */
+gpointer  cj_store_read_photo  (CjDirectory *directory, LDAP *ld, gpointer data,
+                                GCancellable *cancellable, GError **error);
 gboolean  cj_store_users_run   (CjStoreContext *ctx, CjStoreRequest *request, GError **error);
 gboolean  cj_store_groups_run  (CjStoreContext *ctx, CjStoreRequest *request, GError **error);
 

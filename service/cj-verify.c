@@ -105,12 +105,7 @@ read_users (CjDirectory *directory, LDAP *ld, Check *check, GHashTable *users, G
                               "(objectClass=*)", (char **) attrs, 0, NULL, NULL, NULL, 0, &result);
 
   if (rc == LDAP_NO_SUCH_OBJECT)
-    {
-      g_set_error (error, CJ_ERROR, CJ_ERROR_NOT_CONFIGURED,
-                   _("The Jabber subtree %s does not exist: run “cl-setup ldap” first"),
-                   cj_directory_get_users_dn (directory));
-      return FALSE;
-    }
+    return cj_store_subtree_missing (cj_directory_get_users_dn (directory), error);
   if (rc != LDAP_SUCCESS)
     return cj_directory_set_error (directory, error, rc, ld, _("reading the accounts"));
   for (LDAPMessage *m = ldap_first_entry (ld, result); m != NULL; m = ldap_next_entry (ld, m))
