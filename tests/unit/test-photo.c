@@ -836,6 +836,10 @@ test_async_closes_fd (void)
 
 /* The helper process (service/cj-photo-sandbox.c) ------------------------------------------ */
 
+/* The built helper, copied where nobody (whom it runs as) may enter: the build tree may be
+ * in a clone in root's 0700 home. Set by main(). */
+static char *test_helper;
+
 /* Runs cj_photo_convert_async on @input with @helper (NULL: the real one); the result. */
 static GBytes *
 convert_with_helper (GBytes *input, const char *helper, GError **error)
@@ -843,12 +847,12 @@ convert_with_helper (GBytes *input, const char *helper, GError **error)
   g_autoptr(GAsyncResult) result = NULL;
   GBytes *out;
 
-  cj_photo_set_helper (helper != NULL ? helper : CJ_TEST_PHOTO_HELPER);
+  cj_photo_set_helper (helper != NULL ? helper : test_helper);
   cj_photo_convert_async (fd_with_bytes (input), NULL, on_converted, &result);
   while (result == NULL)
     g_main_context_iteration (NULL, TRUE);
   out = cj_photo_convert_finish (result, error);
-  cj_photo_set_helper (CJ_TEST_PHOTO_HELPER);
+  cj_photo_set_helper (test_helper);
   return out;
 }
 
@@ -1373,12 +1377,36 @@ test_bomb (gconstpointer data)
   g_test_trap_assert_passed ();
 }
 
+/* A copy of the built helper in a directory anyone may enter (see test_helper). */
+static char *
+public_helper_copy (char **dir_out)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+  char *dir = g_dir_make_tmp ("cj-photo-helper-XXXXXX", &error);
+  char *path;
+
+  g_assert_no_error (error);
+  g_assert_cmpint (g_chmod (dir, 0755), ==, 0);
+  path = g_build_filename (dir, "calculate-jabber-photo", NULL);
+  g_assert_true (g_file_get_contents (CJ_TEST_PHOTO_HELPER, &contents, &length, &error));
+  g_assert_true (g_file_set_contents_full (path, contents, (gssize) length,
+                                           G_FILE_SET_CONTENTS_NONE, 0755, &error));
+  *dir_out = dir;
+  return path;
+}
+
 int
 main (int argc, char **argv)
 {
+  g_autofree char *helper_dir = NULL;
+  int status;
+
   g_test_init (&argc, &argv, NULL);
   /* cj_photo_convert_async runs the built helper (the daemon finds it beside itself). */
-  cj_photo_set_helper (CJ_TEST_PHOTO_HELPER);
+  test_helper = public_helper_copy (&helper_dir);
+  cj_photo_set_helper (test_helper);
 
   for (gsize i = 0; i < G_N_ELEMENTS (format_cases); i++)
     {
@@ -1426,5 +1454,9 @@ main (int argc, char **argv)
       g_autofree char *path = g_strdup_printf ("/photo/hostile/bomb/%s", bomb_cases[i].name);
       g_test_add_data_func (path, &bomb_cases[i], test_bomb);
     }
-  return g_test_run ();
+  status = g_test_run ();
+  g_unlink (test_helper);
+  g_rmdir (helper_dir);
+  g_free (test_helper);
+  return status;
 }
