@@ -234,12 +234,33 @@ static gboolean
 bmp_header_fits (const guint8 *data, gsize size)
 {
   guint32 pixels, header;
+  guint bits;
 
   if (size < 18)
     return FALSE;
   pixels = le32 (data + 10);
   header = le32 (data + 14);
-  return header >= 12 && header <= 124 && 14 + (gsize) header <= size && pixels <= size;
+  if (header < 12 || header > 124 || 14 + (gsize) header > size || pixels > size)
+    return FALSE;
+  /* The pixels come after the headers, and a pixel has one of the format's sizes: a file
+   * with its pixels inside its header, or 299 bits a pixel, made the loader ask for
+   * gigabytes (fuzz-photo, corpus bmp-pixels-inside-header). */
+  bits = header == 12 ? (guint) (data[24] | data[25] << 8) : (guint) (data[28] | data[29] << 8);
+  if (pixels < 14 + header ||
+      !(bits == 1 || bits == 2 || bits == 4 || bits == 8 || bits == 16 || bits == 24 || bits == 32))
+    return FALSE;
+  /* BITMAPINFOHEADER and later: a compression the loader knows (RGB, RLE8, RLE4,
+   * BITFIELDS), and a palette of at most 2^bits (256 above 8 bits) colours that lies before
+   * the pixels; 0xffffffff colours made it ask for 4 GiB. */
+  if (header >= 40)
+    {
+      guint32 compression = le32 (data + 30), colours = le32 (data + 46);
+
+      if (compression > 3 || colours > (bits <= 8 ? 1u << bits : 256u) ||
+          14 + (guint64) header + 4 * (guint64) colours > pixels)
+        return FALSE;
+    }
+  return TRUE;
 }
 
 static GdkPixbuf *
