@@ -143,43 +143,6 @@ cli_group_rename (Cli *cli, const char *old_name, const char *new_name)
   return status;
 }
 
-int
-cli_group_add_members (Cli *cli, const char *group, char **users)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = NULL;
-  GVariant *paths = user_paths (cli, users, &error);
-  GVariantIter *moved;
-  const char *user_path, *from_path;
-  int status;
-
-  if (paths == NULL)
-    return cli_fail (error);
-  status = call_group (cli, group, "AddMembers", g_variant_new ("(@ao)", paths), "(a(oo))", &reply);
-  if (status != CLI_EXIT_OK)
-    return status;
-  g_variant_get (reply, "(a(oo))", &moved);
-  while (g_variant_iter_next (moved, "(&o&o)", &user_path, &from_path))
-    {
-      g_autoptr(GVariant) props = cli_get_all (cli, user_path, CJ_IFACE_USER, NULL);
-      g_autofree char *from = group_name (cli, from_path);
-      const char *user = user_path;
-
-      g_autofree char *safe_user = NULL;
-
-      if (props != NULL)
-        g_variant_lookup (props, "Name", "&s", &user);
-      safe_user = cli_text_safe (user);
-      g_print (_("%s moved from group “%s” to “%s”\n"), safe_user, from, group);
-    }
-  g_variant_iter_free (moved);
-  {
-    g_autofree char *list = g_strjoinv (", ", users);
-    g_print (_("Group “%s”: added %s\n"), group, list);
-  }
-  return CLI_EXIT_OK;
-}
-
 static void
 print_moved (Cli *cli, GVariant *reply, const char *group)
 {
@@ -201,6 +164,27 @@ print_moved (Cli *cli, GVariant *reply, const char *group)
       g_print (_("%s moved from group “%s” to “%s”\n"), safe_user, from, group);
     }
   g_variant_iter_free (moved);
+}
+
+int
+cli_group_add_members (Cli *cli, const char *group, char **users)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  GVariant *paths = user_paths (cli, users, &error);
+  int status;
+
+  if (paths == NULL)
+    return cli_fail (error);
+  status = call_group (cli, group, "AddMembers", g_variant_new ("(@ao)", paths), "(a(oo))", &reply);
+  if (status != CLI_EXIT_OK)
+    return status;
+  print_moved (cli, reply, group);
+  {
+    g_autofree char *list = g_strjoinv (", ", users);
+    g_print (_("Group “%s”: added %s\n"), group, list);
+  }
+  return CLI_EXIT_OK;
 }
 
 /* cl-groupmod: every change of the command in one Group.Modify call (one authorization). */
