@@ -345,8 +345,10 @@ start_job (Avatars *avatars, char *uid)
   avatars->in_flight++;
   if (user != NULL && user->has_photo)
     {
-      cj_directory_read_async (avatars->daemon->directory, cj_store_read_photo, g_strdup (user->dn), g_free,
-                               on_photo_read, job);
+      /* The daemon's own work, in the changes' queue: callers' reads (GetPhoto, bounded and
+       * answered Busy under a flood) must not crowd out an avatar that has to follow. */
+      cj_directory_run_async (avatars->daemon->directory, cj_store_read_photo, g_strdup (user->dn), g_free,
+                              NULL, on_photo_read, job);
       return;
     }
   /* No photo, or the user is gone (then nothing is published for it any more: a deleted

@@ -731,18 +731,6 @@ read_back (Ctx *ctx, CjChanges *changes)
 
 /* The operation ------------------------------------------------------------------------------ */
 
-static CjChanges *
-changes_new (void)
-{
-  CjChanges *changes = g_new0 (CjChanges, 1);
-
-  changes->changed = g_ptr_array_new_with_free_func ((GDestroyNotify) cj_entry_unref);
-  changes->removed = g_ptr_array_new_with_free_func (g_free);
-  changes->moved_users = g_ptr_array_new_with_free_func (g_free);
-  changes->moved_from = g_ptr_array_new_with_free_func (g_free);
-  return changes;
-}
-
 static gboolean
 write_batch (Ctx *ctx, GPtrArray *created)
 {
@@ -794,7 +782,7 @@ run (CjDirectory *directory, LDAP *ld, gpointer data, GCancellable *cancellable,
   CjImportBatch *batch = data;
   g_autoptr(GPtrArray) created = g_ptr_array_new ();
   Ctx ctx = { directory, ld, batch, NULL, NULL, NULL, NULL, { NULL, NULL } };
-  CjChanges *changes = changes_new ();
+  CjChanges *changes = cj_changes_new ();
 
   ctx.existing = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) existing_free);
   ctx.groups = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) group_change_free);

@@ -118,29 +118,14 @@ move_into (CjStoreContext *ctx, const char *dn, char **names, GError **error)
 static gboolean
 check_name_free (CjStoreContext *ctx, const char *name, const char *except_dn, GError **error)
 {
-  const char *attrs[] = { "1.1", NULL };
-  g_autofree char *filter = cj_group_name_filter (name);
-  g_autoptr(LDAPMessage) result = NULL;
-  int rc;
+  g_autofree char *other = NULL;
 
-  rc = ldap_search_ext_s (ctx->ld, cj_directory_get_groups_dn (ctx->directory), LDAP_SCOPE_ONELEVEL,
-                          filter, (char **) attrs, 0, NULL, NULL, NULL, 0, &result);
-  if (rc == LDAP_NO_SUCH_OBJECT)
-    return cj_store_subtree_missing (cj_directory_get_groups_dn (ctx->directory), error);
-  if (rc != LDAP_SUCCESS)
-    return cj_directory_set_error (ctx->directory, error, rc, ctx->ld, _("looking up group names"));
-  for (LDAPMessage *m = ldap_first_entry (ctx->ld, result); m != NULL; m = ldap_next_entry (ctx->ld, m))
+  if (!cj_store_find_group_named (ctx, name, except_dn, &other, error))
+    return FALSE;
+  if (other != NULL)
     {
-      char *dn = ldap_get_dn (ctx->ld, m);
-      gboolean same = dn != NULL && except_dn != NULL && g_ascii_strcasecmp (dn, except_dn) == 0;
-
-      ldap_memfree (dn);
-      if (!same)
-        {
-          g_set_error (error, CJ_ERROR, CJ_ERROR_ALREADY_EXISTS,
-                       _("A group named “%s” already exists"), name);
-          return FALSE;
-        }
+      g_set_error (error, CJ_ERROR, CJ_ERROR_ALREADY_EXISTS, _("A group named “%s” already exists"), name);
+      return FALSE;
     }
   return TRUE;
 }
@@ -178,7 +163,7 @@ finish_earlier_add (CjStoreContext *ctx, CjStoreRequest *request, gboolean *done
   g_autoptr(CjEntry) group = NULL;
 
   *done = FALSE;
-  if (!cj_store_find_group_named (ctx, request->name, &dn, error))
+  if (!cj_store_find_group_named (ctx, request->name, NULL, &dn, error))
     return FALSE;
   if (dn == NULL)
     return TRUE;

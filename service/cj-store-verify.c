@@ -85,12 +85,12 @@ cj_store_groups_of (CjStoreContext *ctx, const char *name, GError **error)
 }
 
 gboolean
-cj_store_find_group_named (CjStoreContext *ctx, const char *name, char **dn, GError **error)
+cj_store_find_group_named (CjStoreContext *ctx, const char *name, const char *except_dn,
+                           char **dn, GError **error)
 {
   const char *attrs[] = { "1.1", NULL };
   g_autofree char *filter = cj_group_name_filter (name);
   g_autoptr(LDAPMessage) result = NULL;
-  LDAPMessage *entry;
   int rc;
 
   *dn = NULL;
@@ -100,12 +100,13 @@ cj_store_find_group_named (CjStoreContext *ctx, const char *name, char **dn, GEr
     return TRUE;
   if (rc != LDAP_SUCCESS)
     return cj_directory_set_error (ctx->directory, error, rc, ctx->ld, _("looking up group names"));
-  entry = ldap_first_entry (ctx->ld, result);
-  if (entry != NULL)
+  for (LDAPMessage *m = ldap_first_entry (ctx->ld, result); m != NULL && *dn == NULL;
+       m = ldap_next_entry (ctx->ld, m))
     {
-      char *found = ldap_get_dn (ctx->ld, entry);
+      char *found = ldap_get_dn (ctx->ld, m);
 
-      *dn = g_strdup (found);
+      if (found != NULL && (except_dn == NULL || g_ascii_strcasecmp (found, except_dn) != 0))
+        *dn = g_strdup (found);
       ldap_memfree (found);
     }
   return TRUE;
@@ -355,7 +356,7 @@ verify_group (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
   /* A new group's DN is a fresh identifier: it is found by its name. */
   if (request->op == CJ_STORE_ADD_GROUP)
     {
-      if (!cj_store_find_group_named (ctx, request->name, &named_dn, error))
+      if (!cj_store_find_group_named (ctx, request->name, NULL, &named_dn, error))
         return NULL;
       dn = named_dn;
     }

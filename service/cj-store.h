@@ -113,8 +113,10 @@ CjChanges *cj_changes_new      (void);
 typedef enum { CJ_USER_ABSENT, CJ_USER_AS_ASKED, CJ_USER_OTHER } CjUserMatch;
 CjUserMatch cj_store_user_as_asked (CjStoreContext *ctx, CjStoreRequest *request, const char *dn,
                                     GError **error);
-/* The DN of the group named @name (as the daemon reads names), NULL in *dn if none. */
-gboolean   cj_store_find_group_named (CjStoreContext *ctx, const char *name, char **dn, GError **error);
+/* The DN of a group named @name (as the daemon reads names: the attribute's own equality,
+ * case-insensitive) other than @except_dn (may be NULL), NULL in *dn if none. */
+gboolean   cj_store_find_group_named (CjStoreContext *ctx, const char *name, const char *except_dn,
+                                      char **dn, GError **error);
 /* The DNs of the groups that list @name as a member. */
 GPtrArray *cj_store_groups_of  (CjStoreContext *ctx, const char *name, GError **error);
 

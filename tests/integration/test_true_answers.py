@@ -10,6 +10,7 @@ multi-step change go through harness/ldap_proxy.py, which breaks exactly the n-t
 
 import os
 import signal
+import time
 
 import pytest
 from harness import ldap_proxy
@@ -120,9 +121,22 @@ def test_frozen_slapd_says_outcome_unknown_then_finds_it(env):
 MAX_STEPS = 16
 
 
+def quiet(env, seconds=0.5, deadline=30):
+    """Waits until the daemon sends slapd nothing for `seconds` (a reconnecting follower or
+    an earlier check still reading would otherwise be counted as the change's requests)."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        env.proxy.counting()
+        time.sleep(seconds)
+        if not env.proxy.seen:
+            return
+    raise AssertionError(f"the daemon kept talking to slapd: {env.proxy.seen}")
+
+
 def faulted(env, nth, mode, change):
     """Runs `change` with its nth request broken; returns the caller's answer, or None when
     the change made fewer requests (it ran without a fault: it must have succeeded)."""
+    quiet(env)
     env.proxy.arm(nth, mode)
     try:
         r = answer(change)
