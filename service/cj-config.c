@@ -116,7 +116,7 @@ warn_unknown_keys (GKeyFile *file, const char *path)
     "Ejabberd/LdapServer", "Ejabberd/LdapPort", "Ejabberd/StateDirectory",
     "Ejabberd/HistoryDirectory", "Ejabberd/ServiceManager", "Ejabberd/RestartCommand",
     "Ejabberd/ControlCommand", "Ejabberd/ApiSocket", "Authorization/Timeout", "Limits/ManagedObjectsMaxBytes",
-    "Passwords/MinimumLength", NULL
+    "Limits/IntrospectMaxNodes", "Passwords/MinimumLength", NULL
   };
   g_auto(GStrv) groups = g_key_file_get_groups (file, NULL);
 
@@ -215,6 +215,11 @@ cj_config_load (const char *path, GError **error)
           return NULL;
         }
     }
+
+  config->introspect_max_nodes = get_number (file, "Limits", "IntrospectMaxNodes", 1000, 1000000,
+                                             _("a number of nodes (1-1000000)"), error);
+  if (config->introspect_max_nodes == 0)
+    return NULL;
 
   config->restart_command = get_argv (file, "Ejabberd", "RestartCommand", NULL, &local_error);
   if (local_error == NULL)

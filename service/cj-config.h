@@ -38,6 +38,8 @@
  *                                   builds; above it the call fails with LimitsExceeded.
  *                                   dbus-daemon disconnects a sender over its 32 MiB
  *                                   max_message_size, so this stays well below that.
+ *   IntrospectMaxNodes=1000         Introspect of .../Users or .../Groups names the child
+ *                                   nodes only up to this many (see cj-tree.c).
  */
 #pragma once
 
@@ -75,6 +77,7 @@ typedef struct {
   guint  auth_timeout;         /* seconds */
 
   guint64 max_reply_bytes;     /* [Limits] ManagedObjectsMaxBytes */
+  guint  introspect_max_nodes; /* [Limits] IntrospectMaxNodes */
   guint  password_min_length;  /* [Passwords] MinimumLength, characters */
 } CjConfig;
 

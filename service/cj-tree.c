@@ -149,7 +149,12 @@ typedef struct {
   const char *root;
 } Subtree;
 
-/* Only introspection asks (DISPATCH_TO_UNENUMERATED_NODES spares method calls the list). */
+/* Only introspection asks (DISPATCH_TO_UNENUMERATED_NODES spares method calls the list).
+ * GDBus answers Introspect on the main loop, building the XML from this list each time and
+ * outside the bounded reads queue (cj-reads.c): at 100,000 users one answer is megabytes
+ * and any local user may ask in a loop. Past [Limits] IntrospectMaxNodes children the list
+ * is left empty; the objects stay reachable by path, and the ObjectManager and
+ * Manager.GetUsers/GetGroups (bounded, paged) are how tools list them. */
 static char **
 enumerate (GDBusConnection *connection, const char *sender, const char *object_path,
            gpointer user_data)
@@ -158,9 +163,10 @@ enumerate (GDBusConnection *connection, const char *sender, const char *object_p
   GPtrArray *records = subtree->kind == CJ_ENTRY_USER
                        ? cj_registry_sorted_users (subtree->daemon->registry)
                        : cj_registry_sorted_groups (subtree->daemon->registry);
-  GPtrArray *nodes = g_ptr_array_sized_new (records->len + 1);
+  guint count = records->len <= subtree->daemon->config->introspect_max_nodes ? records->len : 0;
+  GPtrArray *nodes = g_ptr_array_sized_new (count + 1);
 
-  for (guint i = 0; i < records->len; i++)
+  for (guint i = 0; i < count; i++)
     g_ptr_array_add (nodes, g_strdup (((CjRecord *) records->pdata[i])->entry->uuid));
   g_ptr_array_add (nodes, NULL);
   return (char **) g_ptr_array_free (nodes, FALSE);

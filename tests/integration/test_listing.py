@@ -3,7 +3,8 @@ sorted by name, every boundary of a page), cl-jabber's lists built from them, an
 ObjectManager.GetManagedObjects refusing a reply over its cap with LimitsExceeded while the
 daemon stays on the bus (dbus-daemon would disconnect a daemon that sent a reply over its
 32 MiB limit). The cap is lowered here with the hidden key [Limits] ManagedObjectsMaxBytes
-(service/cj-config.h)."""
+(service/cj-config.h). Introspect names a subtree's child nodes only up to [Limits]
+IntrospectMaxNodes (lowered here between the number of groups and of users)."""
 
 import os
 
@@ -17,12 +18,14 @@ CAP = 20000     # bytes: a few dozen users
 LIMITS = "org.freedesktop.DBus.Error.LimitsExceeded"
 USERS = 45
 GROUPS = 4
+INTROSPECT_MAX = 10
 
 
 @pytest.fixture(scope="module")
 def env(make_world):
     world = make_world(ldap="database", polkit="real",
-                       config={"Limits": {"ManagedObjectsMaxBytes": CAP}})
+                       config={"Limits": {"ManagedObjectsMaxBytes": CAP,
+                                          "IntrospectMaxNodes": INTROSPECT_MAX}})
     b = Bus()
     b.call(client.SERVER_PATH, client.SERVER_IFACE, "SetupLdap", "a{sv}", {})
     yield world, b
@@ -123,6 +126,22 @@ def test_get_groups(filled):
     for limit in (1, 3, GROUPS):
         assert all_pages(lambda o, n: get_groups(b, o, n), limit) == (page, GROUPS)
     assert get_groups(b, GROUPS, 1) == ([], GROUPS)
+
+
+def introspect(b, path):
+    return b.call(path, "org.freedesktop.DBus.Introspectable", "Introspect")
+
+
+def test_introspect_names_children_only_up_to_the_cap(filled):
+    """Past the cap a subtree's Introspect names no children (GDBus builds that XML on the
+    main loop for any caller); every object is still reachable and introspectable by path."""
+    _, b, users, groups = filled
+    users_xml = introspect(b, MANAGER_PATH + "/Users")
+    groups_xml = introspect(b, MANAGER_PATH + "/Groups")
+    assert "<node name=" not in users_xml
+    for path in groups:
+        assert f'<node name="{path.rsplit("/", 1)[1]}"/>' in groups_xml
+    assert USER in introspect(b, users["u002"])
 
 
 def test_get_managed_objects_over_the_cap_is_refused_and_the_daemon_stays(filled):
