@@ -56,7 +56,12 @@ typedef struct {
   guint                  next_group;
   guint                  next_row;
   gboolean               may_admin;
-  CjImportBatch         *batch;        /* being written */
+  /* The pipeline: one batch written while the next one is hashed (on every core), so that
+   * neither the directory nor the cores wait for the other. */
+  CjImportBatch         *writing;      /* being written */
+  CjImportBatch         *hashing;      /* its passwords being hashed */
+  CjImportBatch         *ready;        /* hashed, waits for the write in flight */
+  GError                *fatal;        /* a write failed: the job stops */
   GPtrArray             *kick;         /* names the import locked */
   gboolean               changed;
   guint                  done, failed, created, updated, unchanged;
@@ -66,6 +71,7 @@ static Job *running;          /* the import in progress, if any */
 static guint job_counter;
 
 static void next_batch (Job *job);
+static void maybe_end (Job *job);
 static void end_job (Job *job, const char *state, const GError *error);
 
 static void
@@ -86,7 +92,10 @@ job_free (Job *job)
   g_clear_pointer (&job->data, g_byte_array_unref);
   g_clear_pointer (&job->parsed, cj_import_parsed_free);
   g_clear_pointer (&job->errors, g_ptr_array_unref);
-  g_clear_pointer (&job->batch, cj_import_batch_free);
+  g_clear_pointer (&job->writing, cj_import_batch_free);
+  g_clear_pointer (&job->hashing, cj_import_batch_free);
+  g_clear_pointer (&job->ready, cj_import_batch_free);
+  g_clear_error (&job->fatal);
   g_clear_pointer (&job->kick, g_ptr_array_unref);
   g_free (job->path);
   g_free (job->sender);
@@ -262,21 +271,45 @@ tally (Job *job, CjImportItem *item)
     g_ptr_array_add (job->kick, g_strdup (item->row->name));
 }
 
+static void start_write (Job *job, CjImportBatch *batch);
+
+static gboolean
+stopping (Job *job)
+{
+  return job->fatal != NULL || g_cancellable_is_cancelled (job->cancellable);
+}
+
+/* Once nothing is in flight: the job ends when it was stopped or every row was handled. */
+static void
+maybe_end (Job *job)
+{
+  if (job->writing != NULL || job->hashing != NULL || job->ended)
+    return;
+  g_clear_pointer (&job->ready, cj_import_batch_free);
+  if (job->fatal != NULL)
+    end_with_error (job, g_steal_pointer (&job->fatal));
+  else if (g_cancellable_is_cancelled (job->cancellable))
+    end_job (job, "cancelled", NULL);
+  else if (job->next_row >= job->parsed->rows->len)
+    end_job (job, "finished", NULL);
+}
+
 static void
 on_written (GObject *source, GAsyncResult *result, gpointer data)
 {
   Job *job = data;
   GError *error = NULL;
   g_autoptr(CjChanges) changes = cj_import_write_finish (job->daemon->directory, result, &error);
-  g_autoptr(CjImportBatch) batch = g_steal_pointer (&job->batch);
+  g_autoptr(CjImportBatch) batch = g_steal_pointer (&job->writing);
 
-  gboolean more = error == NULL && !g_cancellable_is_cancelled (job->cancellable) &&
-                  job->next_row < job->parsed->rows->len;
-
-  /* The next batch goes to the directory's worker first: it writes while this thread
-   * publishes what the last one wrote. */
-  if (more)
-    next_batch (job);
+  if (error != NULL && job->fatal == NULL)
+    job->fatal = error;
+  else
+    g_clear_error (&error);
+  /* The next batch, if hashed already, goes to the directory's worker first: it writes
+   * while this thread publishes what the last one wrote. */
+  if (!stopping (job) && job->ready != NULL)
+    start_write (job, g_steal_pointer (&job->ready));
   if (changes != NULL)
     {
       gint64 t0 = g_get_monotonic_time ();
@@ -288,14 +321,7 @@ on_written (GObject *source, GAsyncResult *result, gpointer data)
   for (guint i = 0; i < batch->items->len; i++)
     tally (job, batch->items->pdata[i]);
   publish_counts (job);
-  if (more)
-    return;
-  if (error != NULL)
-    end_with_error (job, error);
-  else if (g_cancellable_is_cancelled (job->cancellable))
-    end_job (job, "cancelled", NULL);
-  else
-    end_job (job, "finished", NULL);
+  maybe_end (job);
 }
 
 /* Before the batch is written, on every core: each clear password hashed, and each photo of
@@ -343,15 +369,29 @@ static void
 on_hashed (GObject *source, GAsyncResult *result, gpointer data)
 {
   Job *job = data;
-  GError *error = NULL;
+  g_autoptr(GError) error = NULL;
+  CjImportBatch *batch = g_steal_pointer (&job->hashing);
 
-  if (!g_task_propagate_boolean (G_TASK (result), &error))
+  /* Cancelled while hashing: the batch is dropped, its accounts untouched. */
+  if (!g_task_propagate_boolean (G_TASK (result), &error) || stopping (job))
     {
-      g_clear_pointer (&job->batch, cj_import_batch_free);
-      end_with_error (job, error);
+      cj_import_batch_free (batch);
+      maybe_end (job);
       return;
     }
-  cj_import_write_async (job->daemon->directory, job->batch, on_written, job);
+  if (job->writing == NULL)
+    start_write (job, batch);
+  else
+    job->ready = batch;
+}
+
+static void
+start_write (Job *job, CjImportBatch *batch)
+{
+  job->writing = batch;
+  cj_import_write_async (job->daemon->directory, batch, on_written, job);
+  /* The following rows are hashed meanwhile. */
+  next_batch (job);
 }
 
 static CjImportItem *
@@ -400,9 +440,11 @@ next_batch (Job *job)
   g_autoptr(GTask) task = NULL;
   CjImportBatch *batch;
 
+  if (job->hashing != NULL || job->ready != NULL || stopping (job))
+    return;
   if (job->next_row >= rows->len)
     {
-      end_job (job, "finished", NULL);
+      maybe_end (job);
       return;
     }
   batch = g_new0 (CjImportBatch, 1);
@@ -411,7 +453,7 @@ next_batch (Job *job)
   batch->update_passwords = job->update_passwords;
   for (; job->next_row < rows->len && batch->items->len < BATCH_ROWS; job->next_row++)
     g_ptr_array_add (batch->items, prepare_item (job, rows->pdata[job->next_row], to_hash));
-  job->batch = batch;
+  job->hashing = batch;
   task = g_task_new (NULL, job->cancellable, on_hashed, job);
   g_task_set_task_data (task, g_ptr_array_ref (to_hash), (GDestroyNotify) g_ptr_array_unref);
   g_task_run_in_thread (task, hash_in_thread);

@@ -232,7 +232,7 @@ cj_photo_convert_bytes (GBytes *image, GError **error)
 
   if (size > CJ_PHOTO_MAX_INPUT)
     {
-      g_set_error (error, CJ_ERROR, CJ_ERROR_INVALID_ARGUMENT, _("The image is larger than %u MiB"),
+      g_set_error (error, CJ_ERROR, CJ_ERROR_INVALID_ARGUMENT, _("The image is larger than %d MiB"),
                    CJ_PHOTO_MAX_INPUT / (1024 * 1024));
       return NULL;
     }
