@@ -401,13 +401,26 @@ cli_names_by_path (GPtrArray *pages)
 {
   GHashTable *names = g_hash_table_new (g_str_hash, g_str_equal);
 
-  /* GetUsers' and GetGroups' rows both begin (path, name, ...). The strings point into
-   * the pages, which the caller keeps. */
+  /* GetUsers', GetUserTable's and GetGroups' rows all begin (path, name, ...). The strings
+   * point into the pages, which the caller keeps. */
   for (guint i = 0; i < pages->len; i++)
     {
       GVariantIter iter;
       GVariant *row;
 
+      if (g_variant_is_of_type (pages->pdata[i], G_VARIANT_TYPE_BYTESTRING))
+        {
+          CjUserTableIter table;
+          CjUserRow user;
+          gsize size;
+          const guint8 *data = g_variant_get_fixed_array (pages->pdata[i], &size, 1);
+
+          /* A malformed page names nobody: its members show as their paths. */
+          if (cj_user_table_iter_init (&table, data, size, NULL))
+            while (cj_user_table_iter_next (&table, &user, NULL))
+              g_hash_table_insert (names, (gpointer) user.path, (gpointer) user.name);
+          continue;
+        }
       g_variant_iter_init (&iter, pages->pdata[i]);
       while ((row = g_variant_iter_next_value (&iter)) != NULL)
         {

@@ -45,7 +45,7 @@ GVariant  *cli_call         (Cli *cli, const char *path, const char *interface, 
 /* Every page of Manager.GetUsers / GetGroups / GetUserTable (@method), as the array of each
  * reply: (transfer full) GVariants of @array_type ("ay" for GetUserTable: cj-user-table.h). */
 GPtrArray *cli_pages        (Cli *cli, const char *method, const char *array_type, GError **error);
-/* Object paths to names, from GetUsers or GetGroups pages (borrowed from them). */
+/* Object paths to names, from GetUsers, GetUserTable or GetGroups pages (borrowed from them). */
 GHashTable *cli_names_by_path (GPtrArray *pages);
 GVariant  *cli_get_all      (Cli *cli, const char *path, const char *interface, GError **error);
 /* Prints "cl-xxx: message" and returns the exit code for @error. */
