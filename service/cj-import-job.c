@@ -334,6 +334,9 @@ prepare_one (gpointer data, gpointer user_data)
 {
   CjImportItem *item = data;
 
+  /* Cancelled: the batch is dropped, the rest of its hashes would be for nothing. */
+  if (g_cancellable_is_cancelled (user_data))
+    return;
   if (item->wants_hash)
     item->hash = cj_password_hash (item->row->password, NULL);
   if (item->wants_photo)
@@ -352,7 +355,7 @@ static void
 hash_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
   GPtrArray *items = data;
-  GThreadPool *pool = g_thread_pool_new (prepare_one, NULL, (int) MAX (1, g_get_num_processors ()), TRUE, NULL);
+  GThreadPool *pool = g_thread_pool_new (prepare_one, cancellable, (int) MAX (1, g_get_num_processors ()), TRUE, NULL);
   gint64 t0 = g_get_monotonic_time ();
 
   for (guint i = 0; i < items->len && !g_cancellable_is_cancelled (cancellable); i++)

@@ -339,6 +339,38 @@ def test_cancel_midway_leaves_accounts_whole_or_absent(world, cli, tmp_path):
     assert not [u for u in groups if u.startswith("bulk") and u not in names]
 
 
+def test_cancel_while_hashing_leaves_accounts_whole_or_absent(world, cli, tmp_path):
+    """Clear passwords: the next batch is hashed while one is written (the pipeline). A
+    cancel then drops the batch being hashed and ends after the one being written: every
+    account there has its password, none is half made, and the job ends."""
+    n = 1500
+    rows = ["name,nickname,password"] + [f"hash{i:05d},Хеш {i},Hash-pw-{i}" for i in range(n)]
+    path = write(tmp_path, "hash.csv", "\n".join(rows) + "\n")
+    exe = os.path.join(world.cli_dir, "cl-jabber")
+    env = dict(os.environ, PATH=world.cli_dir + os.pathsep + os.environ.get("PATH", ""))
+    p = subprocess.Popen([exe, "user", "import", path], env=env, text=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    progressed = False
+    for line in p.stderr:
+        m = re.search(r"(\d+) of (\d+) rows", line)
+        if m and int(m.group(1)) > 0:
+            progressed = True
+            p.send_signal(signal.SIGINT)
+            break
+    out, err = p.communicate(timeout=300)
+    assert progressed, err
+    assert p.returncode == 1 and "cancelled" in err, (out, err)
+    s = summary(out)
+    assert 0 < s["created"] < n and s["failed"] == 0, out
+    made = entries(world, users_base(world), "(uid=hash*)", "uid", "userPassword")
+    assert len(made) == s["created"], (len(made), s)
+    for attrs in made.values():
+        assert attrs.get("userpassword", [""])[0].startswith("{CRYPT}$y$"), attrs
+    # The daemon is free for the next import at once.
+    r = cli.run("cl-jabber", "user", "import", write(tmp_path, "after.csv", "name\nafterhash\n"))
+    assert r.returncode == 0, (r.stdout, r.stderr)
+
+
 def test_reading_the_fd_in_bounded_chunks_refuses_a_huge_file(world, cli, tmp_path):
     """More than the cap is refused as a whole, nothing written."""
     before = csns(world)
