@@ -217,21 +217,43 @@ cli_usage_error (const char *format, ...)
  * bus carries one and we read another (on 2 cores that halves a 100,000-user listing). */
 #define PAGE_SIZE 5000
 #define WINDOW    4
+/* GetUserTable's rows are ~200 bytes: pages of 4096 are ~0.8 MiB, so that the WINDOW pages
+ * in flight cost the daemon little memory; a page costs ~1 ms to make. */
+#define TABLE_PAGE_SIZE 4096
 
 /* CJ_CLI_PAGE_SIZE (for the tests: many pages out of a few users). */
 static guint
-page_size (void)
+page_size_for (const char *method)
 {
   const char *text = g_getenv ("CJ_CLI_PAGE_SIZE");
   guint64 value = text != NULL ? g_ascii_strtoull (text, NULL, 10) : 0;
+  guint size = g_str_equal (method, "GetUserTable") ? TABLE_PAGE_SIZE : PAGE_SIZE;
 
-  return value > 0 && value <= PAGE_SIZE ? (guint) value : PAGE_SIZE;
+  return value > 0 && value <= size ? (guint) value : size;
+}
+
+/* The rows in a page: a GetUserTable page is bytes (cj-user-table.h), the others arrays.
+ * A malformed table counts as empty here; the caller's walk reports it. */
+static guint
+page_rows (GVariant *page)
+{
+  CjUserTableIter iter;
+  gsize size;
+  const guint8 *data;
+
+  if (!g_variant_is_of_type (page, G_VARIANT_TYPE_BYTESTRING))
+    return (guint) g_variant_n_children (page);
+  data = g_variant_get_fixed_array (page, &size, 1);
+  if (!cj_user_table_iter_init (&iter, data, size, NULL))
+    return 0;
+  return (guint) iter.n_rows;
 }
 
 typedef struct {
   Cli        *cli;
   const char *method;
   const char *reply_type;
+  guint       page_size;
   GPtrArray  *pages;      /* by request: GVariant array, NULL until answered */
   guint      *offsets;    /* where each request started */
   guint       requests;
@@ -274,7 +296,7 @@ send_page (Pager *pager)
       pager->pending++;
       g_dbus_connection_call (pager->cli->bus, CJ_BUS_NAME, CJ_MANAGER_PATH, CJ_IFACE_MANAGER,
                               pager->method,
-                              g_variant_new ("(uu)", pager->offsets[request->index], page_size ()),
+                              g_variant_new ("(uu)", pager->offsets[request->index], pager->page_size),
                               G_VARIANT_TYPE (pager->reply_type), G_DBUS_CALL_FLAGS_NONE, -1, NULL,
                               on_page, request);
     }
@@ -291,7 +313,8 @@ call_page (Cli *cli, const char *method, const char *reply_type, guint offset, g
     return NULL;
   reply = g_dbus_connection_call_sync (cli->bus, CJ_BUS_NAME, CJ_MANAGER_PATH,
                                                            CJ_IFACE_MANAGER, method,
-                                                           g_variant_new ("(uu)", offset, page_size ()),
+                                                           g_variant_new ("(uu)", offset,
+                                                                          page_size_for (method)),
                                                            G_VARIANT_TYPE (reply_type),
                                                            G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
   if (reply == NULL)
@@ -309,24 +332,24 @@ cli_pages (Cli *cli, const char *method, const char *array_type, GError **error)
   g_autoptr(GPtrArray) pages = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
   g_autofree char *reply_type = g_strdup_printf ("(%su)", array_type);
   g_autoptr(GMainContext) context = g_main_context_new ();
-  Pager pager = { cli, method, reply_type, NULL, NULL, 0, 0, 0, 0, NULL };
+  Pager pager = { cli, method, reply_type, page_size_for (method), NULL, NULL, 0, 0, 0, 0, NULL };
   guint offset, total;
   GVariant *first = call_page (cli, method, reply_type, 0, &total, error);
 
   if (first == NULL)
     return NULL;
   g_ptr_array_add (pages, first);
-  offset = (guint) g_variant_n_children (first);
+  offset = page_rows (first);
   if (offset == 0 || offset >= total)
     return g_steal_pointer (&pages);
 
   /* The rest at once, as if every page were full. */
-  pager.requests = (total - offset + page_size () - 1) / page_size ();
+  pager.requests = (total - offset + pager.page_size - 1) / pager.page_size;
   pager.pages = g_ptr_array_new_full (pager.requests, NULL);
   g_ptr_array_set_size (pager.pages, pager.requests);
   pager.offsets = g_new (guint, pager.requests);
   for (guint i = 0; i < pager.requests; i++)
-    pager.offsets[i] = offset + i * page_size ();
+    pager.offsets[i] = offset + i * pager.page_size;
   g_main_context_push_thread_default (context);
   send_page (&pager);
   while (pager.pending > 0)
@@ -344,7 +367,7 @@ cli_pages (Cli *cli, const char *method, const char *array_type, GError **error)
         break;
       end = i + 1 < pager.requests ? pager.offsets[i + 1] : total;
 
-      offset = pager.offsets[i] + (guint) g_variant_n_children (page);
+      offset = pager.offsets[i] + page_rows (page);
       g_ptr_array_add (pages, page);
       pager.pages->pdata[i] = NULL;
       while (offset < end && pager.error == NULL)
@@ -355,9 +378,9 @@ cli_pages (Cli *cli, const char *method, const char *array_type, GError **error)
           if (gap == NULL)
             break;
           g_ptr_array_add (pages, gap);
-          if (g_variant_n_children (gap) == 0)
+          if (page_rows (gap) == 0)
             break;
-          offset += (guint) g_variant_n_children (gap);
+          offset += page_rows (gap);
         }
     }
   for (guint i = 0; i < pager.requests; i++)
@@ -378,13 +401,26 @@ cli_names_by_path (GPtrArray *pages)
 {
   GHashTable *names = g_hash_table_new (g_str_hash, g_str_equal);
 
-  /* GetUsers' and GetGroups' rows both begin (path, name, ...). The strings point into
-   * the pages, which the caller keeps. */
+  /* GetUsers', GetUserTable's and GetGroups' rows all begin (path, name, ...). The strings
+   * point into the pages, which the caller keeps. */
   for (guint i = 0; i < pages->len; i++)
     {
       GVariantIter iter;
       GVariant *row;
 
+      if (g_variant_is_of_type (pages->pdata[i], G_VARIANT_TYPE_BYTESTRING))
+        {
+          CjUserTableIter table;
+          CjUserRow user;
+          gsize size;
+          const guint8 *data = g_variant_get_fixed_array (pages->pdata[i], &size, 1);
+
+          /* A malformed page names nobody: its members show as their paths. */
+          if (cj_user_table_iter_init (&table, data, size, NULL))
+            while (cj_user_table_iter_next (&table, &user, NULL))
+              g_hash_table_insert (names, (gpointer) user.path, (gpointer) user.name);
+          continue;
+        }
       g_variant_iter_init (&iter, pages->pdata[i]);
       while ((row = g_variant_iter_next_value (&iter)) != NULL)
         {

@@ -266,10 +266,9 @@ print_user_json (GString *out, const Row *row)
   cli_json_string (out, row->jid);
   g_string_append (out, ",\"nickname\":");
   cli_json_string (out, row->nickname);
-  g_string_append_printf (out, ",\"locked\":%s,\"has_password\":%s,\"has_photo\":%s,\"group\":",
-                          row->locked ? "true" : "false",
-                          row->has_password ? "true" : "false",
-                          row->has_photo ? "true" : "false");
+  g_string_append (out, row->locked ? ",\"locked\":true" : ",\"locked\":false");
+  g_string_append (out, row->has_password ? ",\"has_password\":true" : ",\"has_password\":false");
+  g_string_append (out, row->has_photo ? ",\"has_photo\":true,\"group\":" : ",\"has_photo\":false,\"group\":");
   if (row->group != NULL)
     cli_json_string (out, row->group);
   else
@@ -277,14 +276,19 @@ print_user_json (GString *out, const Row *row)
   g_string_append_c (out, '}');
 }
 
+/* The words of the yes/no columns, translated once for a whole listing. */
+typedef struct {
+  const char *yes, *no, *set, *none;
+} Words;
+
 /* A row for people (kept to align the table) or for scripts (--no-legend: streamed). */
 static void
-add_user_row (CliTable *table, GString *out, const Row *row)
+add_user_row (CliTable *table, GString *out, const Row *row, const Words *words)
 {
   const char *cells[] = {
     row->name, row->jid, row->nickname, row->group != NULL ? row->group : "-",
-    row->locked ? _("yes") : _("no"), row->has_password ? _("set") : _("none"),
-    row->has_photo ? _("yes") : _("no"),
+    row->locked ? words->yes : words->no, row->has_password ? words->set : words->none,
+    row->has_photo ? words->yes : words->no,
   };
 
   if (table != NULL)
@@ -293,15 +297,14 @@ add_user_row (CliTable *table, GString *out, const Row *row)
     cli_table_append_tabs (out, cells, G_N_ELEMENTS (cells));
 }
 
-/* Page by page (Manager.GetUsers), already sorted by name: the daemon never has to build
- * one reply for 100,000 users. */
+/* Page by page (Manager.GetUserTable), already sorted by name: the daemon never has to
+ * build one reply for 100,000 users, and the rows are walked where they arrived (bytes,
+ * cj-user-table.h), with no GVariant per row or field. */
 int
 cli_user_list (Cli *cli)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) groups = cli_pages (cli, "GetGroups", "a(osao)", &error);
-  g_autoptr(GPtrArray) users = groups != NULL ? cli_pages (cli, "GetUsers", "a(osssbbbo)", &error) : NULL;
-  g_autoptr(GHashTable) names = NULL;
+  g_autoptr(GPtrArray) pages = cli_pages (cli, "GetUserTable", "ay", &error);
   g_autoptr(GString) out = g_string_new (NULL);
   g_autoptr(CliTable) table = NULL;
   const char *header[] = {
@@ -309,28 +312,32 @@ cli_user_list (Cli *cli)
     C_("column", "NAME"), C_("column", "JID"), C_("column", "NICKNAME"), C_("column", "GROUP"),
     C_("column", "LOCKED"), C_("column", "PASSWORD"), C_("column", "PHOTO"),
   };
+  const Words words = { _("yes"), _("no"), _("set"), _("none") };
   gboolean first = TRUE;
 
-  if (users == NULL)
+  if (pages == NULL)
     return cli_fail (error);
-  names = cli_names_by_path (groups);
   if (cli->json)
     g_string_append_c (out, '[');
   else if (!cli->no_legend)
     table = cli_table_new (G_N_ELEMENTS (header));
-  for (guint p = 0; p < users->len; p++)
+  for (guint p = 0; p < pages->len; p++)
     {
-      GVariantIter iter;
-      const char *group_path;
-      Row row;
+      CjUserTableIter iter;
+      CjUserRow user;
+      gsize size;
+      const guint8 *data = g_variant_get_fixed_array (pages->pdata[p], &size, 1);
 
-      g_variant_iter_init (&iter, users->pdata[p]);
-      while (g_variant_iter_next (&iter, "(&o&s&s&sbbb&o)", NULL, &row.name, &row.jid, &row.nickname,
-                                  &row.locked, &row.has_password, &row.has_photo, &group_path))
+      if (!cj_user_table_iter_init (&iter, data, size, &error))
+        return cli_fail (error);
+      while (cj_user_table_iter_next (&iter, &user, &error))
         {
-          row.group = g_hash_table_lookup (names, group_path);
+          Row row = { user.name, user.jid, user.nickname, user.locked, user.has_password,
+                      user.has_photo,
+                      g_strcmp0 (user.group_path, CJ_NO_OBJECT) != 0 ? user.group_name : NULL };
+
           if (!cli->json)
-            add_user_row (table, out, &row);
+            add_user_row (table, out, &row, &words);
           else
             {
               if (!first)
@@ -344,6 +351,8 @@ cli_user_list (Cli *cli)
               g_string_truncate (out, 0);
             }
         }
+      if (error != NULL)
+        return cli_fail (error);
     }
   if (table != NULL)
     {

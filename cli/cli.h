@@ -9,6 +9,7 @@
 #include "cj-common.h"
 #include "cj-error.h"
 #include "cj-generated.h"
+#include "cj-user-table.h"
 
 G_BEGIN_DECLS
 
@@ -41,10 +42,10 @@ void       cli_disconnect   (Cli *cli);
 GVariant  *cli_call         (Cli *cli, const char *path, const char *interface, const char *method,
                              GVariant *parameters, const char *reply_type, GUnixFDList *fd_list,
                              GError **error);
-/* Every page of Manager.GetUsers / GetGroups (@method), as the array of each reply:
- * (transfer full) GVariants of @array_type. */
+/* Every page of Manager.GetUsers / GetGroups / GetUserTable (@method), as the array of each
+ * reply: (transfer full) GVariants of @array_type ("ay" for GetUserTable: cj-user-table.h). */
 GPtrArray *cli_pages        (Cli *cli, const char *method, const char *array_type, GError **error);
-/* Object paths to names, from GetUsers or GetGroups pages (borrowed from them). */
+/* Object paths to names, from GetUsers, GetUserTable or GetGroups pages (borrowed from them). */
 GHashTable *cli_names_by_path (GPtrArray *pages);
 GVariant  *cli_get_all      (Cli *cli, const char *path, const char *interface, GError **error);
 /* Prints "cl-xxx: message" and returns the exit code for @error. */

@@ -16,6 +16,7 @@ const CjGateRule cj_gate_rules[] = {
   { CJ_IFACE_MANAGER, "FindUserByName",  NULL,             NULL },
   { CJ_IFACE_MANAGER, "ListUsers",       NULL,             NULL },
   { CJ_IFACE_MANAGER, "GetUsers",        NULL,             NULL },
+  { CJ_IFACE_MANAGER, "GetUserTable",    NULL,             NULL },
   { CJ_IFACE_MANAGER, "AddGroup",        CJ_ACTION_GROUPS, cj_arguments_add_group },
   { CJ_IFACE_MANAGER, "FindGroupByName", NULL,             NULL },
   { CJ_IFACE_MANAGER, "ListGroups",      NULL,             NULL },

@@ -15,6 +15,7 @@
 #include "cj-import-write.h"
 #include "cj-options.h"
 #include "cj-password.h"
+#include "cj-photo.h"
 #include "cj-validate.h"
 
 #define CHUNK_BYTES     (64 * 1024)
@@ -35,6 +36,8 @@ typedef struct {
   char                  *path;
   GDBusMethodInvocation *invocation;   /* Import's, kept for the closing audit line */
   char                  *sender;
+  guint32                owner_uid;    /* who started it: may cancel it (so may root, setup) */
+  guint                  asking;       /* Cancel's polkit checks in flight: keep the job */
   gboolean               interactive;
   CjImportFormat         format;
   gboolean               create_groups;
@@ -53,7 +56,12 @@ typedef struct {
   guint                  next_group;
   guint                  next_row;
   gboolean               may_admin;
-  CjImportBatch         *batch;        /* being written */
+  /* The pipeline: one batch written while the next one is hashed (on every core), so that
+   * neither the directory nor the cores wait for the other. */
+  CjImportBatch         *writing;      /* being written */
+  CjImportBatch         *hashing;      /* its passwords being hashed */
+  CjImportBatch         *ready;        /* hashed, waits for the write in flight */
+  GError                *fatal;        /* a write failed: the job stops */
   GPtrArray             *kick;         /* names the import locked */
   gboolean               changed;
   guint                  done, failed, created, updated, unchanged;
@@ -63,6 +71,7 @@ static Job *running;          /* the import in progress, if any */
 static guint job_counter;
 
 static void next_batch (Job *job);
+static void maybe_end (Job *job);
 static void end_job (Job *job, const char *state, const GError *error);
 
 static void
@@ -83,7 +92,10 @@ job_free (Job *job)
   g_clear_pointer (&job->data, g_byte_array_unref);
   g_clear_pointer (&job->parsed, cj_import_parsed_free);
   g_clear_pointer (&job->errors, g_ptr_array_unref);
-  g_clear_pointer (&job->batch, cj_import_batch_free);
+  g_clear_pointer (&job->writing, cj_import_batch_free);
+  g_clear_pointer (&job->hashing, cj_import_batch_free);
+  g_clear_pointer (&job->ready, cj_import_batch_free);
+  g_clear_error (&job->fatal);
   g_clear_pointer (&job->kick, g_ptr_array_unref);
   g_free (job->path);
   g_free (job->sender);
@@ -121,6 +133,9 @@ remove_job (gpointer data)
 {
   Job *job = data;
 
+  /* A Cancel still waiting for polkit holds the job: try again later. */
+  if (job->asking > 0)
+    return G_SOURCE_CONTINUE;
   job->remove_id = 0;
   job_free (job);
   return G_SOURCE_REMOVE;
@@ -256,21 +271,45 @@ tally (Job *job, CjImportItem *item)
     g_ptr_array_add (job->kick, g_strdup (item->row->name));
 }
 
+static void start_write (Job *job, CjImportBatch *batch);
+
+static gboolean
+stopping (Job *job)
+{
+  return job->fatal != NULL || g_cancellable_is_cancelled (job->cancellable);
+}
+
+/* Once nothing is in flight: the job ends when it was stopped or every row was handled. */
+static void
+maybe_end (Job *job)
+{
+  if (job->writing != NULL || job->hashing != NULL || job->ended)
+    return;
+  g_clear_pointer (&job->ready, cj_import_batch_free);
+  if (job->fatal != NULL)
+    end_with_error (job, g_steal_pointer (&job->fatal));
+  else if (g_cancellable_is_cancelled (job->cancellable))
+    end_job (job, "cancelled", NULL);
+  else if (job->next_row >= job->parsed->rows->len)
+    end_job (job, "finished", NULL);
+}
+
 static void
 on_written (GObject *source, GAsyncResult *result, gpointer data)
 {
   Job *job = data;
   GError *error = NULL;
   g_autoptr(CjChanges) changes = cj_import_write_finish (job->daemon->directory, result, &error);
-  g_autoptr(CjImportBatch) batch = g_steal_pointer (&job->batch);
+  g_autoptr(CjImportBatch) batch = g_steal_pointer (&job->writing);
 
-  gboolean more = error == NULL && !g_cancellable_is_cancelled (job->cancellable) &&
-                  job->next_row < job->parsed->rows->len;
-
-  /* The next batch goes to the directory's worker first: it writes while this thread
-   * publishes what the last one wrote. */
-  if (more)
-    next_batch (job);
+  if (error != NULL && job->fatal == NULL)
+    job->fatal = error;
+  else
+    g_clear_error (&error);
+  /* The next batch, if hashed already, goes to the directory's worker first: it writes
+   * while this thread publishes what the last one wrote. */
+  if (!stopping (job) && job->ready != NULL)
+    start_write (job, g_steal_pointer (&job->ready));
   if (changes != NULL)
     {
       gint64 t0 = g_get_monotonic_time ();
@@ -282,37 +321,48 @@ on_written (GObject *source, GAsyncResult *result, gpointer data)
   for (guint i = 0; i < batch->items->len; i++)
     tally (job, batch->items->pdata[i]);
   publish_counts (job);
-  if (more)
-    return;
-  if (error != NULL)
-    end_with_error (job, error);
-  else if (g_cancellable_is_cancelled (job->cancellable))
-    end_job (job, "cancelled", NULL);
-  else
-    end_job (job, "finished", NULL);
+  maybe_end (job);
 }
 
-/* Hashing: every clear password of the batch that will be written, on every core. */
+/* Before the batch is written, on every core: each clear password hashed, and each photo of
+ * the file put through the photo sandbox (cj-photo-sandbox.c, as SetPhoto's), so that every
+ * photo in the directory is a JPEG the daemon made itself within the caps. A photo the
+ * sandbox refuses fails its row: the account is not written (whole or untouched, like any
+ * failed row), and the reason says so. */
 static void
-hash_one (gpointer data, gpointer user_data)
+prepare_one (gpointer data, gpointer user_data)
 {
   CjImportItem *item = data;
 
-  item->hash = cj_password_hash (item->row->password, NULL);
+  /* Cancelled: the batch is dropped, the rest of its hashes would be for nothing. */
+  if (g_cancellable_is_cancelled (user_data))
+    return;
+  if (item->wants_hash)
+    item->hash = cj_password_hash (item->row->password, NULL);
+  if (item->wants_photo)
+    {
+      g_autoptr(GError) error = NULL;
+
+      item->photo = cj_photo_convert_bytes (item->row->photo, &error);
+      if (item->photo == NULL)
+        item->refused = g_strdup_printf (_("the photo cannot be used (%s); remove its jpegPhoto from "
+                                           "the file and set it afterwards with “cl-jabber user photo”"),
+                                         error->message);
+    }
 }
 
 static void
 hash_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
   GPtrArray *items = data;
-  GThreadPool *pool = g_thread_pool_new (hash_one, NULL, (int) MAX (1, g_get_num_processors ()), TRUE, NULL);
+  GThreadPool *pool = g_thread_pool_new (prepare_one, cancellable, (int) MAX (1, g_get_num_processors ()), TRUE, NULL);
   gint64 t0 = g_get_monotonic_time ();
 
   for (guint i = 0; i < items->len && !g_cancellable_is_cancelled (cancellable); i++)
     g_thread_pool_push (pool, items->pdata[i], NULL);
   g_thread_pool_free (pool, FALSE, TRUE);
   if (items->len > 0)
-    g_debug ("import batch: %u passwords hashed on %u threads in %.1f ms", items->len,
+    g_debug ("import batch: %u passwords hashed or photos converted on %u threads in %.1f ms", items->len,
              g_get_num_processors (), (g_get_monotonic_time () - t0) / 1000.0);
   if (!g_task_return_error_if_cancelled (task))
     g_task_return_boolean (task, TRUE);
@@ -322,15 +372,29 @@ static void
 on_hashed (GObject *source, GAsyncResult *result, gpointer data)
 {
   Job *job = data;
-  GError *error = NULL;
+  g_autoptr(GError) error = NULL;
+  CjImportBatch *batch = g_steal_pointer (&job->hashing);
 
-  if (!g_task_propagate_boolean (G_TASK (result), &error))
+  /* Cancelled while hashing: the batch is dropped, its accounts untouched. */
+  if (!g_task_propagate_boolean (G_TASK (result), &error) || stopping (job))
     {
-      g_clear_pointer (&job->batch, cj_import_batch_free);
-      end_with_error (job, error);
+      cj_import_batch_free (batch);
+      maybe_end (job);
       return;
     }
-  cj_import_write_async (job->daemon->directory, job->batch, on_written, job);
+  if (job->writing == NULL)
+    start_write (job, batch);
+  else
+    job->ready = batch;
+}
+
+static void
+start_write (Job *job, CjImportBatch *batch)
+{
+  job->writing = batch;
+  cj_import_write_async (job->daemon->directory, batch, on_written, job);
+  /* The following rows are hashed meanwhile. */
+  next_batch (job);
 }
 
 static CjImportItem *
@@ -360,6 +424,11 @@ prepare_item (Job *job, CjImportRow *row, GPtrArray *to_hash)
     item->group_dn = g_strdup ("");
   if (item->refused == NULL && row->password != NULL &&
       (user == NULL || !user->has_password || job->update_passwords))
+    item->wants_hash = TRUE;
+  /* An account that has a photo keeps it (cj-import-write.c): no need to convert. */
+  if (item->refused == NULL && row->photo != NULL && (user == NULL || !user->has_photo))
+    item->wants_photo = TRUE;
+  if (item->wants_hash || item->wants_photo)
     g_ptr_array_add (to_hash, item);
   if (row->hash != NULL)
     item->hash = g_strdup (row->hash);
@@ -374,9 +443,11 @@ next_batch (Job *job)
   g_autoptr(GTask) task = NULL;
   CjImportBatch *batch;
 
+  if (job->hashing != NULL || job->ready != NULL || stopping (job))
+    return;
   if (job->next_row >= rows->len)
     {
-      end_job (job, "finished", NULL);
+      maybe_end (job);
       return;
     }
   batch = g_new0 (CjImportBatch, 1);
@@ -385,7 +456,7 @@ next_batch (Job *job)
   batch->update_passwords = job->update_passwords;
   for (; job->next_row < rows->len && batch->items->len < BATCH_ROWS; job->next_row++)
     g_ptr_array_add (batch->items, prepare_item (job, rows->pdata[job->next_row], to_hash));
-  job->batch = batch;
+  job->hashing = batch;
   task = g_task_new (NULL, job->cancellable, on_hashed, job);
   g_task_set_task_data (task, g_ptr_array_ref (to_hash), (GDestroyNotify) g_ptr_array_unref);
   g_task_run_in_thread (task, hash_in_thread);
@@ -650,8 +721,11 @@ on_owner_vanished (GDBusConnection *connection, const char *name, gpointer data)
 
 /* The Job's methods ---------------------------------------------------------------------------- */
 
-static gboolean
-handle_cancel (CjJob *skeleton, GDBusMethodInvocation *invocation, Job *job)
+/* Cancel is the job owner's (the uid that called Import), root's, or an administrator's
+ * (the setup action): manage-users alone, which the gate checked, is another user's right
+ * to import, not to stop somebody else's import halfway. */
+static void
+cancel_now (Job *job, GDBusMethodInvocation *invocation)
 {
   if (job->ended)
     {
@@ -659,11 +733,110 @@ handle_cancel (CjJob *skeleton, GDBusMethodInvocation *invocation, Job *job)
 
       cj_audit_finish (invocation, job->path, error);
       g_dbus_method_invocation_return_gerror (invocation, error);
-      return TRUE;
+      return;
     }
   g_cancellable_cancel (job->cancellable);
   cj_audit_finish (invocation, job->path, NULL);
-  cj_job_complete_cancel (skeleton, invocation);
+  cj_job_complete_cancel (job->skeleton, invocation);
+}
+
+typedef struct {
+  Job                   *job;
+  GDBusMethodInvocation *invocation;
+  GCancellable          *cancellable;
+  guint                  timeout_id;
+} CancelAsk;
+
+static gboolean
+on_cancel_ask_timeout (gpointer data)
+{
+  CancelAsk *ask = data;
+
+  ask->timeout_id = 0;
+  g_cancellable_cancel (ask->cancellable);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+cancel_asked (CancelAsk *ask, gboolean authorized)
+{
+  Job *job = ask->job;
+
+  if (ask->timeout_id != 0)
+    g_source_remove (ask->timeout_id);
+  job->asking--;
+  if (authorized)
+    cancel_now (job, ask->invocation);
+  else
+    {
+      g_autoptr(GError) error =
+        g_error_new (CJ_ERROR, CJ_ERROR_PERMISSION_DENIED,
+                     _("Only the user who started the import (uid %u), root or an administrator (%s) may cancel it"),
+                     job->owner_uid, CJ_ACTION_SETUP);
+
+      cj_audit_finish (ask->invocation, job->path, error);
+      g_dbus_method_invocation_return_gerror (ask->invocation, error);
+    }
+  g_object_unref (ask->cancellable);
+  g_free (ask);
+}
+
+static void
+on_cancel_checked (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PolkitAuthorizationResult) answer =
+    polkit_authority_check_authorization_finish (POLKIT_AUTHORITY (source), result, &error);
+
+  cancel_asked (data, answer != NULL && polkit_authorization_result_get_is_authorized (answer));
+}
+
+static void
+on_cancel_authority (GObject *source, GAsyncResult *result, gpointer data)
+{
+  CancelAsk *ask = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PolkitAuthority) authority = polkit_authority_get_finish (result, &error);
+  g_autoptr(PolkitSubject) subject = NULL;
+  GDBusMessage *message = g_dbus_method_invocation_get_message (ask->invocation);
+  gboolean interactive = (g_dbus_message_get_flags (message) &
+                          G_DBUS_MESSAGE_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION) != 0;
+
+  if (authority == NULL)
+    {
+      cancel_asked (ask, FALSE);
+      return;
+    }
+  subject = polkit_system_bus_name_new (g_dbus_method_invocation_get_sender (ask->invocation));
+  polkit_authority_check_authorization (authority, subject, CJ_ACTION_SETUP, NULL,
+                                        interactive ? POLKIT_CHECK_AUTHORIZATION_FLAGS_ALLOW_USER_INTERACTION
+                                                    : POLKIT_CHECK_AUTHORIZATION_FLAGS_NONE,
+                                        ask->cancellable, on_cancel_checked, ask);
+}
+
+static gboolean
+handle_cancel (CjJob *skeleton, GDBusMethodInvocation *invocation, Job *job)
+{
+  const CjCaller *caller = cj_gate_get_caller (invocation);
+  GDBusMessage *message = g_dbus_method_invocation_get_message (invocation);
+  CancelAsk *ask;
+
+  if (caller != NULL && caller->uid != G_MAXUINT32 && (caller->uid == job->owner_uid || caller->uid == 0))
+    {
+      cancel_now (job, invocation);
+      return TRUE;
+    }
+  /* Somebody else: an administrator may (polkit's answer, fail closed on no answer). */
+  ask = g_new0 (CancelAsk, 1);
+  ask->job = job;
+  ask->invocation = invocation;
+  ask->cancellable = g_cancellable_new ();
+  ask->timeout_id = g_timeout_add_seconds ((g_dbus_message_get_flags (message) &
+                                            G_DBUS_MESSAGE_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION) != 0
+                                           ? 120 : 25,
+                                           on_cancel_ask_timeout, ask);
+  job->asking++;
+  polkit_authority_get_async (ask->cancellable, on_cancel_authority, ask);
   return TRUE;
 }
 
@@ -720,6 +893,7 @@ handle_import (CjManager *manager, GDBusMethodInvocation *invocation, GUnixFDLis
   job->format = parsed_format;
   job->invocation = g_object_ref (invocation);
   job->sender = g_strdup (g_dbus_method_invocation_get_sender (invocation));
+  job->owner_uid = cj_gate_get_caller (invocation)->uid;
   job->interactive = (g_dbus_message_get_flags (message) & G_DBUS_MESSAGE_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION) != 0;
   g_variant_lookup (options, CJ_OPT_CREATE_GROUPS, "b", &job->create_groups);
   g_variant_lookup (options, CJ_OPT_UPDATE_PASSWORDS, "b", &job->update_passwords);

@@ -23,6 +23,7 @@ cj_import_item_free (CjImportItem *item)
   g_free (item->hash);
   g_free (item->group_dn);
   g_free (item->refused);
+  g_clear_pointer (&item->photo, g_bytes_unref);
   g_free (item->error);
   g_clear_pointer (&item->entry, cj_entry_unref);
   g_free (item);
@@ -254,7 +255,7 @@ read_existing (Ctx *ctx)
 
   /* Photos are large: only whether there is one, and only when the batch brings photos. */
   for (guint i = 0; i < ctx->batch->items->len; i++)
-    if (((CjImportItem *) ctx->batch->items->pdata[i])->row->photo != NULL)
+    if (((CjImportItem *) ctx->batch->items->pdata[i])->photo != NULL)
       {
         const char *photo_attrs[] = { "uid", "jpegPhoto", NULL };
         g_autoptr(LDAPMessage) photos = NULL;
@@ -340,8 +341,9 @@ add_entry (Ctx *ctx, CjImportItem *item)
     cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "userPassword", hash);
   if (row->locked == 1)
     cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "shadowExpire", "1");
-  if (row->photo != NULL)
-    cj_ldap_mods_add_bin (mods, LDAP_MOD_ADD, "jpegPhoto", row->photo);
+  /* The file's jpegPhoto as the photo sandbox re-encoded it (cj-import-job.c). */
+  if (item->photo != NULL)
+    cj_ldap_mods_add_bin (mods, LDAP_MOD_ADD, "jpegPhoto", item->photo);
   item->outcome = CJ_IMPORT_CREATED;
   rc = ldap_add_ext (ctx->ld, dn, cj_ldap_mods_get (mods), ctx->postread[0] != NULL ? ctx->postread : NULL,
                      NULL, &msgid);
@@ -396,8 +398,8 @@ modify_entry (Ctx *ctx, CjImportItem *item, Existing *e)
         }
       cj_ldap_mods_add1 (mods, LDAP_MOD_REPLACE, "userPassword", hash);
     }
-  if (row->photo != NULL && !e->photo)
-    cj_ldap_mods_add_bin (mods, LDAP_MOD_REPLACE, "jpegPhoto", row->photo);
+  if (item->photo != NULL && !e->photo)
+    cj_ldap_mods_add_bin (mods, LDAP_MOD_REPLACE, "jpegPhoto", item->photo);
 
   if (cj_ldap_mods_is_empty (mods))
     {

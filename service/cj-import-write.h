@@ -28,6 +28,9 @@ typedef struct {
   char           *group_dn;     /* NULL: not given; "": in no group */
   char           *hash;         /* the userPassword to write if one is written, or NULL */
   char           *refused;      /* set before the batch: the row fails with this reason */
+  gboolean        wants_hash;   /* the row's clear password is to be hashed (row->password) */
+  gboolean        wants_photo;  /* the row's jpegPhoto is to go through the photo sandbox */
+  GBytes         *photo;        /* the jpegPhoto to write, as the sandbox made it, or NULL */
   /* Results. */
   CjImportOutcome outcome;
   char           *error;

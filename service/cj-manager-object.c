@@ -13,6 +13,7 @@
 #include "cj-verify.h"
 #include "cj-options.h"
 #include "cj-photo.h"
+#include "cj-user-table.h"
 #include "cj-validate.h"
 
 /* AddUser ----------------------------------------------------------------------------- */
@@ -212,6 +213,58 @@ handle_get_users (CjManager *manager, GDBusMethodInvocation *invocation, guint o
   return TRUE;
 }
 
+/* The same rows as bytes laid out by us (cj-user-table.h): no GVariant per value here, in
+ * GDBus's marshalling, in dbus-daemon's checks or in the client. A page stops once it
+ * passes PAGE_BYTES, like GetUsers'. */
+static void
+get_user_table (GDBusMethodInvocation *invocation, gpointer data)
+{
+  CjDaemon *daemon = data;
+  GPtrArray *users = cj_registry_sorted_users (daemon->registry);
+  const char *host = cj_registry_get_primary_host (daemon->registry);
+  g_autoptr(CjUserTableWriter) writer = cj_user_table_writer_new ();
+  g_autoptr(GString) jid = g_string_new (NULL);
+  g_autoptr(GBytes) bytes = NULL;
+  guint offset, limit;
+
+  g_variant_get (g_dbus_method_invocation_get_parameters (invocation), "(uu)", &offset, &limit);
+  if (limit == 0)
+    limit = G_MAXUINT;
+  for (guint i = offset; i < users->len && i - offset < limit; i++)
+    {
+      CjRecord *user = users->pdata[i];
+      CjEntry *entry = user->entry;
+      CjUserRow row = {
+        user->path, entry->name, NULL, entry->nickname,
+        entry->locked, entry->has_password, entry->has_photo,
+        user->group != NULL ? user->group->path : CJ_NO_OBJECT,
+        user->group != NULL ? user->group->entry->name : "",
+      };
+
+      if (i > offset && cj_user_table_writer_size (writer) > PAGE_BYTES)
+        break;
+      g_string_assign (jid, entry->name);
+      g_string_append_c (jid, '@');
+      g_string_append (jid, host);
+      row.jid = jid->str;
+      cj_user_table_writer_add (writer, &row);
+    }
+  bytes = cj_user_table_writer_end (g_steal_pointer (&writer));
+  g_dbus_method_invocation_return_value (invocation,
+                                         g_variant_new ("(@ayu)",
+                                                        g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING,
+                                                                                  bytes, TRUE),
+                                                        users->len));
+}
+
+static gboolean
+handle_get_user_table (CjManager *manager, GDBusMethodInvocation *invocation, guint offset,
+                       guint limit, CjDaemon *daemon)
+{
+  cj_reads_submit (daemon->reads, invocation, get_user_table, daemon);
+  return TRUE;
+}
+
 /* Groups -------------------------------------------------------------------------------- */
 
 static gboolean
@@ -309,6 +362,7 @@ cj_manager_object_init (CjDaemon *daemon)
   g_signal_connect (daemon->manager, "handle-find-user-by-name", G_CALLBACK (handle_find_user), daemon);
   g_signal_connect (daemon->manager, "handle-list-users", G_CALLBACK (handle_list_users), daemon);
   g_signal_connect (daemon->manager, "handle-get-users", G_CALLBACK (handle_get_users), daemon);
+  g_signal_connect (daemon->manager, "handle-get-user-table", G_CALLBACK (handle_get_user_table), daemon);
   g_signal_connect (daemon->manager, "handle-add-group", G_CALLBACK (handle_add_group), daemon);
   g_signal_connect (daemon->manager, "handle-find-group-by-name", G_CALLBACK (handle_find_group), daemon);
   g_signal_connect (daemon->manager, "handle-list-groups", G_CALLBACK (handle_list_groups), daemon);

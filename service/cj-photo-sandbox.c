@@ -15,6 +15,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -217,6 +218,57 @@ convert_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *ca
     g_task_return_error (task, error);
   else
     g_task_return_pointer (task, jpeg, (GDestroyNotify) g_bytes_unref);
+}
+
+/* Bytes from a file the daemon read (an import's jpegPhoto) go to the helper the same way,
+ * from an anonymous memory file: the helper gets a regular file as for SetPhoto, and the
+ * daemon never writes a caller's bytes to a path. */
+GBytes *
+cj_photo_convert_bytes (GBytes *image, GError **error)
+{
+  gsize size;
+  const guint8 *data = g_bytes_get_data (image, &size);
+  int fd;
+
+  if (size > CJ_PHOTO_MAX_INPUT)
+    {
+      g_set_error (error, CJ_ERROR, CJ_ERROR_INVALID_ARGUMENT, _("The image is larger than %d MiB"),
+                   CJ_PHOTO_MAX_INPUT / (1024 * 1024));
+      return NULL;
+    }
+  fd = memfd_create ("calculate-jabber-photo", MFD_CLOEXEC);
+  if (fd < 0)
+    {
+      int saved = errno;
+      g_set_error (error, CJ_ERROR, CJ_ERROR_FAILED, _("Cannot pass the image to the photo converter: %s"),
+                   g_strerror (saved));
+      return NULL;
+    }
+  for (gsize done = 0; done < size;)
+    {
+      ssize_t n = write (fd, data + done, size - done);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          int saved = errno;
+          close (fd);
+          g_set_error (error, CJ_ERROR, CJ_ERROR_FAILED, _("Cannot pass the image to the photo converter: %s"),
+                       g_strerror (saved));
+          return NULL;
+        }
+      done += (gsize) n;
+    }
+  if (lseek (fd, 0, SEEK_SET) != 0)
+    {
+      int saved = errno;
+      close (fd);
+      g_set_error (error, CJ_ERROR, CJ_ERROR_FAILED, _("Cannot pass the image to the photo converter: %s"),
+                   g_strerror (saved));
+      return NULL;
+    }
+  return convert (fd, error);
 }
 
 void

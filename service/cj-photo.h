@@ -21,6 +21,8 @@ G_BEGIN_DECLS
 void    cj_photo_convert_async  (int fd, GCancellable *cancellable,
                                  GAsyncReadyCallback callback, gpointer user_data);
 GBytes *cj_photo_convert_finish (GAsyncResult *result, GError **error);
+/* The same, for an image in memory (an import's jpegPhoto), blocking: for worker threads. */
+GBytes *cj_photo_convert_bytes  (GBytes *image, GError **error);
 
 /* The conversion itself, in the calling process: what calculate-jabber-photo runs (and the
  * unit tests). Never called by the daemon. */

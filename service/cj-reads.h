@@ -1,10 +1,10 @@
 /* Bounded reading. Reading needs no authorization, so any local user may ask for the
- * listings (GetManagedObjects, ListUsers, GetUsers, ListGroups, GetGroups), which cost the
- * main loop tens of milliseconds each at 100,000 users. Such a call is not answered at once:
- * it waits in a queue served at low priority, one call per main-loop iteration, so that
- * everything else (root's FindUserByName, a change, a signal) goes first. The queue is
- * bounded per uid and overall (cj-quota.c), and a call past the bounds is answered Busy at
- * once; root has a bound of its own. */
+ * listings (GetManagedObjects, ListUsers, GetUsers, GetUserTable, ListGroups, GetGroups),
+ * which cost the main loop up to tens of milliseconds each at 100,000 users. Such a call
+ * is not answered at once: it waits in a queue served at low priority, one call per
+ * main-loop iteration, so that everything else (root's FindUserByName, a change, a
+ * signal) goes first. The queue is bounded per uid and overall (cj-quota.c), and a call
+ * past the bounds is answered Busy at once; root has a bound of its own. */
 #pragma once
 
 #include <gio/gio.h>

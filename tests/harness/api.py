@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 # Reading needs no authorization; everything else is a change and passes the gate.
 READ_ONLY_PREFIXES = ("Find", "List")
-READ_ONLY_NAMES = ("GetPhoto", "GetUsers", "GetGroups", "Check", "GetErrors", "Verify")
+READ_ONLY_NAMES = ("GetPhoto", "GetUsers", "GetUserTable", "GetGroups", "Check", "GetErrors", "Verify")
 
 
 @dataclass(frozen=True)

@@ -229,6 +229,70 @@ def test_calculate_server_ldif_migrates_with_working_passwords(world, cli, tmp_p
     assert csns(world) == before
 
 
+def jpeg(width, height):
+    """A real JPEG (a gradient), as a Calculate-Server jpegPhoto would be."""
+    import gi
+    gi.require_version("GdkPixbuf", "2.0")
+    from gi.repository import GdkPixbuf, GLib
+    data = bytes((x * 255 // width) if c == 0 else (y * 255 // height) if c == 1 else 128
+                 for y in range(height) for x in range(width) for c in range(3))
+    pixbuf = GdkPixbuf.Pixbuf.new_from_bytes(GLib.Bytes.new(data), GdkPixbuf.Colorspace.RGB,
+                                             False, 8, width, height, width * 3)
+    ok, out = pixbuf.save_to_bufferv("jpeg", ["quality"], ["60"])
+    assert ok
+    return bytes(out)
+
+
+def jpeg_size(data):
+    import gi
+    gi.require_version("GdkPixbuf", "2.0")
+    from gi.repository import GdkPixbuf
+    loader = GdkPixbuf.PixbufLoader.new_with_type("jpeg")
+    loader.write(data)
+    loader.close()
+    pixbuf = loader.get_pixbuf()
+    return pixbuf.get_width(), pixbuf.get_height()
+
+
+def test_calculate_server_photos_go_through_the_photo_sandbox(world, cli, tmp_path):
+    """jpegPhoto from a Calculate-Server LDIF is stored as the photo sandbox re-encodes it
+    (scaled to fit 192 pixels, a JPEG within the cap), not as the file has it; a photo the
+    sandbox refuses fails its line (the account is not written) and the others land."""
+    base = "ou=Jabber,ou=Services,dc=calculate,dc=local"
+    good = jpeg(400, 300)
+    assert len(good) < 32 * 1024
+    # JPEG markers around garbage: past the parser's checks, refused by the decoder.
+    bad = b"\xff\xd8\xff\xe0" + b"not really an image " * 40 + b"\xff\xd9"
+    out = ["version: 1", ""]
+    for name, photo in (("photo1", good), ("photo2", bad), ("photo3", None)):
+        out += [f"dn: uid={name},ou=Users,{base}", "objectClass: top", "objectClass: person",
+                "objectClass: organizationalPerson", "objectClass: inetOrgPerson",
+                f"uid: {name}", f"cn: {name}", f"sn: Фото {name}", f"mail: {name}@calculate.local",
+                f"userPassword: {ldap.ssha('Photo-pw')}", "initials: No"]
+        if photo is not None:
+            out.append("jpegPhoto:: " + base64.b64encode(photo).decode())
+        out.append("")
+    path = write(tmp_path, "photos.ldif", "\n".join(out) + "\n")
+    r = cli.run("cl-jabber", "user", "import", path)
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    s = summary(r.stdout)
+    assert (s["created"], s["failed"]) == (2, 1), r.stdout
+    assert re.search(r"^line \d+: photo2: the photo cannot be used", r.stderr, re.M), r.stderr
+    names = user_names(world)
+    assert "photo1" in names and "photo3" in names and "photo2" not in names
+    [stored] = e2e.ldap_attribute(world, "photo1", "jpegPhoto")
+    assert stored != good and stored[:2] == b"\xff\xd8" and len(stored) <= 32 * 1024
+    assert max(jpeg_size(stored)) <= 192, jpeg_size(stored)
+    assert e2e.ldap_attribute(world, "photo3", "jpegPhoto") == []
+    assert json.loads(cli.ok("cl-jabber", "--json", "user", "show", "photo1"))["has_photo"] is True
+    # Again: the account that has its photo is left alone (nothing converted, nothing written).
+    before = csns(world)
+    r = cli.run("cl-jabber", "user", "import", path)
+    s = summary(r.stdout)
+    assert (s["unchanged"], s["failed"]) == (2, 1), r.stdout
+    assert csns(world) == before
+
+
 @pytest.mark.parametrize("fmt", ["csv", "json"])
 def test_export_round_trip(world, cli, tmp_path, fmt):
     exported = cli.ok("cl-jabber", "user", "export", "--format", fmt)
@@ -273,6 +337,38 @@ def test_cancel_midway_leaves_accounts_whole_or_absent(world, cli, tmp_path):
         i = int(u[4:])
         assert groups.get(u) == [f"Поток {i % 7}"], (u, groups.get(u))
     assert not [u for u in groups if u.startswith("bulk") and u not in names]
+
+
+def test_cancel_while_hashing_leaves_accounts_whole_or_absent(world, cli, tmp_path):
+    """Clear passwords: the next batch is hashed while one is written (the pipeline). A
+    cancel then drops the batch being hashed and ends after the one being written: every
+    account there has its password, none is half made, and the job ends."""
+    n = 1500
+    rows = ["name,nickname,password"] + [f"hash{i:05d},Хеш {i},Hash-pw-{i}" for i in range(n)]
+    path = write(tmp_path, "hash.csv", "\n".join(rows) + "\n")
+    exe = os.path.join(world.cli_dir, "cl-jabber")
+    env = dict(os.environ, PATH=world.cli_dir + os.pathsep + os.environ.get("PATH", ""))
+    p = subprocess.Popen([exe, "user", "import", path], env=env, text=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    progressed = False
+    for line in p.stderr:
+        m = re.search(r"(\d+) of (\d+) rows", line)
+        if m and int(m.group(1)) > 0:
+            progressed = True
+            p.send_signal(signal.SIGINT)
+            break
+    out, err = p.communicate(timeout=300)
+    assert progressed, err
+    assert p.returncode == 1 and "cancelled" in err, (out, err)
+    s = summary(out)
+    assert 0 < s["created"] < n and s["failed"] == 0, out
+    made = entries(world, users_base(world), "(uid=hash*)", "uid", "userPassword")
+    assert len(made) == s["created"], (len(made), s)
+    for attrs in made.values():
+        assert attrs.get("userpassword", [""])[0].startswith("{CRYPT}$y$"), attrs
+    # The daemon is free for the next import at once.
+    r = cli.run("cl-jabber", "user", "import", write(tmp_path, "after.csv", "name\nafterhash\n"))
+    assert r.returncode == 0, (r.stdout, r.stderr)
 
 
 def test_reading_the_fd_in_bounded_chunks_refuses_a_huge_file(world, cli, tmp_path):
@@ -338,6 +434,62 @@ def test_one_import_at_a_time(world, cli, tmp_path):
     first.stdin.close()
     names = user_names(world)
     assert "held1" not in names and "held2" not in names and "held3" in names
+
+
+def newest_job():
+    """The path of the last Job exported (the daemon numbers them)."""
+    from harness import client
+    r = client.call("/org/calculate/Jabber/Jobs", "org.freedesktop.DBus.Introspectable",
+                    "Introspect")
+    assert r.ok, r
+    numbers = [int(n) for n in re.findall(r'<node name="(\d+)"', r.reply.encode().decode("unicode_escape"))]
+    assert numbers, r.reply
+    return f"/org/calculate/Jabber/Jobs/{max(numbers)}"
+
+
+def test_only_the_owner_root_or_an_administrator_cancels(world, cli, tmp_path):
+    """Job.Cancel needs manage-users and, from anybody but the uid that started the import
+    (and root), the setup authorization: manage-users alone does not stop somebody else's
+    import."""
+    from harness import client, polkit
+    exe = os.path.join(world.cli_dir, "cl-jabber")
+    env = dict(os.environ, PATH=world.cli_dir + os.pathsep + os.environ.get("PATH", ""))
+    log = os.path.join(world.top, "calculate-jabberd.log")
+    # Root's import, held open while its file is still being sent.
+    first = subprocess.Popen([exe, "user", "import", "-"], env=env, text=True,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first.stdin.write("name\nheldc1\n")
+    first.stdin.flush()
+
+    def started():
+        with open(log, errors="replace") as f:
+            return f"pid={first.pid}: " in f.read()
+    e2e.poll(started, "root's import started")
+    path = newest_job()
+    job = "org.calculate.Jabber.Job"
+    try:
+        world.polkit.set_rules(polkit.rule("YES", actions=["org.calculate.jabber.manage-users"],
+                                           users=["nobody"]))
+        r = client.call(path, job, "Cancel", user="nobody")
+        assert r.error == "org.calculate.Jabber.Error.PermissionDenied", r
+        assert "uid 0" in r.message, r
+        state = client.call(path, "org.freedesktop.DBus.Properties", "Get", "ss",
+                            f"('{job}', 'State')")
+        assert "reading" in state.reply, state
+        # An administrator may.
+        world.polkit.set_rules(polkit.rule("YES", actions=["org.calculate.jabber.manage-users",
+                                                           "org.calculate.jabber.setup"],
+                                           users=["nobody"]))
+        r = client.call(path, job, "Cancel", user="nobody")
+        assert r.ok, r
+    finally:
+        world.polkit.set_rules("")
+    out, err = first.communicate(timeout=120)
+    assert first.returncode == 1 and "cancelled" in err, (out, err)
+    assert "heldc1" not in user_names(world)
+    with open(log, errors="replace") as f:
+        assert re.search(r"Job.Cancel target=\"" + re.escape(path) + r"\": .*uid 0", f.read()), \
+            "the refusal is audited"
 
 
 def test_two_thousand_from_csv_with_a_progress_bar(world, cli, tmp_path):

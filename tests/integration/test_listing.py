@@ -114,6 +114,36 @@ def test_get_users_past_the_end(filled):
     assert get_users(b, 2 ** 32 - 1, 2 ** 32 - 1) == ([], USERS)
 
 
+def get_user_table(b, offset, limit):
+    """GetUserTable's page, loaded the way a GLib client would (cj-user-table.h)."""
+    from gi.repository import GLib
+    data, total = b.call(MANAGER_PATH, MANAGER, "GetUserTable", "uu", offset, limit)
+    rows = GLib.Variant.new_from_bytes(GLib.VariantType.new("a(osssbbbos)"),
+                                       GLib.Bytes.new(bytes(data)), False)
+    assert rows.is_normal_form()
+    return rows.unpack(), total
+
+
+def test_get_user_table_is_get_users_with_group_names(filled):
+    _, b, _, _ = filled
+    whole, total = get_users(b, 0, 0)
+    names = {row[0]: row[1] for row in get_groups(b, 0, 0)[0]}
+    table, table_total = get_user_table(b, 0, 0)
+    assert table_total == total == USERS
+    assert [tuple(row[:8]) for row in table] == [tuple(row) for row in whole]
+    assert [row[8] for row in table] == [names.get(row[7], "") for row in whole]
+    assert any(row[8] == "" for row in table) and any(row[8] for row in table)
+    for limit in (1, 7, USERS, USERS + 1):
+        paged, total = all_pages(lambda o, n: get_user_table(b, o, n), limit)
+        assert (paged, total) == (table, USERS)
+    assert get_user_table(b, USERS - 1, 5) == ([table[-1]], USERS)
+    assert get_user_table(b, USERS, 5) == ([], USERS)
+    assert get_user_table(b, 2 ** 32 - 1, 2 ** 32 - 1) == ([], USERS)
+    # Reading needs no rights.
+    r = client.call(MANAGER_PATH, MANAGER, "GetUserTable", "uu", "(0, 1)", user="nobody")
+    assert r.ok, r
+
+
 def test_get_groups(filled):
     _, b, _, groups = filled
     page, total = get_groups(b, 0, 0)

@@ -12,7 +12,7 @@
 
 /* The reading methods, by name: everything else changes something. */
 static const char *const reading[] = {
-  "FindUserByName", "ListUsers", "GetUsers", "FindGroupByName", "ListGroups", "GetGroups",
+  "FindUserByName", "ListUsers", "GetUsers", "GetUserTable", "FindGroupByName", "ListGroups", "GetGroups",
   "GetPhoto", "Check", "GetErrors", "Verify", NULL
 };
 
