@@ -13,6 +13,11 @@ One network namespace: both nodes on loopback with ports of their own. One mount
 namespace: node 2's World is built `beside` node 1's (world.py): it shares /etc/hosts,
 /dev/log (one audit trail, both daemons' lines) and polkit's directories, and has its own
 bus socket; its Erlang node and node 1's share a cookie and the namespace's epmd.
+
+Each provider reaches its peer through a relay (relay.py): `with nodes.partition():`
+holds replication both ways for a moment (the two providers apart, both still answering
+their own daemon and ejabberd), as a network partition would. The join steps are the
+same; only the peer's address in syncrepl.ldif is the relay's.
 """
 
 import os
@@ -20,9 +25,10 @@ import re
 import secrets
 import shutil
 import subprocess
+import contextlib
 import time
 
-from . import e2e, ldap, waiting
+from . import e2e, ldap, relay, waiting
 
 TEMPLATES = os.path.join("data", "scale-out")          # in the source dir
 ERLANG_NODES = ("ej1@localhost", "ej2@localhost")
@@ -90,6 +96,7 @@ class TwoNodes:
         # Letters and digits only: it goes into olcSyncrepl between quotes.
         self.replicator_password = secrets.token_hex(24)
         self.joined_in = None          # seconds the join took (steps to a working cluster)
+        self.relays = []               # [to provider 1, to provider 2]
 
     def start(self):
         self.one = self.make_world(ldap="empty", polkit="real",
@@ -106,6 +113,7 @@ class TwoNodes:
                                    config={"Directory": {"ServerId": 2}},
                                    ejabberd_node=ERLANG_NODES[1], ejabberd_cookie=self.cookie)
         self.cli.append(e2e.Cli(self.two))
+        self.relays = [relay.Relay(w.slapd.port) for w in self.worlds]
         started = time.monotonic()
         self.join()
         self.joined_in = time.monotonic() - started
@@ -137,12 +145,12 @@ class TwoNodes:
                             BASE_DN=base), add=True)
         apply_ldif(s2, fill(self.sourcedir, "provider.ldif", SERVER_ID=2, DATABASE=db2,
                             BASE_DN=base))
-        apply_ldif(s2, self.syncrepl(db2, rid=1, peer=s1))
+        apply_ldif(s2, self.syncrepl(db2, rid=1, peer=self.relays[0]))
         waiting.poll(lambda: caught_up(s1, s2), "node 2's provider caught up with node 1's",
                      timeout=60, interval=0.1)
         # 3. First node: replication from the joining one (only now: an empty peer must
         #    never be the first node's source).
-        apply_ldif(s1, self.syncrepl(db1, rid=2, peer=s2))
+        apply_ldif(s1, self.syncrepl(db1, rid=2, peer=self.relays[1]))
         # 4. The daemon's files from the first node: its state (primary host, hosts,
         #    history) and ejabberd's LDAP password; ejabberd's certificate.
         state1 = one.daemon_config()["Ejabberd"]["StateDirectory"]
@@ -169,8 +177,23 @@ class TwoNodes:
 
     def syncrepl(self, database, rid, peer):
         return fill(self.sourcedir, "syncrepl.ldif", DATABASE=database, RID=f"{rid:03d}",
-                    PEER_URI=peer.uri + "/", BASE_DN=peer.base_dn,
+                    PEER_URI=peer.uri + "/", BASE_DN=self.one.slapd.base_dn,
                     REPLICATOR_PASSWORD=self.replicator_password, TLS="")
+
+    @contextlib.contextmanager
+    def partition(self):
+        """Replication held both ways inside the block, let go at its end."""
+        for r in self.relays:
+            r.hold()
+        try:
+            yield
+        finally:
+            for r in self.relays:
+                r.release()
+
+    def close(self):
+        for r in self.relays:
+            r.close()
 
     @staticmethod
     def cluster_of(world):
