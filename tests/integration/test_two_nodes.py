@@ -192,6 +192,24 @@ def test_a_lock_through_node_2_ends_the_session_on_node_1(nodes):
          "node 1 lets lena in again after the unlock through node 2")
 
 
+def test_a_group_made_through_node_1_shows_in_rosters_on_node_2(nodes):
+    cli = nodes.cli[0]
+    cli.groupadd("Team")
+    for name in ("rosa", "petr"):
+        cli.useradd(name, "Team-pass-1")
+        cli.usermod(name, "-g", "Team")
+    want = e2e.expected_roster({"Team": ["rosa", "petr"]}, "rosa")
+    e2e.roster_after_reconnect(nodes.two, "rosa", "Team-pass-1", want,
+                               "rosa's roster on node 2 shows the group made through node 1")
+    # And a move through node 2 shows on node 1.
+    nodes.cli[1].groupadd("Other team")
+    poll(lambda: find(nodes.bus[1], "petr"), "node 2's daemon knows petr")
+    nodes.cli[1].usermod("petr", "-g", "Other team")
+    want = e2e.expected_roster({"Team": ["rosa"], "Other team": ["petr"]}, "rosa")
+    e2e.roster_after_reconnect(nodes.one, "rosa", "Team-pass-1", want,
+                               "rosa's roster on node 1 with petr moved through node 2")
+
+
 # D-Bus freshness ---------------------------------------------------------------------------
 
 def seen_after(predicate, start, what):
