@@ -393,6 +393,7 @@ def test_concurrent_moves_converge(nodes):
                     t.start()
                 for t in threads:
                     t.join()
+            released = time.monotonic()
             assert not errors, errors
             # The move of each group: its first version listing the user (either provider).
             def moves():
@@ -403,8 +404,9 @@ def test_concurrent_moves_converge(nodes):
                             moved[group] = min(moved.get(group, csn), csn)
                 return moved if set(moved) == {a, b} else None
             moved = poll(moves, f"round {r}: both moves seen by the providers")
-            print(f"round {r}: moves {moved}")
             agreed = agreement(nodes, f"round {r}: both nodes agree", timeout=60)
+            print(f"round {r}: moves {moved}; converged {ms(time.monotonic() - released)} "
+                  "after the providers met again")
             winner = max(moved, key=moved.get)
             assert agreed[name][2] == winner, (f"round {r}: {name} ended in "
                                                f"{agreed[name][2]}, newest move {moved}")
