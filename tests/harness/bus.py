@@ -48,25 +48,34 @@ CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configurat
 """
 
 
-def write_config(path, includes):
+def write_config(path, includes, address=ADDRESS):
     for inc in includes:
         if not os.path.isfile(inc):
             raise FileNotFoundError(f"bus policy to include is missing: {inc}")
-    text = CONFIG.format(address=ADDRESS,
+    text = CONFIG.format(address=address,
                          includes="\n".join(f"  <include>{inc}</include>" for inc in includes))
     with open(path, "w") as f:
         f.write(text)
 
 
 class Bus:
-    def __init__(self, processes, top, project_policy):
+    """socket: None for the default path (a tmpfs on /run/dbus; DBUS_SYSTEM_BUS_ADDRESS of
+    this process points at it), or a path of a second world's own bus (two nodes in one
+    mount namespace): nothing is mounted and only the processes given `address` use it."""
+
+    def __init__(self, processes, top, project_policy, socket=None):
         self.processes = processes
         self.top = top
         self.project_policy = project_policy
         self.config = os.path.join(top, "bus.conf")
         self.proc = None
+        self.socket = socket or SOCKET
+        self.address = "unix:path=" + self.socket
 
     def start(self):
+        if self.socket != SOCKET:
+            self._start_at(self.socket)
+            return
         write_config(self.config, [POLKIT_BUS_POLICY, self.project_policy])
         # A tmpfs of our own on /run/dbus: the host's socket (if any) is hidden, not touched.
         # On a machine where no bus ever ran /run/dbus may not exist: creating it would
@@ -75,10 +84,19 @@ class Bus:
         subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", target],
                        check=True)
         os.makedirs("/run/dbus", mode=0o755, exist_ok=True)
+        self._run_daemon()
+        os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = ADDRESS
+
+    def _start_at(self, path):
+        os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+        write_config(self.config, [POLKIT_BUS_POLICY, self.project_policy], self.address)
+        self._run_daemon()
+
+    def _run_daemon(self):
         read_fd, write_fd = os.pipe()
         self.proc = self.processes.start(
             "dbus-daemon",
-            ["dbus-daemon", f"--config-file={self.config}", f"--address={ADDRESS}",
+            ["dbus-daemon", f"--config-file={self.config}", f"--address={self.address}",
              "--nofork", "--nopidfile", f"--print-address={write_fd}"],
             os.path.join(self.top, "dbus-daemon.log"), pass_fds=(write_fd,))
         os.close(write_fd)
@@ -88,23 +106,27 @@ class Bus:
         if not line:
             self.proc.check_alive()
             raise RuntimeError("dbus-daemon did not print its address")
-        os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = ADDRESS
 
 
-def wait_for_name(name, timeout=10):
+def _env(address):
+    """The environment for a gdbus talking to the bus at `address` (None: this process's)."""
+    return None if address is None else dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=address)
+
+
+def wait_for_name(name, timeout=10, address=None):
     """`gdbus wait` on the system bus; raises TimeoutError if the name does not appear."""
     r = subprocess.run(["gdbus", "wait", "--system", "--timeout", str(timeout), name],
-                       capture_output=True, text=True)
+                       capture_output=True, text=True, env=_env(address))
     if r.returncode != 0:
         raise TimeoutError(f"{name} did not appear on the bus within {timeout}s: "
                            f"{r.stderr.strip()}")
 
 
-def has_owner(name):
+def has_owner(name, address=None):
     r = subprocess.run(["gdbus", "call", "--system", "-d", "org.freedesktop.DBus",
                         "-o", "/org/freedesktop/DBus", "-m",
                         "org.freedesktop.DBus.NameHasOwner", name],
-                       capture_output=True, text=True)
+                       capture_output=True, text=True, env=_env(address))
     return r.stdout.strip() == "(true,)"
 
 

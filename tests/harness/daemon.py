@@ -86,7 +86,8 @@ class Daemon:
         if database:
             os.makedirs(database, mode=0o700, exist_ok=True)
 
-    def start(self, timeout=10, extra_args=(), wrapper=()):
+    def start(self, timeout=10, extra_args=(), wrapper=(), address=None):
+        """address: the bus to serve on (None: this process's system bus)."""
         # CJ_DAEMON_WRAPPER="valgrind --leak-check=full ..." runs every test's daemon under
         # it (see docs/operations.md, "Checking the daemon with valgrind").
         if not wrapper and os.environ.get("CJ_DAEMON_WRAPPER"):
@@ -97,11 +98,12 @@ class Daemon:
             "calculate-jabberd",
             list(wrapper) + [self.program, "--config", self.config_path, "--debug"]
             + list(extra_args),
-            os.path.join(self.top, "calculate-jabberd.log"))
+            os.path.join(self.top, "calculate-jabberd.log"),
+            env=None if address is None else dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=address))
         # The daemon owns the name only after exporting every object: seeing the name
         # means it is ready. Also watch the process, so a crash is reported at once.
         deadline = time.monotonic() + timeout
-        while not bus.has_owner(NAME):
+        while not bus.has_owner(NAME, address):
             self.proc.check_alive()
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{NAME} not on the bus after {timeout}s; log:\n"

@@ -29,6 +29,7 @@ class Cli:
     def run(self, name, *args, stdin=None, timeout=120):
         exe = os.path.join(self.world.cli_dir, name)
         env = client.env_for(None)
+        env["DBUS_SYSTEM_BUS_ADDRESS"] = self.world.bus_address    # a second node's own
         env["PATH"] = self.world.cli_dir + os.pathsep + env.get("PATH", "/usr/bin:/bin")
         return subprocess.run([exe] + list(args), input=stdin if stdin is not None else "",
                               env=env, text=True, capture_output=True, timeout=timeout,

@@ -135,7 +135,13 @@ def log_tail(logs, lines=25):
 
 
 class Ejabberd:
-    def __init__(self, top, slapd=None, start_timeout=60):
+    """node, cookie: a node of a cluster (world.py's ejabberd_node, ejabberd_cookie): its
+    own Erlang node name, the cookie shared by every node, and Erlang distribution through
+    the namespace's own epmd on 127.0.0.1 (with ERL_DIST_PORT every node must listen on
+    the same port, which two nodes on one loopback address cannot)."""
+
+    def __init__(self, top, slapd=None, start_timeout=60, node=None, cookie=None):
+        self.node = node
         self.dir = os.path.join(top, "ejabberd")
         self.etc = os.path.join(self.dir, "etc")
         self.spool = os.path.join(self.dir, "spool")
@@ -154,7 +160,7 @@ class Ejabberd:
         self.client_port = procs.free_port()
         self.server_port = procs.free_port()
         self.dist_port = procs.free_port()
-        self.cookie = secrets.token_hex(16)
+        self.cookie = cookie or secrets.token_hex(16)
         self.control_command = [EJABBERDCTL, "--config-dir", self.etc, "--spool", self.spool,
                                 "--logs", self.logs]
         self.restart_command = [self.restart_script]
@@ -174,12 +180,21 @@ class Ejabberd:
             os.chmod(path, mode)
         # INET_DIST_INTERFACE would cost every ejabberdctl call one more VM boot (the
         # script asks erl to parse it): the kernel option says the same directly.
-        self._write(os.path.join(self.etc, "ejabberdctl.cfg"), f"""\
-# The world's private ejabberd (tests/harness/ejabberd.py); read by ejabberdctl --config-dir.
+        if self.node is None:
+            distribution = f"""\
 ERLANG_NODE={NODE}
 ERL_DIST_PORT={self.dist_port}
 ERL_OPTIONS="-setcookie {self.cookie} -kernel inet_dist_use_interface {{127,0,0,1}} -env ERL_CRASH_DUMP_BYTES 0"
-EJABBERD_PID_PATH={self.run_dir}/ejabberd.pid
+"""
+        else:
+            distribution = f"""\
+ERLANG_NODE={self.node}
+ERL_EPMD_ADDRESS=127.0.0.1
+ERL_OPTIONS="-setcookie {self.cookie} -kernel inet_dist_use_interface {{127,0,0,1}} -env ERL_CRASH_DUMP_BYTES 0"
+"""
+        self._write(os.path.join(self.etc, "ejabberdctl.cfg"), f"""\
+# The world's private ejabberd (tests/harness/ejabberd.py); read by ejabberdctl --config-dir.
+{distribution}EJABBERD_PID_PATH={self.run_dir}/ejabberd.pid
 CONTRIB_MODULES_CONF_DIR={self.etc}/modules.d
 EJABBERD_BYPASS_WARNINGS=true
 """, 0o640, gid)

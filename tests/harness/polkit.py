@@ -44,8 +44,13 @@ def rule(result, actions=None, users=None):
 
 
 class Polkit:
-    def __init__(self, processes, top, policy_file):
+    """shared: the Polkit of another world in the same mount namespace whose directories
+    (bound over polkit's and PAM's already) this one's polkitd reads too; prepare() is then
+    not needed. address: the bus of this polkitd (None: this process's system bus)."""
+
+    def __init__(self, processes, top, policy_file, shared=None, address=None):
         self.processes = processes
+        self.address = address
         self.top = os.path.join(top, "polkit")
         self.policy_file = policy_file
         self.proc = None
@@ -53,6 +58,10 @@ class Polkit:
         self.rules_text = None
         self.dirs = {name: os.path.join(self.top, name)
                      for name in ("actions", "rules-etc", "rules-usr", "pam.d")}
+        if shared is not None:
+            os.makedirs(self.top, mode=0o755)
+            self.dirs = shared.dirs
+            self.rules_text = shared.rules_text
 
     def prepare(self, rules="", pam="permit"):
         """Lays out the directories and bind-mounts them over polkit's and PAM's."""
@@ -92,9 +101,11 @@ class Polkit:
     def start(self, timeout=10):
         """The real polkitd (starts as root, drops to user polkitd by itself)."""
         self.mock = False
+        env = None if self.address is None else dict(os.environ,
+                                                     DBUS_SYSTEM_BUS_ADDRESS=self.address)
         self.proc = self.processes.start("polkitd", [POLKITD, "--no-debug"],
-                                         os.path.join(self.top, "..", "polkitd.log"))
-        bus.wait_for_name(NAME, timeout)
+                                         os.path.join(self.top, "..", "polkitd.log"), env=env)
+        bus.wait_for_name(NAME, timeout, self.address)
 
     def start_mock(self, timeout=10):
         """python-dbusmock's polkitd template, as user polkitd (only it may own the name).
@@ -125,7 +136,7 @@ class Polkit:
             self.proc = None
             # Wait until the bus has dropped the name, so a caller sees "no polkitd".
             deadline = time.monotonic() + 5
-            while time.monotonic() < deadline and bus.has_owner(NAME):
+            while time.monotonic() < deadline and bus.has_owner(NAME, self.address):
                 time.sleep(0.02)
 
 

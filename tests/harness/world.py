@@ -38,11 +38,17 @@ class World:
     """ldap: "database", "empty" or None (no slapd); polkit: "real", "mock" or None;
     rules: initial polkit rules (JavaScript); pam: "permit" or "deny";
     daemon: start the daemon; config: {section: {key: value}} merged over the defaults;
-    ejabberd: prepare the private ejabberd (needs slapd) and point the daemon at it."""
+    ejabberd: prepare the private ejabberd (needs slapd) and point the daemon at it.
+    beside: another started World in this mount namespace (a second node, twonodes.py):
+    this one shares its host-wide parts (/etc/hosts, /dev/log, polkit's and PAM's
+    directories) and gets a system bus of its own at <top>/dbus/system_bus_socket, used by
+    its polkitd, its daemon, env() and e2e.Cli; ejabberd_node, ejabberd_cookie: its
+    ejabberd as a node of a cluster (ejabberd.py)."""
 
     def __init__(self, builddir, sourcedir, ldap="database", polkit="real", rules="",
                  pam="permit", daemon=True, config=None, policy_file=None,
-                 bus_policy=None, daemon_program=None, ejabberd=True):
+                 bus_policy=None, daemon_program=None, ejabberd=True, beside=None,
+                 ejabberd_node=None, ejabberd_cookie=None):
         if not namespace.inside():
             raise RuntimeError("World must run inside the harness namespace "
                                "(python3 -m harness run -- ...)")
@@ -65,6 +71,14 @@ class World:
         self.top = None
         self.bus = self.polkit = self.slapd = self.daemon = self.syslog = None
         self.ejabberd = None
+        self.beside = beside
+        self.ejabberd_node = ejabberd_node
+        self.ejabberd_cookie = ejabberd_cookie
+
+    @property
+    def bus_address(self):
+        """The address of this world's system bus (not started yet: the default one)."""
+        return self.bus.address if self.bus is not None else bus.ADDRESS
 
     def start(self):
         try:
@@ -81,13 +95,25 @@ class World:
         self.top = tempfile.mkdtemp(prefix="cj-world-")
         subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", self.top],
                        check=True)
-        self._private_hosts()
+        if self.beside is None:
+            self._private_hosts()
         self._copy_programs()
-        self.syslog = syslog_sink.SyslogSink(self.top)
-        self.syslog.start()
-        self.bus = bus.Bus(self.processes, self.top, self.bus_policy)
+        if self.beside is None:
+            self.syslog = syslog_sink.SyslogSink(self.top)
+            self.syslog.start()
+            self.bus = bus.Bus(self.processes, self.top, self.bus_policy)
+        else:
+            self.syslog = self.beside.syslog        # one /dev/log: one audit trail
+            self.bus = bus.Bus(self.processes, self.top, self.bus_policy,
+                               os.path.join(self.top, "dbus", "system_bus_socket"))
         self.bus.start()
-        if self.polkit_kind is not None:
+        if self.polkit_kind is not None and self.beside is not None:
+            if self.polkit_kind != "real" or self.beside.polkit is None:
+                raise ValueError("a world beside another has the real polkitd, as it has")
+            self.polkit = polkit.Polkit(self.processes, self.top, self.policy_file,
+                                        shared=self.beside.polkit, address=self.bus.address)
+            self.polkit.start()
+        elif self.polkit_kind is not None:
             self.polkit = polkit.Polkit(self.processes, self.top, self.policy_file)
             self.polkit.prepare(self.rules, self.pam)
             if self.polkit_kind == "mock":
@@ -98,7 +124,9 @@ class World:
             self.slapd = ldap.Slapd(self.processes, self.top, self.ldap_shape)
             self.slapd.start()
             if self.want_ejabberd:
-                self.ejabberd = ejabberd.Ejabberd(self.top, self.slapd).prepare()
+                self.ejabberd = ejabberd.Ejabberd(self.top, self.slapd,
+                                                  node=self.ejabberd_node,
+                                                  cookie=self.ejabberd_cookie).prepare()
         if self.want_daemon:
             self.start_daemon()
 
@@ -112,12 +140,14 @@ class World:
     def start_daemon(self, **kwargs):
         self.daemon = daemon.Daemon(self.processes, self.top, self.daemon_program,
                                     self.daemon_config())
+        if self.beside is not None:
+            kwargs.setdefault("address", self.bus.address)
         self.daemon.start(**kwargs)
         return self.daemon
 
     def env(self):
         """Variables for a shell or command inside the world (the sandbox's)."""
-        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.ADDRESS, SANDBOX_DIR=self.top)
+        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.bus_address, SANDBOX_DIR=self.top)
         env["PATH"] = self.cli_dir + os.pathsep + env.get("PATH", "/usr/bin:/bin")
         # The catalogs of the build tree (LANG=ru_RU.UTF-8 cl-jabber ... speaks Russian).
         env["CJ_LOCALEDIR"] = os.path.join(os.path.dirname(self.cli_dir), "po")
@@ -214,7 +244,7 @@ class World:
         if self.ejabberd is not None:
             self.ejabberd.stop()
         self.processes.stop_all()
-        if self.syslog is not None:
+        if self.syslog is not None and self.beside is None:
             self.syslog.stop()
         # Undo our mounts (bus tmpfs, polkit and PAM binds, the temp dir), newest first.
         if self.mounts_before is not None:

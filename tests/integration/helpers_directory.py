@@ -54,9 +54,9 @@ class Bus:
     in arrival order (a filter runs in GDBus's worker thread, before any dispatch), so a
     test can tell whether a signal came before the reply of a call."""
 
-    def __init__(self):
+    def __init__(self, address=None):
         self.conn = Gio.DBusConnection.new_for_address_sync(
-            bus.ADDRESS, Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
+            address or bus.ADDRESS, Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
             | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
         self._lock = threading.Lock()
         self._log = []
