@@ -271,6 +271,9 @@ on_loaded (GPtrArray *entries, gpointer data)
 
   cj_registry_replace_all (daemon->registry, entries);
   cj_live_changed (daemon);
+  if (daemon->loaded)
+    g_debug ("full reload: %u users and %u groups", cj_registry_count_users (daemon->registry),
+             cj_registry_count_groups (daemon->registry));
   if (!daemon->loaded)
     {
       daemon->loaded = TRUE;
@@ -279,6 +282,19 @@ on_loaded (GPtrArray *entries, gpointer data)
       own_name (daemon);
       cj_setup_jabber_refresh_outdated (daemon);
     }
+}
+
+static void
+on_resumed (GPtrArray *entries, GHashTable *present, GPtrArray *deleted, const char *cookie,
+            gpointer data)
+{
+  CjDaemon *daemon = data;
+  guint removed = cj_registry_resume (daemon->registry, entries, present, deleted);
+
+  /* The tests and the benchmark read this line: a resume, not a reload. */
+  g_debug ("resumed with cookie %s: %u changed, %u deleted", cookie != NULL ? cookie : "-",
+           entries->len, removed);
+  cj_live_changed (daemon);
 }
 
 static void
@@ -382,7 +398,7 @@ cj_daemon_new (CjConfig *config, gboolean replace, GError **error)
 {
   g_autoptr(CjDaemon) daemon = g_new0 (CjDaemon, 1);
   CjRegistryHooks registry_hooks = { 0 };
-  CjFollowerHooks follower_hooks = { on_loaded, on_changed, on_removed, on_status, NULL };
+  CjFollowerHooks follower_hooks = { on_loaded, on_resumed, on_changed, on_removed, on_status, NULL };
   g_autofree char *address = NULL;
 
   daemon->config = config;

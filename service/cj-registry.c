@@ -413,6 +413,12 @@ apply_one (CjRegistry *registry, CjEntry *entry)
 
   if (entry->kind != CJ_ENTRY_USER && entry->kind != CJ_ENTRY_GROUP)
     return;
+  /* The same version again (a reload, the follower after the daemon's own read-back):
+   * nothing to compute, nothing to announce. */
+  if (record != NULL && entry->csn != NULL && g_strcmp0 (entry->csn, record->entry->csn) == 0 &&
+      entry->kind == record->entry->kind && entry->has_photo == record->entry->has_photo &&
+      strcmp (entry->dn, record->entry->dn) == 0)
+    return;
   /* Versions arrive from two paths, the daemon's own read-back and the follower, in any
    * order: entryCSN says which is newer. An older one is dropped (no flicker back). */
   if (record != NULL && entry->csn != NULL && record->entry->csn != NULL &&
@@ -482,7 +488,7 @@ cj_registry_apply_all (CjRegistry *registry, GPtrArray *entries)
 }
 
 static void
-remove_unkept (CjRegistry *registry, GHashTable *keep)
+remove_unkept_or_present (CjRegistry *registry, GHashTable *keep, GHashTable *present)
 {
   g_autoptr(GPtrArray) gone = g_ptr_array_new ();
   GHashTableIter iter;
@@ -490,7 +496,8 @@ remove_unkept (CjRegistry *registry, GHashTable *keep)
 
   g_hash_table_iter_init (&iter, registry->by_uuid);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &record))
-    if (!g_hash_table_contains (keep, record->entry->uuid))
+    if (!g_hash_table_contains (keep, record->entry->uuid) &&
+        (present == NULL || !g_hash_table_contains (present, record->entry->uuid)))
       g_ptr_array_add (gone, record);
   for (guint i = 0; i < gone->len; i++)
     remove_record (registry, gone->pdata[i]);
@@ -505,8 +512,40 @@ cj_registry_replace_all (CjRegistry *registry, GPtrArray *entries)
     g_hash_table_add (keep, ((CjEntry *) entries->pdata[i])->uuid);
   /* A full load is the truth: nothing older can follow it. */
   g_hash_table_remove_all (registry->tombstones);
-  remove_unkept (registry, keep);
+  remove_unkept_or_present (registry, keep, NULL);
   cj_registry_apply_all (registry, entries);
+}
+
+guint
+cj_registry_resume (CjRegistry *registry, GPtrArray *entries, GHashTable *present, GPtrArray *deleted)
+{
+  guint removed = 0;
+
+  for (guint i = 0; deleted != NULL && i < deleted->len; i++)
+    {
+      CjRecord *record = g_hash_table_lookup (registry->by_uuid, deleted->pdata[i]);
+
+      if (record == NULL)
+        continue;
+      g_hash_table_replace (registry->tombstones, g_strdup (deleted->pdata[i]),
+                            g_strdup (record->entry->csn != NULL ? record->entry->csn : ""));
+      remove_record (registry, record);
+      removed++;
+    }
+  if (present != NULL)
+    {
+      g_autoptr(GHashTable) keep = g_hash_table_new (g_str_hash, g_str_equal);
+      guint before = g_hash_table_size (registry->by_uuid);
+
+      for (guint i = 0; i < entries->len; i++)
+        g_hash_table_add (keep, ((CjEntry *) entries->pdata[i])->uuid);
+      /* Gone without a version to remember (no tombstone): an entry the daemon wrote
+       * after the server's snapshot comes back with the persist phase. */
+      remove_unkept_or_present (registry, keep, present);
+      removed += before - g_hash_table_size (registry->by_uuid);
+    }
+  cj_registry_apply_all (registry, entries);
+  return removed;
 }
 
 /* Lookups ---------------------------------------------------------------------------- */

@@ -58,6 +58,12 @@ void         cj_registry_apply_all  (CjRegistry *registry, GPtrArray *entries);
 /* A full reload: every entry of @entries is applied; every known one not in it removed. */
 void         cj_registry_replace_all (CjRegistry *registry, GPtrArray *entries);
 
+/* A resumed refresh (cj-follower.h, resumed): removes every entry of @deleted, and with
+ * @present every entry neither in it nor in @entries; applies @entries; one batch. Returns
+ * how many entries were removed. */
+guint        cj_registry_resume     (CjRegistry *registry, GPtrArray *entries, GHashTable *present,
+                                     GPtrArray *deleted);
+
 /* Lookups; the returned entry belongs to the registry (ref it to keep it). */
 CjEntry     *cj_registry_find_user  (CjRegistry *registry, const char *name);
 CjEntry     *cj_registry_find_group (CjRegistry *registry, const char *name);
