@@ -6,6 +6,7 @@
 
 #include "cj-admin.h"
 #include "cj-audit.h"
+#include "cj-converge.h"
 #include "cj-common.h"
 #include "cj-error.h"
 #include "cj-health.h"
@@ -271,6 +272,7 @@ on_loaded (GPtrArray *entries, gpointer data)
 
   cj_registry_replace_all (daemon->registry, entries);
   cj_live_changed (daemon);
+  cj_converge_changed (daemon->converge);
   if (daemon->loaded)
     g_debug ("full reload: %u users and %u groups", cj_registry_count_users (daemon->registry),
              cj_registry_count_groups (daemon->registry));
@@ -295,6 +297,7 @@ on_resumed (GPtrArray *entries, GHashTable *present, GPtrArray *deleted, const c
   g_debug ("resumed with cookie %s: %u changed, %u deleted", cookie != NULL ? cookie : "-",
            entries->len, removed);
   cj_live_changed (daemon);
+  cj_converge_changed (daemon->converge);
 }
 
 static void
@@ -304,6 +307,7 @@ on_changed (CjEntry *entry, gpointer data)
 
   cj_registry_apply (daemon->registry, entry);
   cj_live_changed (daemon);
+  cj_converge_changed (daemon->converge);
 }
 
 static void
@@ -313,6 +317,7 @@ on_removed (const char *uuid, gpointer data)
 
   cj_registry_remove (daemon->registry, uuid);
   cj_live_changed (daemon);
+  cj_converge_changed (daemon->converge);
 }
 
 static void
@@ -439,6 +444,7 @@ cj_daemon_new (CjConfig *config, gboolean replace, GError **error)
                                          daemon->connection, CJ_MANAGER_PATH, error))
     return NULL;
 
+  daemon->converge = cj_converge_new (daemon);
   follower_hooks.data = daemon;
   daemon->follower = cj_follower_new (daemon->directory, &follower_hooks);
   return g_steal_pointer (&daemon);
@@ -465,6 +471,7 @@ cj_daemon_free (CjDaemon *daemon)
   /* The follower first: it posts into the registry. */
   g_clear_pointer (&daemon->follower, cj_follower_free);
   g_clear_pointer (&daemon->outcomes, cj_outcome_free);
+  g_clear_pointer (&daemon->converge, cj_converge_free);
   if (daemon->owner_id != 0)
     g_bus_unown_name (daemon->owner_id);
   if (daemon->manager != NULL)

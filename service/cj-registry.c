@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cj-common.h"
+#include "cj-csn.h"
 
 struct _CjRegistry {
   CjRegistryHooks hooks;
@@ -144,6 +145,17 @@ cj_registry_get_primary_host (CjRegistry *registry)
 
 /* Membership index ------------------------------------------------------------------ */
 
+/* The rule (cj-csn.h) between two groups listing one user: whether @a keeps it. */
+static gboolean
+claims_before (CjRecord *a, CjRecord *b)
+{
+  return cj_group_claim_compare (a->entry->csn, a->entry->name, a->entry->dn,
+                                 b->entry->csn, b->entry->name, b->entry->dn) < 0;
+}
+
+/* A user listed by several groups (two nodes moved it at the same moment, or another LDAP
+ * writer) shows in the one the rule picks (the newest group entry), until the repair
+ * (cj-converge.c) takes it out of the others. */
 static void
 index_members (CjRegistry *registry, CjRecord *group, gboolean add)
 {
@@ -152,16 +164,20 @@ index_members (CjRegistry *registry, CjRecord *group, gboolean add)
       g_autofree char *key = name_key (*m);
       CjRecord *current = g_hash_table_lookup (registry->group_of_member, key);
 
-      if (add && current == NULL)
-        g_hash_table_insert (registry->group_of_member, g_strdup (key), group);
+      if (add && (current == NULL || (current != group && claims_before (group, current))))
+        {
+          /* The group that lost the user shows one member fewer. */
+          if (current != NULL)
+            g_hash_table_add (registry->dirty_groups, current);
+          g_hash_table_insert (registry->group_of_member, g_strdup (key), group);
+        }
       else if (!add && current == group)
         g_hash_table_remove (registry->group_of_member, key);
       g_hash_table_add (registry->dirty_users, g_steal_pointer (&key));
     }
 }
 
-/* A user listed by two groups (another LDAP writer did it) shows under one of them;
- * when that one lets go, the other takes over. */
+/* When the group showing a user lets go of it, the rule picks among the others. */
 static void
 reindex_orphans (CjRegistry *registry, char **names)
 {
@@ -171,17 +187,18 @@ reindex_orphans (CjRegistry *registry, char **names)
   for (char **m = names; m != NULL && *m != NULL; m++)
     {
       g_autofree char *key = name_key (*m);
+      CjRecord *best = NULL;
 
       if (g_hash_table_contains (registry->group_of_member, key))
         continue;
       g_hash_table_iter_init (&iter, registry->groups_by_key);
       while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &group))
         if (group->entry->members != NULL &&
-            g_strv_contains ((const char *const *) group->entry->members, *m))
-          {
-            g_hash_table_insert (registry->group_of_member, g_steal_pointer (&key), group);
-            break;
-          }
+            g_strv_contains ((const char *const *) group->entry->members, *m) &&
+            (best == NULL || claims_before (group, best)))
+          best = group;
+      if (best != NULL)
+        g_hash_table_insert (registry->group_of_member, g_steal_pointer (&key), best);
     }
 }
 
@@ -546,6 +563,22 @@ cj_registry_resume (CjRegistry *registry, GPtrArray *entries, GHashTable *presen
     }
   cj_registry_apply_all (registry, entries);
   return removed;
+}
+
+CjRecord *
+cj_registry_group_of_member (CjRegistry *registry, const char *name)
+{
+  g_autofree char *key = name_key (name);
+
+  return g_hash_table_lookup (registry->group_of_member, key);
+}
+
+CjRecord *
+cj_registry_find_user_record (CjRegistry *registry, const char *name)
+{
+  g_autofree char *key = name_key (name);
+
+  return g_hash_table_lookup (registry->users_by_key, key);
 }
 
 /* Lookups ---------------------------------------------------------------------------- */

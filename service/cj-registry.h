@@ -68,6 +68,10 @@ guint        cj_registry_resume     (CjRegistry *registry, GPtrArray *entries, G
 CjEntry     *cj_registry_find_user  (CjRegistry *registry, const char *name);
 CjEntry     *cj_registry_find_group (CjRegistry *registry, const char *name);
 CjEntry     *cj_registry_get        (CjRegistry *registry, const char *object_path);
+CjRecord    *cj_registry_find_user_record (CjRegistry *registry, const char *name);
+/* The group a user (listed or not, existing or not) is shown in: the one the rule of
+ * cj-csn.h picks among the groups listing @name; NULL for none. */
+CjRecord    *cj_registry_group_of_member  (CjRegistry *registry, const char *name);
 CjRecord    *cj_registry_get_record (CjRegistry *registry, const char *object_path);
 /* The object path of an entry of this registry, or NULL. */
 const char  *cj_registry_path_of    (CjRegistry *registry, const char *uuid);
