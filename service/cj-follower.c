@@ -271,8 +271,9 @@ refresh_new (gboolean resume)
   return refresh;
 }
 
-/* A cookie from the server: during a refresh it holds only once the refresh is handed over;
- * in the persist phase at once (the change it came with is already posted). */
+/* A cookie from the server: during a refresh it holds only once the refresh is handed over
+ * (a connection lost in the middle resumes from the state before); in the persist phase at
+ * once. */
 static void
 take_cookie (CjFollower *follower, Refresh *refresh, const char *cookie)
 {
@@ -384,8 +385,9 @@ handle_entry (CjFollower *follower, LDAP *ld, LDAPMessage *message, Refresh *ref
           p->entry->has_photo = g_hash_table_size (photos) > 0;
         }
     }
-  post (follower, p);
+  /* The state moves on before the change is seen (in-process, nothing is lost by it). */
   take_cookie (follower, NULL, cookie);
+  post (follower, p);
 }
 
 /* A Sync Info message; returns TRUE when it ends the refresh. */

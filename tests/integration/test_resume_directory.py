@@ -61,6 +61,11 @@ def test_changes_made_away_are_resumed_not_reloaded(env):
     away_from_daemon(env, lambda e: None)
     poll(lambda: len(resumed_lines(env)) > before_lines, "the daemon resumed", timeout=60)
 
+    # A change in the persist phase: its cookie moves the state on (else the next resume
+    # would bring this user again and count 6 changes below).
+    env.ldap.modify(f"dn: {env.ldap.user_dn(moved_name)}\nchangetype: modify\n"
+                    "replace: displayName\ndisplayName: Persisted\n")
+    poll(lambda: env.bus.prop(moved, USER, "Nickname") == "Persisted", "the change followed")
     before_reloads = reloads(env)
     before_lines = len(resumed_lines(env))
     added_name = env.unique("added")
