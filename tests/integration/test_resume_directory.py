@@ -53,6 +53,8 @@ def test_changes_made_away_are_resumed_not_reloaded(env):
     changed = env.bus.add_user(changed_name, "Before")
     moved_name = env.unique("moved")
     moved = env.bus.add_user(moved_name, "", group=group)
+    renamed_user_name = env.unique("renamed")
+    renamed_user = env.bus.add_user(renamed_user_name, "Renamed away")
     renamed_group_name = env.unique("Renamed ")
     renamed_group = env.bus.add_group(renamed_group_name)
     # A first resume gives the follower a cookie (a first load holds one too, but make
@@ -62,7 +64,7 @@ def test_changes_made_away_are_resumed_not_reloaded(env):
     poll(lambda: len(resumed_lines(env)) > before_lines, "the daemon resumed", timeout=60)
 
     # A change in the persist phase: its cookie moves the state on (else the next resume
-    # would bring this user again and count 6 changes below).
+    # would bring this user again and count 7 changes below).
     env.ldap.modify(f"dn: {env.ldap.user_dn(moved_name)}\nchangetype: modify\n"
                     "replace: displayName\ndisplayName: Persisted\n")
     poll(lambda: env.bus.prop(moved, USER, "Nickname") == "Persisted", "the change followed")
@@ -81,6 +83,8 @@ def test_changes_made_away_are_resumed_not_reloaded(env):
                       f"delete: memberUid\nmemberUid: {doomed_name}\n-\n"
                       f"delete: memberUid\nmemberUid: {moved_name}\n")
         e.ldap.modify(f"dn: {other_dn}\nchangetype: modify\nadd: memberUid\nmemberUid: {moved_name}\n")
+        e.ldap.modify(f"dn: {e.ldap.user_dn(renamed_user_name)}\nchangetype: modrdn\n"
+                      f"newrdn: uid={renamed_user_name}x\ndeleteoldrdn: 1\n")
         e.ldap.modify(f"dn: {e.ldap.group_dn(renamed_group_name)}\nchangetype: modify\n"
                       f"replace: description\ndescription: {renamed_group_name} new\n")
     mark = env.bus.mark()
@@ -96,6 +100,7 @@ def test_changes_made_away_are_resumed_not_reloaded(env):
     assert moved in env.bus.prop(other_group, GROUP, "Members")
     assert sorted(env.bus.prop(group, GROUP, "Members")) == sorted(keep)
     assert env.bus.prop(renamed_group, GROUP, "Name") == renamed_group_name + " new"
+    assert env.bus.prop(renamed_user, USER, "Name") == renamed_user_name + "x"    # same path
     # ... the same as the directory has it.
     assert {env.bus.user_props(p)["Name"] for p in env.bus.list_users()} == set(env.ldap.users())
 
@@ -104,16 +109,16 @@ def test_changes_made_away_are_resumed_not_reloaded(env):
     cookie, n_changed, n_deleted = resumed_lines(env)[-1]
     assert cookie.startswith("rid=000,csn="), cookie
     assert int(n_deleted) == 1, resumed_lines(env)
-    # The changed entries: the user added, the one modified, the two groups written and the
-    # renamed group (the deleted user is a deletion).
-    assert int(n_changed) == 5, resumed_lines(env)
+    # The changed entries: the user added, the one modified, the one renamed, the two groups
+    # written and the renamed group (the deleted user is a deletion).
+    assert int(n_changed) == 6, resumed_lines(env)
     touched = set()
     for _, path, body in env.bus.signals(mark):
         touched.add(path)
         touched.update(_paths_of(body))
     for path in keep:
         assert path not in touched, (path, env.bus.signals(mark))
-    assert doomed in touched and changed in touched and added in touched
+    assert doomed in touched and changed in touched and added in touched and renamed_user in touched
 
 
 def _paths_of(body):
