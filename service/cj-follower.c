@@ -451,8 +451,11 @@ run_session (CjFollower *follower, LDAP *ld, GError **error)
     }
 
   cookie = cj_sync_cookie_to_string (follower->cookie);
+  /* The benchmark (bench/resume.py) times from these lines. */
   if (cookie != NULL)
     g_debug ("resuming the directory from %s", cookie);
+  else
+    g_debug ("loading the directory in full");
   rc = cj_sync_search (ld, cj_directory_get_jabber_dn (follower->directory),
                        "(|(objectClass=inetOrgPerson)(objectClass=posixGroup))",
                        cj_entry_attrs, cookie, &msgid);
