@@ -124,6 +124,49 @@ def ldapi_only(slapd, changes):
     return now_of_day()
 
 
+# An accesslog database as syncprov's session log source (tests/integration/
+# test_resume_directory.py has the same): a resume then lists deletions instead of every
+# unchanged entry.
+ACCESSLOG = """dn: cn=module{{0}},cn=config
+changetype: modify
+add: olcModuleLoad
+olcModuleLoad: accesslog
+
+dn: olcDatabase={{2}}mdb,cn=config
+changetype: add
+objectClass: olcDatabaseConfig
+objectClass: olcMdbConfig
+olcDatabase: {{2}}mdb
+olcDbDirectory: {directory}
+olcSuffix: cn=accesslog
+olcRootDN: cn=accesslog
+olcDbIndex: entryCSN,objectClass,reqEnd,reqResult,reqStart,reqDN eq
+
+dn: olcOverlay={{1}}accesslog,olcDatabase={{1}}mdb,cn=config
+changetype: add
+objectClass: olcOverlayConfig
+objectClass: olcAccessLogConfig
+olcOverlay: {{1}}accesslog
+olcAccessLogDB: cn=accesslog
+olcAccessLogOps: writes
+olcAccessLogSuccess: TRUE
+
+dn: olcOverlay={{0}}syncprov,olcDatabase={{1}}mdb,cn=config
+changetype: modify
+add: olcSpSessionlogSource
+olcSpSessionlogSource: cn=accesslog
+"""
+
+
+def add_session_log_source(slapd):
+    directory = os.path.join(slapd.top, "accesslog")
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    r = subprocess.run(["ldapmodify", "-Q", "-Y", "EXTERNAL", "-H", slapd.ldapi_uri],
+                       input=ACCESSLOG.format(directory=directory), text=True, capture_output=True)
+    if r.returncode != 0:
+        raise RuntimeError(r.stderr)
+
+
 def run(args):
     out = []
 
@@ -139,6 +182,9 @@ def run(args):
         say(f"{args.users} users, {groups} groups of 100; k = {args.changes} changes per resume; "
             f"load average {' '.join(open('/proc/loadavg').read().split()[:3])}")
         bench.load_directory(world, args.users, groups, 100)
+        if args.session_log_source:
+            add_session_log_source(world.slapd)
+            say("syncprov's session log source: an accesslog database (olcSpSessionlogSource)")
         client = bench.Client()
         runner = bench.DaemonRunner(world, client, debug=True)
         start_s = runner.start(timeout=900)
@@ -200,6 +246,8 @@ def main():
     p.add_argument("--users", type=int, default=100000)
     p.add_argument("--changes", type=int, default=10, help="changes made while away (10)")
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--session-log-source", action="store_true",
+                   help="give syncprov an accesslog database as its session log source")
     p.add_argument("--builddir", default=os.environ.get("BUILDDIR", os.path.join(bench.SOURCEDIR, "build")))
     args = p.parse_args()
     namespace.reexec()

@@ -29,10 +29,17 @@ typedef enum { VIOLATION_SEVERAL, VIOLATION_DANGLING } Kind;
 
 typedef struct {
   Kind   kind;
+  char  *key;
   char  *user;          /* the memberUid value as stored */
   char  *group_dn;      /* the group that must let go of it */
+  char  *csn;           /* the group's entryCSN when seen */
   gint64 first_seen;    /* monotonic */
   gint64 due;           /* monotonic: when this node repairs it */
+  /* Tried, and the directory said no (refused, or not a violation there: the view may
+   * spell a name differently): not tried again until the group changes. */
+  gboolean gave_up;
+  gboolean handled;     /* in a job: checked against the directory */
+  gboolean repaired;    /* in a job: written */
 } Violation;
 
 struct _CjConverge {
@@ -48,9 +55,24 @@ struct _CjConverge {
 static void
 violation_free (Violation *violation)
 {
+  g_free (violation->key);
   g_free (violation->user);
   g_free (violation->group_dn);
+  g_free (violation->csn);
   g_free (violation);
+}
+
+static Violation *
+violation_copy (const Violation *violation)
+{
+  Violation *copy = g_new0 (Violation, 1);
+
+  *copy = *violation;
+  copy->key = g_strdup (violation->key);
+  copy->user = g_strdup (violation->user);
+  copy->group_dn = g_strdup (violation->group_dn);
+  copy->csn = g_strdup (violation->csn);
+  return copy;
 }
 
 guint
@@ -124,8 +146,11 @@ note (CjConverge *converge, GHashTable *now_seen, Kind kind, const char *user, C
   gboolean mine = own == 0 || cj_csn_server_id (group->entry->csn) == (int) own;
 
   violation->kind = kind;
+  violation->key = g_strdup (key);
   violation->user = g_strdup (user);
   violation->group_dn = g_strdup (group->entry->dn);
+  violation->csn = g_strdup (group->entry->csn);
+  violation->gave_up = before != NULL && before->gave_up && g_strcmp0 (before->csn, violation->csn) == 0;
   violation->first_seen = before != NULL ? before->first_seen : g_get_monotonic_time ();
   violation->due = violation->first_seen +
                    (gint64) (mine ? SETTLE_SECONDS : cj_converge_grace_seconds (own)) * G_USEC_PER_SEC;
@@ -288,6 +313,7 @@ repair_one (CjStoreContext *ctx, Violation *violation, Job *job, GError **error)
 
   if (listings == NULL || !account_exists (ctx, violation->user, &exists, error))
     return FALSE;
+  violation->handled = TRUE;
   for (guint i = 0; i < listings->len; i++)
     if (g_ascii_strcasecmp (((Listing *) listings->pdata[i])->dn, violation->group_dn) == 0)
       target = listings->pdata[i];
@@ -309,6 +335,7 @@ repair_one (CjStoreContext *ctx, Violation *violation, Job *job, GError **error)
                  ldap_err2string (rc));
       return TRUE;
     }
+  violation->repaired = TRUE;
   user = cj_text_escape (violation->user);
   group = cj_text_escape (target->name);
   if (violation->kind == VIOLATION_DANGLING)
@@ -336,6 +363,7 @@ repair_in_worker (CjDirectory *directory, LDAP *ld, gpointer data, GCancellable 
     {
       g_autoptr(GError) local_error = NULL;
 
+      /* The worker's copy: its flags go back to the main thread with the job. */
       if (!repair_one (&ctx, job->violations->pdata[i], job, &local_error))
         {
           job->problem = g_strdup (local_error != NULL ? local_error->message : "?");
@@ -364,6 +392,14 @@ on_repaired (GObject *source, GAsyncResult *result, gpointer data)
         return;
     }
   /* The job is the task's data, alive until this callback returns. */
+  for (guint i = 0; i < job->violations->len; i++)
+    {
+      Violation *tried = job->violations->pdata[i];
+      Violation *seen = g_hash_table_lookup (converge->seen, tried->key);
+
+      if (tried->handled && !tried->repaired && seen != NULL && g_strcmp0 (seen->csn, tried->csn) == 0)
+        seen->gave_up = TRUE;
+    }
   for (guint i = 0; i < job->done->len; i++)
     {
       g_message ("%s", (char *) job->done->pdata[i]);
@@ -400,15 +436,10 @@ on_timer (gpointer data)
   g_hash_table_iter_init (&iter, converge->seen);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &violation))
     {
+      if (violation->gave_up)
+        continue;
       if (violation->due <= now && job->violations->len < MAX_REPAIRS_PER_JOB)
-        {
-          Violation *copy = g_new0 (Violation, 1);
-
-          *copy = *violation;
-          copy->user = g_strdup (violation->user);
-          copy->group_dn = g_strdup (violation->group_dn);
-          g_ptr_array_add (job->violations, copy);
-        }
+        g_ptr_array_add (job->violations, violation_copy (violation));
       else
         next = MIN (next, MAX (violation->due, now + SCAN_DELAY_MS * 1000));
     }

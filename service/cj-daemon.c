@@ -294,8 +294,8 @@ on_resumed (GPtrArray *entries, GHashTable *present, GPtrArray *deleted, const c
   guint removed = cj_registry_resume (daemon->registry, entries, present, deleted);
 
   /* The tests and the benchmark read this line: a resume, not a reload. */
-  g_debug ("resumed with cookie %s: %u changed, %u deleted", cookie != NULL ? cookie : "-",
-           entries->len, removed);
+  g_debug ("resumed with cookie %s: %u changed, %u deleted (%s)", cookie != NULL ? cookie : "-",
+           entries->len, removed, present != NULL ? "present phase" : "deletions listed");
   cj_live_changed (daemon);
   cj_converge_changed (daemon->converge);
 }

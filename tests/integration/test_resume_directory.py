@@ -108,6 +108,8 @@ def test_changes_made_away_are_resumed_not_reloaded(env):
     assert reloads(env) == before_reloads, env.world.daemon.log()[-3000:]
     cookie, n_changed, n_deleted = resumed_lines(env)[-1]
     assert cookie.startswith("rid=000,csn="), cookie
+    assert "(present phase)" in [l for l in env.world.daemon.log().splitlines()
+                                 if "resumed with cookie" in l][-1]
     assert int(n_deleted) == 1, resumed_lines(env)
     # The changed entries: the user added, the one modified, the one renamed, the two groups
     # written and the renamed group (the deleted user is a deletion).
@@ -135,3 +137,58 @@ def _found_user(env, name):
         return env.bus.find_user(name)
     except DBusError:
         return None
+
+
+ACCESSLOG = """dn: cn=module{{0}},cn=config
+changetype: modify
+add: olcModuleLoad
+olcModuleLoad: accesslog
+
+dn: olcDatabase={{2}}mdb,cn=config
+changetype: add
+objectClass: olcDatabaseConfig
+objectClass: olcMdbConfig
+olcDatabase: {{2}}mdb
+olcDbDirectory: {directory}
+olcSuffix: cn=accesslog
+olcRootDN: cn=accesslog
+olcDbIndex: entryCSN,objectClass,reqEnd,reqResult,reqStart,reqDN eq
+
+dn: olcOverlay={{1}}accesslog,olcDatabase={{1}}mdb,cn=config
+changetype: add
+objectClass: olcOverlayConfig
+objectClass: olcAccessLogConfig
+olcOverlay: {{1}}accesslog
+olcAccessLogDB: cn=accesslog
+olcAccessLogOps: writes
+olcAccessLogSuccess: TRUE
+
+dn: olcOverlay={{0}}syncprov,olcDatabase={{1}}mdb,cn=config
+changetype: modify
+add: olcSpSessionlogSource
+olcSpSessionlogSource: cn=accesslog
+"""
+
+
+def test_deletions_listed_by_a_session_log_source(env):
+    """With an accesslog database as syncprov's session log source (not the in-memory
+    olcSpSessionLog, which loses writes) the server lists the deletions instead of every
+    unchanged entry (syncIdSet with refreshDeletes): they are applied all the same."""
+    directory = os.path.join(env.world.slapd.top, "accesslog")
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    env.ldap.modify(ACCESSLOG.format(directory=directory))
+    # A reconnect with the session log in place, from which the next one resumes.
+    before = len(resumed_lines(env))
+    away_from_daemon(env, lambda e: None)
+    poll(lambda: len(resumed_lines(env)) > before, "the daemon resumed", timeout=60)
+
+    doomed_name, kept_name = env.unique("logged"), env.unique("kept")
+    doomed = env.bus.add_user(doomed_name, "")
+    kept = env.bus.add_user(kept_name, "")
+    before = len(resumed_lines(env))
+    away_from_daemon(env, lambda e: e.ldap.delete(e.ldap.user_dn(doomed_name)))
+    poll(lambda: len(resumed_lines(env)) > before, "the daemon resumed", timeout=60)
+    poll(lambda: doomed not in env.bus.list_users(), "the user deleted away gone")
+    assert kept in env.bus.list_users()
+    line = [l for l in env.world.daemon.log().splitlines() if "resumed with cookie" in l][-1]
+    assert "0 changed, 1 deleted (deletions listed)" in line, line
