@@ -162,6 +162,7 @@ olcOverlay: {{1}}accesslog
 olcAccessLogDB: cn=accesslog
 olcAccessLogOps: writes
 olcAccessLogSuccess: TRUE
+olcAccessLogPurge: 07+00:00 01+00:00
 
 dn: olcOverlay={{0}}syncprov,olcDatabase={{1}}mdb,cn=config
 changetype: modify
