@@ -1,8 +1,13 @@
 #include "config.h"
 #include "cj-follower.h"
 
+#include <arpa/inet.h>
 #include <glib/gi18n.h>
+#include <netinet/in.h>
+#include <stddef.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include "cj-csn.h"
 #include "cj-group-layout.h"
@@ -25,9 +30,12 @@ struct _CjFollower {
   gboolean        reload;
 
   /* The state to resume from after a lost connection: the newest CSN per server id the
-   * daemon has been handed (only the follower's thread touches it). Memory only: a new
-   * daemon loads everything. */
-  CjSyncCookie   *cookie;
+   * daemon has been handed, one per provider (the server at the other end of the
+   * connection: a Uri may list several) — a provider is only asked to resume from what it
+   * sent. Only the follower's thread touches them. Memory only: a new daemon loads
+   * everything. */
+  GHashTable     *cookies;    /* peer address -> CjSyncCookie */
+  CjSyncCookie   *cookie;     /* the current session's provider's */
 };
 
 /* Posting to the main context ------------------------------------------------------- */
@@ -424,6 +432,44 @@ handle_info (CjFollower *follower, LDAP *ld, LDAPMessage *message, Refresh *refr
     }
 }
 
+/* The provider at the other end of @ld: its address and port (or socket path). */
+static char *
+peer_of (CjFollower *follower, LDAP *ld)
+{
+  struct sockaddr_storage address;
+  socklen_t length = sizeof address;
+  char host[INET6_ADDRSTRLEN] = "";
+  int fd = -1;
+
+  if (ldap_get_option (ld, LDAP_OPT_DESC, &fd) != LDAP_OPT_SUCCESS || fd < 0 ||
+      getpeername (fd, (struct sockaddr *) &address, &length) < 0)
+    return g_strdup (cj_directory_get_uri (follower->directory));
+  switch (address.ss_family)
+    {
+    case AF_INET:
+      {
+        struct sockaddr_in *in = (struct sockaddr_in *) &address;
+        inet_ntop (AF_INET, &in->sin_addr, host, sizeof host);
+        return g_strdup_printf ("%s:%u", host, ntohs (in->sin_port));
+      }
+    case AF_INET6:
+      {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) &address;
+        inet_ntop (AF_INET6, &in6->sin6_addr, host, sizeof host);
+        return g_strdup_printf ("[%s]:%u", host, ntohs (in6->sin6_port));
+      }
+    case AF_UNIX:
+      {
+        struct sockaddr_un *un = (struct sockaddr_un *) &address;
+        gsize max = length > offsetof (struct sockaddr_un, sun_path)
+                    ? length - offsetof (struct sockaddr_un, sun_path) : 0;
+        return g_strndup (un->sun_path, MIN (max, sizeof un->sun_path));
+      }
+    default:
+      return g_strdup (cj_directory_get_uri (follower->directory));
+    }
+}
+
 /* One session on one connection: returns when the connection is lost (with @error), or
  * when asked to stop or reload. */
 static void
@@ -433,6 +479,14 @@ run_session (CjFollower *follower, LDAP *ld, GError **error)
   g_autofree char *cookie = NULL;
   int msgid = -1;
   int rc = subtree_exists (follower, ld);
+  g_autofree char *peer = peer_of (follower, ld);
+
+  follower->cookie = g_hash_table_lookup (follower->cookies, peer);
+  if (follower->cookie == NULL)
+    {
+      follower->cookie = cj_sync_cookie_new ();
+      g_hash_table_insert (follower->cookies, g_steal_pointer (&peer), follower->cookie);
+    }
 
   if (rc == LDAP_NO_SUCH_OBJECT)
     {
@@ -547,7 +601,7 @@ follow (gpointer data)
       g_mutex_lock (&follower->lock);
       /* Asked to load again: from scratch. */
       if (follower->reload)
-        cj_sync_cookie_clear (follower->cookie);
+        g_hash_table_remove_all (follower->cookies);
       follower->reload = FALSE;
       if (follower->stopping)
         {
@@ -591,7 +645,8 @@ cj_follower_new (CjDirectory *directory, const CjFollowerHooks *hooks)
   follower->context = g_main_context_ref_thread_default ();
   g_mutex_init (&follower->lock);
   g_cond_init (&follower->cond);
-  follower->cookie = cj_sync_cookie_new ();
+  follower->cookies = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                             (GDestroyNotify) cj_sync_cookie_free);
   return follower;
 }
 
@@ -632,6 +687,6 @@ cj_follower_free (CjFollower *follower)
   g_mutex_clear (&follower->lock);
   g_cond_clear (&follower->cond);
   g_main_context_unref (follower->context);
-  cj_sync_cookie_free (follower->cookie);
+  g_hash_table_unref (follower->cookies);
   g_free (follower);
 }
