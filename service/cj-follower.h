@@ -3,10 +3,10 @@
  * made it (this daemon, ldapmodify, another replica). Runs in its own thread; everything it
  * learns is handed to the main context through the hooks. On a lost connection it reconnects
  * and resumes from its sync cookie (the newest CSN per server id it has seen, kept per
- * provider: the address at the other end of the connection): the server
- * sends only what changed meanwhile; a full reload is only the first load, an explicit
- * reload, or when the server asks for one (e-syncRefreshRequired). A server without the sync provider is read with a plain search every
- * POLL_SECONDS instead. */
+ * provider: the address at the other end of the connection): the server sends only what
+ * changed meanwhile. A full reload is only the first load, an explicit reload, or when the
+ * server asks for one (e-syncRefreshRequired). A server without the sync provider is read
+ * with a plain search every POLL_SECONDS instead. */
 #pragma once
 
 #include <glib.h>
