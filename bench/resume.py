@@ -230,6 +230,11 @@ def run(args):
             f"{bench.fmt_s(statistics.median(resumes))} | {statistics.median(resume_signals)} |")
         say(f"| resume, slapd up -> view updated (with the daemon's reconnect back-off) | "
             f"{bench.fmt_s(statistics.median(walls))} | |")
+        scans = [float(m) for m in re.findall(r"looked for users in several groups: .*, ([0-9.]+) ms",
+                                              open(log, errors="replace").read())]
+        if scans:
+            say(f"the daemon's scans for users in several groups (cj-converge.c): {len(scans)}, "
+                f"median {statistics.median(scans):.1f} ms, longest {max(scans):.1f} ms")
         runner.stop()
     except BaseException:
         print(world.logs()[-6000:], file=sys.stderr)

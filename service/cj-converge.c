@@ -186,6 +186,8 @@ scan (CjConverge *converge)
   converge->seen = now_seen;
   /* A bulk change by another writer at 100,000 users must not keep the main loop busy. */
   converge->next_scan = g_get_monotonic_time () + 10 * (g_get_monotonic_time () - started);
+  g_debug ("looked for users in several groups: %u groups, %u violations, %.1f ms", groups->len,
+           g_hash_table_size (now_seen), (double) (g_get_monotonic_time () - started) / 1000.0);
 }
 
 /* Repairing, in the directory's worker ------------------------------------------------- */
