@@ -141,6 +141,7 @@ olcDbDirectory: {directory}
 olcSuffix: cn=accesslog
 olcRootDN: cn=accesslog
 olcDbIndex: entryCSN,objectClass,reqEnd,reqResult,reqStart,reqDN eq
+olcAccess: {{0}}to * by dn.exact="{reader}" read by * none
 
 dn: olcOverlay={{1}}accesslog,olcDatabase={{1}}mdb,cn=config
 changetype: add
@@ -163,7 +164,7 @@ def add_session_log_source(slapd):
     directory = os.path.join(slapd.top, "accesslog")
     os.makedirs(directory, mode=0o700, exist_ok=True)
     r = subprocess.run(["ldapmodify", "-Q", "-Y", "EXTERNAL", "-H", slapd.ldapi_uri],
-                       input=ACCESSLOG.format(directory=directory), text=True, capture_output=True)
+                       input=ACCESSLOG.format(directory=directory, reader=slapd.admin_dn), text=True, capture_output=True)
     if r.returncode != 0:
         raise RuntimeError(r.stderr)
 

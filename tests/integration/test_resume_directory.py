@@ -153,6 +153,7 @@ olcDbDirectory: {directory}
 olcSuffix: cn=accesslog
 olcRootDN: cn=accesslog
 olcDbIndex: entryCSN,objectClass,reqEnd,reqResult,reqStart,reqDN eq
+olcAccess: {{0}}to * by dn.exact="{reader}" read by * none
 
 dn: olcOverlay={{1}}accesslog,olcDatabase={{1}}mdb,cn=config
 changetype: add
@@ -177,7 +178,7 @@ def test_deletions_listed_by_a_session_log_source(env):
     unchanged entry (syncIdSet with refreshDeletes): they are applied all the same."""
     directory = os.path.join(env.world.slapd.top, "accesslog")
     os.makedirs(directory, mode=0o700, exist_ok=True)
-    env.ldap.modify(ACCESSLOG.format(directory=directory))
+    env.ldap.modify(ACCESSLOG.format(directory=directory, reader=env.world.slapd.admin_dn))
     # A reconnect with the session log in place, from which the next one resumes.
     before = len(resumed_lines(env))
     away_from_daemon(env, lambda e: None)
