@@ -135,6 +135,27 @@ cj_sync_cookie_merge_all (CjSyncCookie *into, CjSyncCookie *from)
   g_tree_foreach (from->by_sid, merge_one, into);
 }
 
+CjSyncCookie *
+cj_sync_cookie_copy (CjSyncCookie *cookie)
+{
+  CjSyncCookie *copy = cj_sync_cookie_new ();
+
+  cj_sync_cookie_merge_all (copy, cookie);
+  return copy;
+}
+
+gboolean
+cj_sync_cookie_covers (CjSyncCookie *cookie, const char *csn)
+{
+  int sid = cj_csn_server_id (csn);
+  const char *kept;
+
+  if (sid < 0)
+    return TRUE;
+  kept = g_tree_lookup (cookie->by_sid, GINT_TO_POINTER (sid));
+  return kept == NULL || strcmp (csn, kept) <= 0;
+}
+
 static gboolean
 append (gpointer sid, gpointer csn, gpointer data)
 {

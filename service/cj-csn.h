@@ -32,6 +32,12 @@ gboolean      cj_sync_cookie_is_empty (CjSyncCookie *cookie);
 guint         cj_sync_cookie_merge (CjSyncCookie *cookie, const char *text, gsize length);
 /* Every CSN of @from into @into, where newer. */
 void          cj_sync_cookie_merge_all (CjSyncCookie *into, CjSyncCookie *from);
+CjSyncCookie *cj_sync_cookie_copy  (CjSyncCookie *cookie);
+/* Whether the state @cookie describes includes a write made at @csn: its server's CSN in
+ * the cookie is as new. A NULL or malformed @csn, or one of a server the cookie does not
+ * know, counts as included (the question is only ever "written after the state?", and a
+ * provider's state names every server that wrote to it). */
+gboolean      cj_sync_cookie_covers (CjSyncCookie *cookie, const char *csn);
 /* "rid=000,csn=<csn>;<csn>..." in server id order, or NULL when empty. No sid: a consumer
  * that names a server id is not sent that server's changes. */
 char         *cj_sync_cookie_to_string (CjSyncCookie *cookie);

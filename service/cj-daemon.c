@@ -288,10 +288,10 @@ on_loaded (GPtrArray *entries, gpointer data)
 
 static void
 on_resumed (GPtrArray *entries, GHashTable *present, GPtrArray *deleted, const char *cookie,
-            gpointer data)
+            CjSyncCookie *reached, gpointer data)
 {
   CjDaemon *daemon = data;
-  guint removed = cj_registry_resume (daemon->registry, entries, present, deleted);
+  guint removed = cj_registry_resume (daemon->registry, entries, present, deleted, reached);
 
   /* The tests and the benchmark read this line: a resume, not a reload. */
   g_debug ("resumed with cookie %s: %u changed, %u deleted (%s)", cookie != NULL ? cookie : "-",

@@ -46,6 +46,7 @@ typedef struct {
   GHashTable *present;    /* resumed */
   GPtrArray  *deleted;    /* resumed */
   char       *cookie;     /* resumed: the state it resumed from */
+  CjSyncCookie *reached;  /* resumed: the state the refresh reached */
   CjEntry    *entry;      /* changed */
   char       *uuid;       /* removed */
   gboolean    connected, configured;
@@ -62,6 +63,7 @@ post_free (Post *post)
   g_clear_pointer (&post->entry, cj_entry_unref);
   g_free (post->uuid);
   g_free (post->cookie);
+  g_clear_pointer (&post->reached, cj_sync_cookie_free);
   g_free (post->problem);
   g_free (post);
 }
@@ -78,7 +80,8 @@ deliver (gpointer data)
       hooks->loaded (post->entries, hooks->data);
       break;
     case POST_RESUMED:
-      hooks->resumed (post->entries, post->present, post->deleted, post->cookie, hooks->data);
+      hooks->resumed (post->entries, post->present, post->deleted, post->cookie,
+                       post->reached, hooks->data);
       break;
     case POST_CHANGED:
       hooks->changed (post->entry, hooks->data);
@@ -320,6 +323,9 @@ mark_changed_photos (CjFollower *follower, LDAP *ld, GPtrArray *entries)
 static void
 finish_refresh (CjFollower *follower, LDAP *ld, Refresh *refresh)
 {
+  g_autofree char *from = cj_sync_cookie_to_string (follower->cookie);
+
+  cj_sync_cookie_merge_all (follower->cookie, refresh->cookie);
   if (!refresh->resume)
     {
       g_autoptr(GHashTable) photos =
@@ -337,10 +343,10 @@ finish_refresh (CjFollower *follower, LDAP *ld, Refresh *refresh)
       p->entries = g_ptr_array_ref (refresh->entries);
       p->present = refresh->present_phase ? g_hash_table_ref (refresh->present) : NULL;
       p->deleted = g_ptr_array_ref (refresh->deleted);
-      p->cookie = cj_sync_cookie_to_string (follower->cookie);
+      p->cookie = g_steal_pointer (&from);
+      p->reached = cj_sync_cookie_copy (follower->cookie);
       post (follower, p);
     }
-  cj_sync_cookie_merge_all (follower->cookie, refresh->cookie);
   post_status (follower, TRUE, TRUE, NULL);
 }
 

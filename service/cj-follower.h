@@ -11,6 +11,7 @@
 
 #include <glib.h>
 
+#include "cj-csn.h"
 #include "cj-directory.h"
 #include "cj-entry.h"
 
@@ -21,9 +22,10 @@ typedef struct {
   void (*loaded)  (GPtrArray *entries, gpointer data);
   /* A resumed session's refresh (RFC 4533): @entries changed or added since @cookie; with
    * @present (a set of entryUUIDs, NULL when the server sent deletions instead) every known
-   * entry neither present nor in @entries is gone; every one in @deleted is. */
+   * entry neither present nor in @entries is gone, unless written after the state the
+   * refresh @reached; every one in @deleted is gone. */
   void (*resumed) (GPtrArray *entries, GHashTable *present, GPtrArray *deleted,
-                   const char *cookie, gpointer data);
+                   const char *cookie, CjSyncCookie *reached, gpointer data);
   void (*changed) (CjEntry *entry, gpointer data);
   void (*removed) (const char *uuid, gpointer data);
   /* @connected: a session is up; @configured: the Jabber subtree exists. */

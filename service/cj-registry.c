@@ -505,7 +505,8 @@ cj_registry_apply_all (CjRegistry *registry, GPtrArray *entries)
 }
 
 static void
-remove_unkept_or_present (CjRegistry *registry, GHashTable *keep, GHashTable *present)
+remove_unkept_or_present (CjRegistry *registry, GHashTable *keep, GHashTable *present,
+                          CjSyncCookie *reached)
 {
   g_autoptr(GPtrArray) gone = g_ptr_array_new ();
   GHashTableIter iter;
@@ -514,7 +515,8 @@ remove_unkept_or_present (CjRegistry *registry, GHashTable *keep, GHashTable *pr
   g_hash_table_iter_init (&iter, registry->by_uuid);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &record))
     if (!g_hash_table_contains (keep, record->entry->uuid) &&
-        (present == NULL || !g_hash_table_contains (present, record->entry->uuid)))
+        (present == NULL || !g_hash_table_contains (present, record->entry->uuid)) &&
+        (reached == NULL || cj_sync_cookie_covers (reached, record->entry->csn)))
       g_ptr_array_add (gone, record);
   for (guint i = 0; i < gone->len; i++)
     remove_record (registry, gone->pdata[i]);
@@ -529,12 +531,13 @@ cj_registry_replace_all (CjRegistry *registry, GPtrArray *entries)
     g_hash_table_add (keep, ((CjEntry *) entries->pdata[i])->uuid);
   /* A full load is the truth: nothing older can follow it. */
   g_hash_table_remove_all (registry->tombstones);
-  remove_unkept_or_present (registry, keep, NULL);
+  remove_unkept_or_present (registry, keep, NULL, NULL);
   cj_registry_apply_all (registry, entries);
 }
 
 guint
-cj_registry_resume (CjRegistry *registry, GPtrArray *entries, GHashTable *present, GPtrArray *deleted)
+cj_registry_resume (CjRegistry *registry, GPtrArray *entries, GHashTable *present, GPtrArray *deleted,
+                    CjSyncCookie *reached)
 {
   guint removed = 0;
 
@@ -558,7 +561,7 @@ cj_registry_resume (CjRegistry *registry, GPtrArray *entries, GHashTable *presen
         g_hash_table_add (keep, ((CjEntry *) entries->pdata[i])->uuid);
       /* Gone without a version to remember (no tombstone): an entry the daemon wrote
        * after the server's snapshot comes back with the persist phase. */
-      remove_unkept_or_present (registry, keep, present);
+      remove_unkept_or_present (registry, keep, present, reached);
       removed += before - g_hash_table_size (registry->by_uuid);
     }
   cj_registry_apply_all (registry, entries);

@@ -11,6 +11,7 @@
 
 #include <glib.h>
 
+#include "cj-csn.h"
 #include "cj-entry.h"
 
 G_BEGIN_DECLS
@@ -59,10 +60,11 @@ void         cj_registry_apply_all  (CjRegistry *registry, GPtrArray *entries);
 void         cj_registry_replace_all (CjRegistry *registry, GPtrArray *entries);
 
 /* A resumed refresh (cj-follower.h, resumed): removes every entry of @deleted, and with
- * @present every entry neither in it nor in @entries; applies @entries; one batch. Returns
- * how many entries were removed. */
+ * @present every entry neither in it nor in @entries — except one written after the state
+ * the refresh @reached (may be NULL): the daemon's own write, read back while the server
+ * answered the refresh; applies @entries; one batch. Returns how many entries were removed. */
 guint        cj_registry_resume     (CjRegistry *registry, GPtrArray *entries, GHashTable *present,
-                                     GPtrArray *deleted);
+                                     GPtrArray *deleted, CjSyncCookie *reached);
 
 /* Lookups; the returned entry belongs to the registry (ref it to keep it). */
 CjEntry     *cj_registry_find_user  (CjRegistry *registry, const char *name);

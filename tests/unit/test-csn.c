@@ -76,6 +76,23 @@ test_cookie_ignores_garbage (void)
 }
 
 static void
+test_cookie_covers (void)
+{
+  g_autoptr(CjSyncCookie) cookie = cj_sync_cookie_new ();
+  g_autoptr(CjSyncCookie) copy = NULL;
+  const char *text = "rid=000,csn=" CSN_A2;
+
+  cj_sync_cookie_merge (cookie, text, strlen (text));
+  copy = cj_sync_cookie_copy (cookie);
+  g_assert_true (cj_sync_cookie_covers (copy, CSN_A1));           /* older, same server */
+  g_assert_true (cj_sync_cookie_covers (copy, CSN_A2));           /* the same write */
+  g_assert_false (cj_sync_cookie_covers (copy, "20261202053551.000000Z#000000#001#000000"));
+  g_assert_true (cj_sync_cookie_covers (copy, CSN_B1));           /* a server it does not know */
+  g_assert_true (cj_sync_cookie_covers (copy, NULL));
+  g_assert_true (cj_sync_cookie_covers (copy, "garbage"));
+}
+
+static void
 test_group_rule (void)
 {
   /* The newer entryCSN keeps the user, whatever the names. */
@@ -99,6 +116,7 @@ main (int argc, char **argv)
   g_test_add_func ("/csn/server-id", test_server_id);
   g_test_add_func ("/csn/cookie-newest-per-server", test_cookie_keeps_newest_per_server);
   g_test_add_func ("/csn/cookie-garbage", test_cookie_ignores_garbage);
+  g_test_add_func ("/csn/cookie-covers", test_cookie_covers);
   g_test_add_func ("/csn/group-rule", test_group_rule);
   return g_test_run ();
 }

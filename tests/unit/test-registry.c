@@ -171,7 +171,7 @@ test_resume_announces_only_changes (void)
   g_ptr_array_add (deleted, (gpointer) "u1");
   for (int i = 3; i < 100; i++)
     g_hash_table_add (present, g_strdup_printf ("u%d", i));
-  g_assert_cmpuint (cj_registry_resume (registry, changes, present, deleted), ==, 2);
+  g_assert_cmpuint (cj_registry_resume (registry, changes, present, deleted, NULL), ==, 2);
   g_assert_cmpuint (counts.added, ==, 1);
   g_assert_cmpuint (counts.removed, ==, 2);
   g_assert_cmpuint (counts.changed, ==, 1);
@@ -179,13 +179,32 @@ test_resume_announces_only_changes (void)
   g_assert_nonnull (cj_registry_find_user (registry, "user0-renamed"));
   g_assert_null (cj_registry_find_user (registry, "user2"));
 
+  /* The daemon's own write, read back after the server's snapshot: not in the present
+   * list, newer than the state the refresh reached: it stays. */
+  {
+    g_autoptr(CjSyncCookie) reached = cj_sync_cookie_new ();
+    const char *text = "rid=000,csn=" CSN ("40", "002");
+
+    cj_sync_cookie_merge (reached, text, strlen (text));
+    apply (registry, entry (CJ_ENTRY_USER, "u200", "user200", CSN ("41", "002"), NULL));
+    apply (registry, entry (CJ_ENTRY_USER, "u201", "user201", CSN ("39", "002"), NULL));
+    g_ptr_array_set_size (changes, 0);
+    g_ptr_array_set_size (deleted, 0);
+    g_hash_table_add (present, g_strdup ("u0"));
+    g_hash_table_add (present, g_strdup ("u100"));
+    g_assert_cmpuint (cj_registry_resume (registry, changes, present, deleted, reached), ==, 1);
+    g_assert_nonnull (cj_registry_find_user (registry, "user200"));
+    g_assert_null (cj_registry_find_user (registry, "user201"));
+    g_assert_cmpuint (cj_registry_count_users (registry), ==, 100);
+  }
+
   /* A resume with deletions only (no present phase): the rest stays. */
   memset (&counts, 0, sizeof counts);
   g_ptr_array_set_size (changes, 0);
   g_ptr_array_set_size (deleted, 0);
   g_ptr_array_add (deleted, (gpointer) "u50");
-  g_assert_cmpuint (cj_registry_resume (registry, changes, NULL, deleted), ==, 1);
-  g_assert_cmpuint (cj_registry_count_users (registry), ==, 98);
+  g_assert_cmpuint (cj_registry_resume (registry, changes, NULL, deleted, NULL), ==, 1);
+  g_assert_cmpuint (cj_registry_count_users (registry), ==, 99);
   g_assert_cmpuint (counts.removed, ==, 1);
   g_assert_cmpuint (counts.added + counts.changed, ==, 0);
 }
