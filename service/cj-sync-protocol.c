@@ -54,6 +54,40 @@ cj_sync_search (LDAP *ld, const char *base, const char *filter, const char *cons
 }
 
 gboolean
+cj_sync_decode_state (const struct berval *value, int *state, char **uuid, char **cookie)
+{
+  /* syncStateValue ::= SEQUENCE { state ENUMERATED, entryUUID OCTET STRING,
+   *                               cookie OCTET STRING OPTIONAL } */
+  /* liblber reads through a NULL buffer when given an empty value: refused first. */
+  BerElement *ber = value != NULL && value->bv_val != NULL && value->bv_len > 0
+                    ? ber_init ((struct berval *) value) : NULL;
+  struct berval raw = { 0, NULL };
+  ber_int_t number = 0;
+  ber_len_t len;
+  gboolean ok = FALSE;
+
+  *uuid = NULL;
+  *cookie = NULL;
+  if (ber != NULL && ber_scanf (ber, "{em", &number, &raw) != LBER_ERROR &&
+      number >= LDAP_SYNC_PRESENT && number <= LDAP_SYNC_DELETE)
+    {
+      *state = (int) number;
+      *uuid = cj_ldap_uuid_from_bytes (&raw);
+      ok = *uuid != NULL;
+      if (ok && ber_peek_tag (ber, &len) == LDAP_TAG_SYNC_COOKIE)
+        {
+          struct berval value_cookie = { 0, NULL };
+
+          if (ber_scanf (ber, "m", &value_cookie) != LBER_ERROR)
+            *cookie = cookie_from (&value_cookie);
+        }
+    }
+  if (ber != NULL)
+    ber_free (ber, 1);
+  return ok;
+}
+
+gboolean
 cj_sync_parse_state (LDAP *ld, LDAPMessage *message, int *state, char **uuid, char **cookie)
 {
   LDAPControl **controls = NULL;
@@ -66,30 +100,7 @@ cj_sync_parse_state (LDAP *ld, LDAPMessage *message, int *state, char **uuid, ch
     return FALSE;
   control = ldap_control_find (LDAP_CONTROL_SYNC_STATE, controls, NULL);
   if (control != NULL)
-    {
-      /* syncStateValue ::= SEQUENCE { state ENUMERATED, entryUUID OCTET STRING,
-       *                               cookie OCTET STRING OPTIONAL } */
-      BerElement *ber = ber_init (&control->ldctl_value);
-      struct berval raw = { 0, NULL };
-      ber_int_t value = 0;
-      ber_len_t len;
-
-      if (ber != NULL && ber_scanf (ber, "{em", &value, &raw) != LBER_ERROR)
-        {
-          *state = (int) value;
-          *uuid = cj_ldap_uuid_from_bytes (&raw);
-          ok = *uuid != NULL;
-          if (ok && ber_peek_tag (ber, &len) == LDAP_TAG_SYNC_COOKIE)
-            {
-              struct berval value_cookie = { 0, NULL };
-
-              if (ber_scanf (ber, "m", &value_cookie) != LBER_ERROR)
-                *cookie = cookie_from (&value_cookie);
-            }
-        }
-      if (ber != NULL)
-        ber_free (ber, 1);
-    }
+    ok = cj_sync_decode_state (&control->ldctl_value, state, uuid, cookie);
   ldap_controls_free (controls);
   return ok;
 }
@@ -193,6 +204,20 @@ scan_info (BerElement *ber, CjSyncInfo *info)
 }
 
 CjSyncInfo *
+cj_sync_decode_info (const struct berval *value)
+{
+  BerElement *ber = value != NULL && value->bv_val != NULL && value->bv_len > 0
+                    ? ber_init ((struct berval *) value) : NULL;
+  CjSyncInfo *info = g_new0 (CjSyncInfo, 1);
+
+  if (ber == NULL || !scan_info (ber, info))
+    g_clear_pointer (&info, cj_sync_info_free);
+  if (ber != NULL)
+    ber_free (ber, 1);
+  return info;
+}
+
+CjSyncInfo *
 cj_sync_parse_info (LDAP *ld, LDAPMessage *message)
 {
   char *oid = NULL;
@@ -202,15 +227,7 @@ cj_sync_parse_info (LDAP *ld, LDAPMessage *message)
   if (ldap_parse_intermediate (ld, message, &oid, &data, NULL, 0) != LDAP_SUCCESS)
     return NULL;
   if (oid != NULL && strcmp (oid, LDAP_SYNC_INFO) == 0 && data != NULL)
-    {
-      BerElement *ber = ber_init (data);
-
-      info = g_new0 (CjSyncInfo, 1);
-      if (ber == NULL || !scan_info (ber, info))
-        g_clear_pointer (&info, cj_sync_info_free);
-      if (ber != NULL)
-        ber_free (ber, 1);
-    }
+    info = cj_sync_decode_info (data);
   ldap_memfree (oid);
   ber_bvfree (data);
   return info;
@@ -231,7 +248,7 @@ cj_sync_parse_done (LDAP *ld, LDAPMessage *message, char **cookie)
     {
       /* syncDoneValue ::= SEQUENCE { cookie OCTET STRING OPTIONAL,
        *                              refreshDeletes BOOLEAN DEFAULT FALSE } */
-      BerElement *ber = ber_init (&control->ldctl_value);
+      BerElement *ber = control->ldctl_value.bv_len > 0 ? ber_init (&control->ldctl_value) : NULL;
       ber_len_t len;
 
       if (ber != NULL && ber_skip_tag (ber, &len) != LBER_ERROR &&

@@ -37,6 +37,10 @@ typedef struct {
 CjSyncInfo *cj_sync_parse_info (LDAP *ld, LDAPMessage *message);
 void        cj_sync_info_free  (CjSyncInfo *info);
 
+/* The same from the BER values themselves (the unit test feeds them hostile ones). */
+gboolean    cj_sync_decode_state (const struct berval *value, int *state, char **uuid, char **cookie);
+CjSyncInfo *cj_sync_decode_info  (const struct berval *value);
+
 /* The end of the search: its result code and the Sync Done control's cookie (NULL if none). */
 int      cj_sync_parse_done (LDAP *ld, LDAPMessage *message, char **cookie);
 
