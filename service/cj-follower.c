@@ -16,7 +16,10 @@
 
 #define POLL_SECONDS        30   /* without a sync provider: how often to search again */
 #define UNCONFIGURED_SECONDS 10  /* how often to look whether the subtree appeared */
-#define MAX_BACKOFF_SECONDS 8
+/* After a lost connection: the first try again soon (a slapd restart takes a moment, and
+ * the resume is cheap), then doubling. */
+#define FIRST_BACKOFF_MS    250
+#define MAX_BACKOFF_MS      8000
 
 struct _CjFollower {
   CjDirectory    *directory;
@@ -128,11 +131,11 @@ post_loaded (CjFollower *follower, GPtrArray *entries)
 
 /* Waiting and being told ------------------------------------------------------------ */
 
-/* Sleeps up to @seconds; returns TRUE early when asked to stop or reload. */
+/* Sleeps up to @ms milliseconds; returns TRUE early when asked to stop or reload. */
 static gboolean
-wait_for_request (CjFollower *follower, guint seconds)
+wait_for_request_ms (CjFollower *follower, guint ms)
 {
-  gint64 until = g_get_monotonic_time () + (gint64) seconds * G_TIME_SPAN_SECOND;
+  gint64 until = g_get_monotonic_time () + (gint64) ms * G_TIME_SPAN_MILLISECOND;
   gboolean requested;
 
   g_mutex_lock (&follower->lock);
@@ -142,6 +145,12 @@ wait_for_request (CjFollower *follower, guint seconds)
   requested = follower->stopping || follower->reload;
   g_mutex_unlock (&follower->lock);
   return requested;
+}
+
+static gboolean
+wait_for_request (CjFollower *follower, guint seconds)
+{
+  return wait_for_request_ms (follower, seconds * 1000);
 }
 
 static gboolean
@@ -597,7 +606,7 @@ static gpointer
 follow (gpointer data)
 {
   CjFollower *follower = data;
-  guint backoff = 1;
+  guint backoff = FIRST_BACKOFF_MS;
 
   for (;;)
     {
@@ -630,13 +639,13 @@ follow (gpointer data)
         }
       if (error == NULL)
         {
-          backoff = 1;
+          backoff = FIRST_BACKOFF_MS;
           continue;
         }
       g_warning ("%s", error->message);
       post_status (follower, FALSE, TRUE, error->message);
-      wait_for_request (follower, backoff);
-      backoff = MIN (backoff * 2, MAX_BACKOFF_SECONDS);
+      wait_for_request_ms (follower, backoff);
+      backoff = MIN (backoff * 2, MAX_BACKOFF_MS);
     }
   return NULL;
 }
