@@ -96,3 +96,10 @@ cj_audit_outcome (GDBusMethodInvocation *invocation, const char *target, const c
 
   audit_line (invocation, target, result, LOG_NOTICE);
 }
+
+void
+cj_audit_daemon (const char *what)
+{
+  syslog (LOG_NOTICE, "by the daemon on its own: %s", what);
+  g_debug ("audit: by the daemon on its own: %s", what);
+}

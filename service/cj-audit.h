@@ -20,4 +20,9 @@ void cj_audit_finish (GDBusMethodInvocation *invocation, const char *target, con
 void cj_audit_outcome (GDBusMethodInvocation *invocation, const char *target, const char *outcome,
                        const char *detail);
 
+/* A change the daemon made on its own, for nobody's request (the repair of a user left in
+ * several groups by two nodes: cj-converge.c). @what must hold only escaped names
+ * (cj_text_escape). */
+void cj_audit_daemon (const char *what);
+
 G_END_DECLS

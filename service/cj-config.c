@@ -111,7 +111,8 @@ warn_unknown_keys (GKeyFile *file, const char *path)
 {
   static const char *const known[] = {
     "Directory/Uri", "Directory/BaseDn", "Directory/BindDn", "Directory/BindPasswordFile",
-    "Directory/Timeout", "Directory/DatabaseDirectory", "Ejabberd/ConfigFile",
+    "Directory/Timeout", "Directory/DatabaseDirectory", "Directory/ServerId",
+    "Directory/AutoRepair", "Ejabberd/ConfigFile",
     "Ejabberd/CertificateFile", "Ejabberd/ClientPort", "Ejabberd/ServerPort",
     "Ejabberd/LdapServer", "Ejabberd/LdapPort", "Ejabberd/StateDirectory",
     "Ejabberd/HistoryDirectory", "Ejabberd/ServiceManager", "Ejabberd/RestartCommand",
@@ -198,6 +199,33 @@ cj_config_load (const char *path, GError **error)
   if ((config->ldap_timeout = get_seconds (file, "Directory", "Timeout", 5, error)) == 0 ||
       (config->auth_timeout = get_seconds (file, "Authorization", "Timeout", 25, error)) == 0)
     return NULL;
+
+  /* 0 (one node) is allowed here, unlike get_number's numbers. */
+  if (g_key_file_has_key (file, "Directory", "ServerId", NULL))
+    {
+      gint id = g_key_file_get_integer (file, "Directory", "ServerId", &local_error);
+
+      if (local_error != NULL || id < 0 || id > 4095)
+        {
+          g_clear_error (&local_error);
+          g_set_error (error, CJ_ERROR, CJ_ERROR_INVALID_ARGUMENT,
+                       _("[Directory] ServerId must be a number from 0 to 4095 (the provider’s olcServerID)"));
+          return NULL;
+        }
+      config->server_id = (guint) id;
+    }
+  config->auto_repair = TRUE;
+  if (g_key_file_has_key (file, "Directory", "AutoRepair", NULL))
+    {
+      config->auto_repair = g_key_file_get_boolean (file, "Directory", "AutoRepair", &local_error);
+      if (local_error != NULL)
+        {
+          g_clear_error (&local_error);
+          g_set_error (error, CJ_ERROR, CJ_ERROR_INVALID_ARGUMENT,
+                       _("[Directory] AutoRepair must be true or false"));
+          return NULL;
+        }
+    }
 
   config->password_min_length = get_number (file, "Passwords", "MinimumLength", 8, 256,
                                             _("a number of characters (1-256)"), error);

@@ -59,6 +59,8 @@ typedef struct {
   char  *bind_password_file;   /* NULL: none */
   guint  ldap_timeout;         /* seconds */
   char  *database_dir;
+  guint  server_id;            /* [Directory] ServerId: the provider's olcServerID, 0 for one node */
+  gboolean auto_repair;        /* [Directory] AutoRepair: repair a user in several groups */
 
   char  *certificate_file;
   guint  client_port;

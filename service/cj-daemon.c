@@ -6,6 +6,7 @@
 
 #include "cj-admin.h"
 #include "cj-audit.h"
+#include "cj-converge.h"
 #include "cj-common.h"
 #include "cj-error.h"
 #include "cj-health.h"
@@ -271,6 +272,10 @@ on_loaded (GPtrArray *entries, gpointer data)
 
   cj_registry_replace_all (daemon->registry, entries);
   cj_live_changed (daemon);
+  cj_converge_changed (daemon->converge);
+  if (daemon->loaded)
+    g_debug ("full reload: %u users and %u groups", cj_registry_count_users (daemon->registry),
+             cj_registry_count_groups (daemon->registry));
   if (!daemon->loaded)
     {
       daemon->loaded = TRUE;
@@ -282,12 +287,27 @@ on_loaded (GPtrArray *entries, gpointer data)
 }
 
 static void
+on_resumed (GPtrArray *entries, GHashTable *present, GPtrArray *deleted, const char *cookie,
+            CjSyncCookie *reached, gpointer data)
+{
+  CjDaemon *daemon = data;
+  guint removed = cj_registry_resume (daemon->registry, entries, present, deleted, reached);
+
+  /* The tests and the benchmark read this line: a resume, not a reload. */
+  g_debug ("resumed with cookie %s: %u changed, %u deleted (%s)", cookie != NULL ? cookie : "-",
+           entries->len, removed, present != NULL ? "present phase" : "deletions listed");
+  cj_live_changed (daemon);
+  cj_converge_changed (daemon->converge);
+}
+
+static void
 on_changed (CjEntry *entry, gpointer data)
 {
   CjDaemon *daemon = data;
 
   cj_registry_apply (daemon->registry, entry);
   cj_live_changed (daemon);
+  cj_converge_changed (daemon->converge);
 }
 
 static void
@@ -297,6 +317,7 @@ on_removed (const char *uuid, gpointer data)
 
   cj_registry_remove (daemon->registry, uuid);
   cj_live_changed (daemon);
+  cj_converge_changed (daemon->converge);
 }
 
 static void
@@ -382,7 +403,7 @@ cj_daemon_new (CjConfig *config, gboolean replace, GError **error)
 {
   g_autoptr(CjDaemon) daemon = g_new0 (CjDaemon, 1);
   CjRegistryHooks registry_hooks = { 0 };
-  CjFollowerHooks follower_hooks = { on_loaded, on_changed, on_removed, on_status, NULL };
+  CjFollowerHooks follower_hooks = { on_loaded, on_resumed, on_changed, on_removed, on_status, NULL };
   g_autofree char *address = NULL;
 
   daemon->config = config;
@@ -423,6 +444,7 @@ cj_daemon_new (CjConfig *config, gboolean replace, GError **error)
                                          daemon->connection, CJ_MANAGER_PATH, error))
     return NULL;
 
+  daemon->converge = cj_converge_new (daemon);
   follower_hooks.data = daemon;
   daemon->follower = cj_follower_new (daemon->directory, &follower_hooks);
   return g_steal_pointer (&daemon);
@@ -449,6 +471,7 @@ cj_daemon_free (CjDaemon *daemon)
   /* The follower first: it posts into the registry. */
   g_clear_pointer (&daemon->follower, cj_follower_free);
   g_clear_pointer (&daemon->outcomes, cj_outcome_free);
+  g_clear_pointer (&daemon->converge, cj_converge_free);
   if (daemon->owner_id != 0)
     g_bus_unown_name (daemon->owner_id);
   if (daemon->manager != NULL)

@@ -38,6 +38,7 @@ typedef struct {
   CjEjabberd               *ejabberd;
   gboolean                  setup_running;
   struct _CjOutcomes       *outcomes;       /* requests whose outcome is not known yet */
+  struct _CjConverge       *converge;       /* repairs what several writers left (cj-converge.c) */
 
   GMainLoop                *loop;
   guint                     owner_id;

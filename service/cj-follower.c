@@ -1,15 +1,25 @@
 #include "config.h"
 #include "cj-follower.h"
 
+#include <arpa/inet.h>
 #include <glib/gi18n.h>
+#include <netinet/in.h>
+#include <stddef.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
+#include "cj-csn.h"
 #include "cj-group-layout.h"
 #include "cj-ldap-util.h"
+#include "cj-sync-protocol.h"
 
 #define POLL_SECONDS        30   /* without a sync provider: how often to search again */
 #define UNCONFIGURED_SECONDS 10  /* how often to look whether the subtree appeared */
-#define MAX_BACKOFF_SECONDS 8
+/* After a lost connection: the first try again soon (a slapd restart takes a moment, and
+ * the resume is cheap), then doubling. */
+#define FIRST_BACKOFF_MS    250
+#define MAX_BACKOFF_MS      8000
 
 struct _CjFollower {
   CjDirectory    *directory;
@@ -21,26 +31,42 @@ struct _CjFollower {
   GCond           cond;
   gboolean        stopping;
   gboolean        reload;
+
+  /* The state to resume from after a lost connection: the newest CSN per server id the
+   * daemon has been handed, one per provider (the server at the other end of the
+   * connection: a Uri may list several) — a provider is only asked to resume from what it
+   * sent. Only the follower's thread touches them. Memory only: a new daemon loads
+   * everything. */
+  GHashTable     *cookies;    /* peer address -> CjSyncCookie */
+  CjSyncCookie   *cookie;     /* the current session's provider's */
 };
 
 /* Posting to the main context ------------------------------------------------------- */
 
 typedef struct {
   CjFollower *follower;
-  GPtrArray  *entries;    /* loaded */
+  GPtrArray  *entries;    /* loaded, resumed */
+  GHashTable *present;    /* resumed */
+  GPtrArray  *deleted;    /* resumed */
+  char       *cookie;     /* resumed: the state it resumed from */
+  CjSyncCookie *reached;  /* resumed: the state the refresh reached */
   CjEntry    *entry;      /* changed */
   char       *uuid;       /* removed */
   gboolean    connected, configured;
   char       *problem;
-  enum { POST_LOADED, POST_CHANGED, POST_REMOVED, POST_STATUS } kind;
+  enum { POST_LOADED, POST_RESUMED, POST_CHANGED, POST_REMOVED, POST_STATUS } kind;
 } Post;
 
 static void
 post_free (Post *post)
 {
   g_clear_pointer (&post->entries, g_ptr_array_unref);
+  g_clear_pointer (&post->present, g_hash_table_unref);
+  g_clear_pointer (&post->deleted, g_ptr_array_unref);
   g_clear_pointer (&post->entry, cj_entry_unref);
   g_free (post->uuid);
+  g_free (post->cookie);
+  g_clear_pointer (&post->reached, cj_sync_cookie_free);
   g_free (post->problem);
   g_free (post);
 }
@@ -55,6 +81,10 @@ deliver (gpointer data)
     {
     case POST_LOADED:
       hooks->loaded (post->entries, hooks->data);
+      break;
+    case POST_RESUMED:
+      hooks->resumed (post->entries, post->present, post->deleted, post->cookie,
+                       post->reached, hooks->data);
       break;
     case POST_CHANGED:
       hooks->changed (post->entry, hooks->data);
@@ -101,11 +131,11 @@ post_loaded (CjFollower *follower, GPtrArray *entries)
 
 /* Waiting and being told ------------------------------------------------------------ */
 
-/* Sleeps up to @seconds; returns TRUE early when asked to stop or reload. */
+/* Sleeps up to @ms milliseconds; returns TRUE early when asked to stop or reload. */
 static gboolean
-wait_for_request (CjFollower *follower, guint seconds)
+wait_for_request_ms (CjFollower *follower, guint ms)
 {
-  gint64 until = g_get_monotonic_time () + (gint64) seconds * G_TIME_SPAN_SECOND;
+  gint64 until = g_get_monotonic_time () + (gint64) ms * G_TIME_SPAN_MILLISECOND;
   gboolean requested;
 
   g_mutex_lock (&follower->lock);
@@ -115,6 +145,12 @@ wait_for_request (CjFollower *follower, guint seconds)
   requested = follower->stopping || follower->reload;
   g_mutex_unlock (&follower->lock);
   return requested;
+}
+
+static gboolean
+wait_for_request (CjFollower *follower, guint seconds)
+{
+  return wait_for_request_ms (follower, seconds * 1000);
 }
 
 static gboolean
@@ -184,101 +220,6 @@ read_entry (CjFollower *follower, LDAP *ld, LDAPMessage *message, const char *uu
                                     cj_directory_get_groups_dn (follower->directory));
 }
 
-/* The sync protocol (RFC 4533) ------------------------------------------------------ */
-
-/* Reads the Sync State control of a search entry: state and entryUUID. */
-static gboolean
-parse_sync_state (LDAP *ld, LDAPMessage *message, int *state, char **uuid)
-{
-  LDAPControl **controls = NULL;
-  LDAPControl *control;
-  gboolean ok = FALSE;
-
-  if (ldap_get_entry_controls (ld, message, &controls) != LDAP_SUCCESS || controls == NULL)
-    return FALSE;
-  control = ldap_control_find (LDAP_CONTROL_SYNC_STATE, controls, NULL);
-  if (control != NULL)
-    {
-      BerElement *ber = ber_init (&control->ldctl_value);
-      struct berval raw = { 0, NULL };
-      ber_int_t value = 0;
-
-      if (ber != NULL && ber_scanf (ber, "{em", &value, &raw) != LBER_ERROR)
-        {
-          *state = (int) value;
-          *uuid = cj_ldap_uuid_from_bytes (&raw);
-          ok = *uuid != NULL;
-        }
-      if (ber != NULL)
-        ber_free (ber, 1);
-    }
-  ldap_controls_free (controls);
-  return ok;
-}
-
-/* Whether a Sync Info message says the refresh is over. */
-static gboolean
-parse_refresh_done (LDAP *ld, LDAPMessage *message)
-{
-  char *oid = NULL;
-  struct berval *data = NULL;
-  gboolean done = FALSE;
-
-  if (ldap_parse_intermediate (ld, message, &oid, &data, NULL, 0) != LDAP_SUCCESS)
-    return FALSE;
-  if (oid != NULL && strcmp (oid, LDAP_SYNC_INFO) == 0 && data != NULL)
-    {
-      BerElement *ber = ber_init (data);
-      ber_len_t len;
-      ber_tag_t tag = ber != NULL ? ber_peek_tag (ber, &len) : LBER_ERROR;
-
-      if (tag == LDAP_TAG_SYNC_REFRESH_DELETE || tag == LDAP_TAG_SYNC_REFRESH_PRESENT)
-        {
-          ber_int_t refresh_done = 1;   /* DEFAULT TRUE */
-
-          ber_skip_tag (ber, &len);
-          tag = ber_peek_tag (ber, &len);
-          if (tag == LDAP_TAG_SYNC_COOKIE)
-            {
-              ber_skip_tag (ber, &len);
-              ber_skip_data (ber, len);
-              tag = ber_peek_tag (ber, &len);
-            }
-          if (tag == LDAP_TAG_REFRESHDONE)
-            ber_scanf (ber, "b", &refresh_done);
-          done = refresh_done != 0;
-        }
-      if (ber != NULL)
-        ber_free (ber, 1);
-    }
-  ldap_memfree (oid);
-  ber_bvfree (data);
-  return done;
-}
-
-static int
-start_sync_search (CjFollower *follower, LDAP *ld, int *msgid)
-{
-  LDAPControl control = { 0 };
-  LDAPControl *controls[] = { &control, NULL };
-  BerElement *ber = ber_alloc_t (LBER_USE_DER);
-  int rc;
-
-  ber_printf (ber, "{eb}", (ber_int_t) LDAP_SYNC_REFRESH_AND_PERSIST, (ber_int_t) 0);
-  if (ber_flatten2 (ber, &control.ldctl_value, 0) < 0)
-    {
-      ber_free (ber, 1);
-      return LDAP_NO_MEMORY;
-    }
-  control.ldctl_oid = (char *) LDAP_CONTROL_SYNC;
-  control.ldctl_iscritical = 1;
-  rc = ldap_search_ext (ld, cj_directory_get_jabber_dn (follower->directory), LDAP_SCOPE_SUBTREE,
-                        "(|(objectClass=inetOrgPerson)(objectClass=posixGroup))",
-                        (char **) cj_entry_attrs, 0, controls, NULL, NULL, 0, msgid);
-  ber_free (ber, 1);
-  return rc;
-}
-
 /* Without a sync provider: the whole subtree, read again every POLL_SECONDS. */
 static void
 poll_without_sync (CjFollower *follower, LDAP *ld, GError **error)
@@ -312,40 +253,149 @@ poll_without_sync (CjFollower *follower, LDAP *ld, GError **error)
   while (!wait_for_request (follower, POLL_SECONDS));
 }
 
+/* Following (RFC 4533) -------------------------------------------------------------- */
+
+/* What one refresh phase brought, handed over whole at its end. */
+typedef struct {
+  gboolean      resume;        /* started from a cookie */
+  GPtrArray    *entries;       /* CjEntry: added or changed */
+  GHashTable   *present;       /* entryUUIDs reported unchanged (a present phase) */
+  GPtrArray    *deleted;       /* entryUUIDs reported deleted */
+  gboolean      present_phase; /* the server ran a present phase: what is neither present
+                                  nor sent is gone */
+  CjSyncCookie *cookie;        /* the state the refresh reaches, kept once it is handed over */
+} Refresh;
+
 static void
-handle_entry (CjFollower *follower, LDAP *ld, LDAPMessage *message, GPtrArray *pending)
+refresh_free (Refresh *refresh)
+{
+  g_ptr_array_unref (refresh->entries);
+  g_hash_table_unref (refresh->present);
+  g_ptr_array_unref (refresh->deleted);
+  cj_sync_cookie_free (refresh->cookie);
+  g_free (refresh);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Refresh, refresh_free)
+
+static Refresh *
+refresh_new (gboolean resume)
+{
+  Refresh *refresh = g_new0 (Refresh, 1);
+
+  refresh->resume = resume;
+  refresh->entries = g_ptr_array_new_with_free_func ((GDestroyNotify) cj_entry_unref);
+  refresh->present = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  refresh->deleted = g_ptr_array_new_with_free_func (g_free);
+  refresh->cookie = cj_sync_cookie_new ();
+  return refresh;
+}
+
+/* A cookie from the server: during a refresh it holds only once the refresh is handed over
+ * (a connection lost in the middle resumes from the state before); in the persist phase at
+ * once. */
+static void
+take_cookie (CjFollower *follower, Refresh *refresh, const char *cookie)
+{
+  if (cookie == NULL)
+    return;
+  cj_sync_cookie_merge (refresh != NULL ? refresh->cookie : follower->cookie, cookie, strlen (cookie));
+}
+
+/* A few changed users are asked for their photo one by one, many with one search. */
+static void
+mark_changed_photos (CjFollower *follower, LDAP *ld, GPtrArray *entries)
+{
+  guint users = 0;
+
+  for (guint i = 0; i < entries->len; i++)
+    users += ((CjEntry *) entries->pdata[i])->kind == CJ_ENTRY_USER;
+  if (users > 64)
+    {
+      g_autoptr(GHashTable) photos =
+        users_with_photo (follower, ld, cj_directory_get_users_dn (follower->directory), LDAP_SCOPE_ONELEVEL);
+      mark_photos (entries, photos);
+      return;
+    }
+  for (guint i = 0; i < entries->len; i++)
+    {
+      CjEntry *entry = entries->pdata[i];
+
+      if (entry->kind == CJ_ENTRY_USER)
+        {
+          g_autoptr(GHashTable) photos = users_with_photo (follower, ld, entry->dn, LDAP_SCOPE_BASE);
+          entry->has_photo = g_hash_table_size (photos) > 0;
+        }
+    }
+}
+
+static void
+finish_refresh (CjFollower *follower, LDAP *ld, Refresh *refresh)
+{
+  g_autofree char *from = cj_sync_cookie_to_string (follower->cookie);
+
+  cj_sync_cookie_merge_all (follower->cookie, refresh->cookie);
+  if (!refresh->resume)
+    {
+      g_autoptr(GHashTable) photos =
+        users_with_photo (follower, ld, cj_directory_get_users_dn (follower->directory), LDAP_SCOPE_ONELEVEL);
+
+      mark_photos (refresh->entries, photos);
+      post_loaded (follower, refresh->entries);
+    }
+  else
+    {
+      Post *p = g_new0 (Post, 1);
+
+      mark_changed_photos (follower, ld, refresh->entries);
+      p->kind = POST_RESUMED;
+      p->entries = g_ptr_array_ref (refresh->entries);
+      p->present = refresh->present_phase ? g_hash_table_ref (refresh->present) : NULL;
+      p->deleted = g_ptr_array_ref (refresh->deleted);
+      p->cookie = g_steal_pointer (&from);
+      p->reached = cj_sync_cookie_copy (follower->cookie);
+      post (follower, p);
+    }
+  post_status (follower, TRUE, TRUE, NULL);
+}
+
+static void
+handle_entry (CjFollower *follower, LDAP *ld, LDAPMessage *message, Refresh *refresh)
 {
   g_autofree char *uuid = NULL;
+  g_autofree char *cookie = NULL;
   int state = -1;
   Post *p;
 
-  if (!parse_sync_state (ld, message, &state, &uuid))
+  if (!cj_sync_parse_state (ld, message, &state, &uuid, &cookie))
     return;
 
-  if (state == LDAP_SYNC_DELETE)
+  if (refresh != NULL)
     {
-      if (pending != NULL)
-        return;
-      p = g_new0 (Post, 1);
-      p->kind = POST_REMOVED;
-      p->uuid = g_steal_pointer (&uuid);
-      post (follower, p);
+      CjEntry *entry;
+
+      if (state == LDAP_SYNC_PRESENT)
+        g_hash_table_add (refresh->present, g_steal_pointer (&uuid));
+      else if (state == LDAP_SYNC_DELETE)
+        g_ptr_array_add (refresh->deleted, g_steal_pointer (&uuid));
+      else if ((entry = read_entry (follower, ld, message, uuid)) != NULL)
+        g_ptr_array_add (refresh->entries, entry);
+      else
+        /* No longer a user or group of ours (another tool rewrote it). */
+        g_ptr_array_add (refresh->deleted, g_steal_pointer (&uuid));
+      take_cookie (follower, refresh, cookie);
       return;
     }
 
-  if (pending != NULL)
+  if (state == LDAP_SYNC_PRESENT)
     {
-      CjEntry *entry = read_entry (follower, ld, message, uuid);
-      if (entry != NULL)
-        g_ptr_array_add (pending, entry);
+      take_cookie (follower, NULL, cookie);
       return;
     }
-
   p = g_new0 (Post, 1);
-  p->entry = read_entry (follower, ld, message, uuid);
+  p->entry = state == LDAP_SYNC_DELETE ? NULL : read_entry (follower, ld, message, uuid);
   if (p->entry == NULL)
     {
-      /* No longer a user or group of ours (another tool rewrote it). */
       p->kind = POST_REMOVED;
       p->uuid = g_steal_pointer (&uuid);
     }
@@ -358,7 +408,81 @@ handle_entry (CjFollower *follower, LDAP *ld, LDAPMessage *message, GPtrArray *p
           p->entry->has_photo = g_hash_table_size (photos) > 0;
         }
     }
+  /* The state moves on before the change is seen (in-process, nothing is lost by it). */
+  take_cookie (follower, NULL, cookie);
   post (follower, p);
+}
+
+/* A Sync Info message; returns TRUE when it ends the refresh. */
+static gboolean
+handle_info (CjFollower *follower, LDAP *ld, LDAPMessage *message, Refresh *refresh)
+{
+  g_autoptr(CjSyncInfo) info = cj_sync_parse_info (ld, message);
+
+  if (info == NULL)
+    return FALSE;
+  take_cookie (follower, refresh, info->cookie);
+  if (refresh == NULL)
+    return FALSE;
+  switch (info->kind)
+    {
+    case CJ_SYNC_INFO_ID_SET:
+      for (guint i = 0; i < info->uuids->len; i++)
+        {
+          char *uuid = g_strdup (info->uuids->pdata[i]);
+
+          if (info->refresh_deletes)
+            g_ptr_array_add (refresh->deleted, uuid);
+          else
+            g_hash_table_add (refresh->present, uuid);
+        }
+      return FALSE;
+    case CJ_SYNC_INFO_REFRESH_PRESENT:
+      refresh->present_phase = TRUE;
+      return info->refresh_done;
+    case CJ_SYNC_INFO_REFRESH_DELETE:
+      return info->refresh_done;
+    default:
+      return FALSE;
+    }
+}
+
+/* The provider at the other end of @ld: its address and port (or socket path). */
+static char *
+peer_of (CjFollower *follower, LDAP *ld)
+{
+  struct sockaddr_storage address;
+  socklen_t length = sizeof address;
+  char host[INET6_ADDRSTRLEN] = "";
+  int fd = -1;
+
+  if (ldap_get_option (ld, LDAP_OPT_DESC, &fd) != LDAP_OPT_SUCCESS || fd < 0 ||
+      getpeername (fd, (struct sockaddr *) &address, &length) < 0)
+    return g_strdup (cj_directory_get_uri (follower->directory));
+  switch (address.ss_family)
+    {
+    case AF_INET:
+      {
+        struct sockaddr_in *in = (struct sockaddr_in *) &address;
+        inet_ntop (AF_INET, &in->sin_addr, host, sizeof host);
+        return g_strdup_printf ("%s:%u", host, ntohs (in->sin_port));
+      }
+    case AF_INET6:
+      {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) &address;
+        inet_ntop (AF_INET6, &in6->sin6_addr, host, sizeof host);
+        return g_strdup_printf ("[%s]:%u", host, ntohs (in6->sin6_port));
+      }
+    case AF_UNIX:
+      {
+        struct sockaddr_un *un = (struct sockaddr_un *) &address;
+        gsize max = length > offsetof (struct sockaddr_un, sun_path)
+                    ? length - offsetof (struct sockaddr_un, sun_path) : 0;
+        return g_strndup (un->sun_path, MIN (max, sizeof un->sun_path));
+      }
+    default:
+      return g_strdup (cj_directory_get_uri (follower->directory));
+    }
 }
 
 /* One session on one connection: returns when the connection is lost (with @error), or
@@ -366,14 +490,24 @@ handle_entry (CjFollower *follower, LDAP *ld, LDAPMessage *message, GPtrArray *p
 static void
 run_session (CjFollower *follower, LDAP *ld, GError **error)
 {
-  g_autoptr(GPtrArray) pending = NULL;
+  g_autoptr(Refresh) refresh = NULL;
+  g_autofree char *cookie = NULL;
   int msgid = -1;
   int rc = subtree_exists (follower, ld);
+  g_autofree char *peer = peer_of (follower, ld);
+
+  follower->cookie = g_hash_table_lookup (follower->cookies, peer);
+  if (follower->cookie == NULL)
+    {
+      follower->cookie = cj_sync_cookie_new ();
+      g_hash_table_insert (follower->cookies, g_steal_pointer (&peer), follower->cookie);
+    }
 
   if (rc == LDAP_NO_SUCH_OBJECT)
     {
       g_autoptr(GPtrArray) nothing = g_ptr_array_new ();
 
+      cj_sync_cookie_clear (follower->cookie);
       post_loaded (follower, nothing);
       post_status (follower, TRUE, FALSE, NULL);
       wait_for_request (follower, UNCONFIGURED_SECONDS);
@@ -385,13 +519,21 @@ run_session (CjFollower *follower, LDAP *ld, GError **error)
       return;
     }
 
-  rc = start_sync_search (follower, ld, &msgid);
+  cookie = cj_sync_cookie_to_string (follower->cookie);
+  /* The benchmark (bench/resume.py) times from these lines. */
+  if (cookie != NULL)
+    g_debug ("resuming the directory from %s", cookie);
+  else
+    g_debug ("loading the directory in full");
+  rc = cj_sync_search (ld, cj_directory_get_jabber_dn (follower->directory),
+                       "(|(objectClass=inetOrgPerson)(objectClass=posixGroup))",
+                       cj_entry_attrs, cookie, &msgid);
   if (rc != LDAP_SUCCESS)
     {
       cj_directory_set_error (follower->directory, error, rc, ld, _("following the directory"));
       return;
     }
-  pending = g_ptr_array_new_with_free_func ((GDestroyNotify) cj_entry_unref);
+  refresh = refresh_new (cookie != NULL);
 
   while (!requested (follower))
     {
@@ -411,37 +553,42 @@ run_session (CjFollower *follower, LDAP *ld, GError **error)
       switch (ldap_msgtype (message))
         {
         case LDAP_RES_SEARCH_ENTRY:
-          handle_entry (follower, ld, message, pending);
+          handle_entry (follower, ld, message, refresh);
           break;
 
         case LDAP_RES_INTERMEDIATE:
-          if (pending != NULL && parse_refresh_done (ld, message))
+          if (handle_info (follower, ld, message, refresh) && refresh != NULL)
             {
-              g_autoptr(GHashTable) photos =
-                users_with_photo (follower, ld, cj_directory_get_users_dn (follower->directory),
-                                  LDAP_SCOPE_ONELEVEL);
-
-              mark_photos (pending, photos);
-              post_loaded (follower, pending);
-              post_status (follower, TRUE, TRUE, NULL);
-              g_clear_pointer (&pending, g_ptr_array_unref);
+              finish_refresh (follower, ld, refresh);
+              g_clear_pointer (&refresh, refresh_free);
             }
           break;
 
         case LDAP_RES_SEARCH_RESULT:
           {
-            int result_code = LDAP_OTHER;
+            g_autofree char *done_cookie = NULL;
+            int result_code = cj_sync_parse_done (ld, message, &done_cookie);
 
-            ldap_parse_result (ld, message, &result_code, NULL, NULL, NULL, NULL, 0);
+            if (result_code == LDAP_SYNC_REFRESH_REQUIRED)
+              {
+                /* The server cannot resume from the cookie (too old, another database):
+                 * load everything again, at once. */
+                g_debug ("the directory asks for a full reload (e-syncRefreshRequired)");
+                cj_sync_cookie_clear (follower->cookie);
+                return;
+              }
             if (result_code == LDAP_UNAVAILABLE_CRITICAL_EXTENSION ||
                 result_code == LDAP_PROTOCOL_ERROR)
               {
                 g_message ("The LDAP server has no sync provider (syncprov): reading the "
                            "directory every %d seconds instead", POLL_SECONDS);
+                cj_sync_cookie_clear (follower->cookie);
                 post_status (follower, TRUE, TRUE, NULL);
                 poll_without_sync (follower, ld, error);
                 return;
               }
+            if (refresh == NULL)
+              take_cookie (follower, NULL, done_cookie);
             cj_directory_set_error (follower->directory, error,
                                     result_code == LDAP_SUCCESS ? LDAP_SERVER_DOWN : result_code,
                                     ld, _("following the directory"));
@@ -459,7 +606,7 @@ static gpointer
 follow (gpointer data)
 {
   CjFollower *follower = data;
-  guint backoff = 1;
+  guint backoff = FIRST_BACKOFF_MS;
 
   for (;;)
     {
@@ -467,6 +614,9 @@ follow (gpointer data)
       LDAP *ld;
 
       g_mutex_lock (&follower->lock);
+      /* Asked to load again: from scratch. */
+      if (follower->reload)
+        g_hash_table_remove_all (follower->cookies);
       follower->reload = FALSE;
       if (follower->stopping)
         {
@@ -489,13 +639,13 @@ follow (gpointer data)
         }
       if (error == NULL)
         {
-          backoff = 1;
+          backoff = FIRST_BACKOFF_MS;
           continue;
         }
       g_warning ("%s", error->message);
       post_status (follower, FALSE, TRUE, error->message);
-      wait_for_request (follower, backoff);
-      backoff = MIN (backoff * 2, MAX_BACKOFF_SECONDS);
+      wait_for_request_ms (follower, backoff);
+      backoff = MIN (backoff * 2, MAX_BACKOFF_MS);
     }
   return NULL;
 }
@@ -510,6 +660,8 @@ cj_follower_new (CjDirectory *directory, const CjFollowerHooks *hooks)
   follower->context = g_main_context_ref_thread_default ();
   g_mutex_init (&follower->lock);
   g_cond_init (&follower->cond);
+  follower->cookies = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                             (GDestroyNotify) cj_sync_cookie_free);
   return follower;
 }
 
@@ -550,5 +702,6 @@ cj_follower_free (CjFollower *follower)
   g_mutex_clear (&follower->lock);
   g_cond_clear (&follower->cond);
   g_main_context_unref (follower->context);
+  g_hash_table_unref (follower->cookies);
   g_free (follower);
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cj-common.h"
+#include "cj-csn.h"
 
 struct _CjRegistry {
   CjRegistryHooks hooks;
@@ -144,6 +145,17 @@ cj_registry_get_primary_host (CjRegistry *registry)
 
 /* Membership index ------------------------------------------------------------------ */
 
+/* The rule (cj-csn.h) between two groups listing one user: whether @a keeps it. */
+static gboolean
+claims_before (CjRecord *a, CjRecord *b)
+{
+  return cj_group_claim_compare (a->entry->csn, a->entry->name, a->entry->dn,
+                                 b->entry->csn, b->entry->name, b->entry->dn) < 0;
+}
+
+/* A user listed by several groups (two nodes moved it at the same moment, or another LDAP
+ * writer) shows in the one the rule picks (the newest group entry), until the repair
+ * (cj-converge.c) takes it out of the others. */
 static void
 index_members (CjRegistry *registry, CjRecord *group, gboolean add)
 {
@@ -152,16 +164,20 @@ index_members (CjRegistry *registry, CjRecord *group, gboolean add)
       g_autofree char *key = name_key (*m);
       CjRecord *current = g_hash_table_lookup (registry->group_of_member, key);
 
-      if (add && current == NULL)
-        g_hash_table_insert (registry->group_of_member, g_strdup (key), group);
+      if (add && (current == NULL || (current != group && claims_before (group, current))))
+        {
+          /* The group that lost the user shows one member fewer. */
+          if (current != NULL)
+            g_hash_table_add (registry->dirty_groups, current);
+          g_hash_table_insert (registry->group_of_member, g_strdup (key), group);
+        }
       else if (!add && current == group)
         g_hash_table_remove (registry->group_of_member, key);
       g_hash_table_add (registry->dirty_users, g_steal_pointer (&key));
     }
 }
 
-/* A user listed by two groups (another LDAP writer did it) shows under one of them;
- * when that one lets go, the other takes over. */
+/* When the group showing a user lets go of it, the rule picks among the others. */
 static void
 reindex_orphans (CjRegistry *registry, char **names)
 {
@@ -171,17 +187,18 @@ reindex_orphans (CjRegistry *registry, char **names)
   for (char **m = names; m != NULL && *m != NULL; m++)
     {
       g_autofree char *key = name_key (*m);
+      CjRecord *best = NULL;
 
       if (g_hash_table_contains (registry->group_of_member, key))
         continue;
       g_hash_table_iter_init (&iter, registry->groups_by_key);
       while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &group))
         if (group->entry->members != NULL &&
-            g_strv_contains ((const char *const *) group->entry->members, *m))
-          {
-            g_hash_table_insert (registry->group_of_member, g_steal_pointer (&key), group);
-            break;
-          }
+            g_strv_contains ((const char *const *) group->entry->members, *m) &&
+            (best == NULL || claims_before (group, best)))
+          best = group;
+      if (best != NULL)
+        g_hash_table_insert (registry->group_of_member, g_steal_pointer (&key), best);
     }
 }
 
@@ -413,6 +430,12 @@ apply_one (CjRegistry *registry, CjEntry *entry)
 
   if (entry->kind != CJ_ENTRY_USER && entry->kind != CJ_ENTRY_GROUP)
     return;
+  /* The same version again (a reload, the follower after the daemon's own read-back):
+   * nothing to compute, nothing to announce. */
+  if (record != NULL && entry->csn != NULL && g_strcmp0 (entry->csn, record->entry->csn) == 0 &&
+      entry->kind == record->entry->kind && entry->has_photo == record->entry->has_photo &&
+      strcmp (entry->dn, record->entry->dn) == 0)
+    return;
   /* Versions arrive from two paths, the daemon's own read-back and the follower, in any
    * order: entryCSN says which is newer. An older one is dropped (no flicker back). */
   if (record != NULL && entry->csn != NULL && record->entry->csn != NULL &&
@@ -482,7 +505,8 @@ cj_registry_apply_all (CjRegistry *registry, GPtrArray *entries)
 }
 
 static void
-remove_unkept (CjRegistry *registry, GHashTable *keep)
+remove_unkept_or_present (CjRegistry *registry, GHashTable *keep, GHashTable *present,
+                          CjSyncCookie *reached)
 {
   g_autoptr(GPtrArray) gone = g_ptr_array_new ();
   GHashTableIter iter;
@@ -490,7 +514,9 @@ remove_unkept (CjRegistry *registry, GHashTable *keep)
 
   g_hash_table_iter_init (&iter, registry->by_uuid);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &record))
-    if (!g_hash_table_contains (keep, record->entry->uuid))
+    if (!g_hash_table_contains (keep, record->entry->uuid) &&
+        (present == NULL || !g_hash_table_contains (present, record->entry->uuid)) &&
+        (reached == NULL || cj_sync_cookie_covers (reached, record->entry->csn)))
       g_ptr_array_add (gone, record);
   for (guint i = 0; i < gone->len; i++)
     remove_record (registry, gone->pdata[i]);
@@ -505,8 +531,57 @@ cj_registry_replace_all (CjRegistry *registry, GPtrArray *entries)
     g_hash_table_add (keep, ((CjEntry *) entries->pdata[i])->uuid);
   /* A full load is the truth: nothing older can follow it. */
   g_hash_table_remove_all (registry->tombstones);
-  remove_unkept (registry, keep);
+  remove_unkept_or_present (registry, keep, NULL, NULL);
   cj_registry_apply_all (registry, entries);
+}
+
+guint
+cj_registry_resume (CjRegistry *registry, GPtrArray *entries, GHashTable *present, GPtrArray *deleted,
+                    CjSyncCookie *reached)
+{
+  guint removed = 0;
+
+  for (guint i = 0; deleted != NULL && i < deleted->len; i++)
+    {
+      CjRecord *record = g_hash_table_lookup (registry->by_uuid, deleted->pdata[i]);
+
+      if (record == NULL)
+        continue;
+      g_hash_table_replace (registry->tombstones, g_strdup (deleted->pdata[i]),
+                            g_strdup (record->entry->csn != NULL ? record->entry->csn : ""));
+      remove_record (registry, record);
+      removed++;
+    }
+  if (present != NULL)
+    {
+      g_autoptr(GHashTable) keep = g_hash_table_new (g_str_hash, g_str_equal);
+      guint before = g_hash_table_size (registry->by_uuid);
+
+      for (guint i = 0; i < entries->len; i++)
+        g_hash_table_add (keep, ((CjEntry *) entries->pdata[i])->uuid);
+      /* Gone without a version to remember (no tombstone): an entry the daemon wrote
+       * after the server's snapshot comes back with the persist phase. */
+      remove_unkept_or_present (registry, keep, present, reached);
+      removed += before - g_hash_table_size (registry->by_uuid);
+    }
+  cj_registry_apply_all (registry, entries);
+  return removed;
+}
+
+CjRecord *
+cj_registry_group_of_member (CjRegistry *registry, const char *name)
+{
+  g_autofree char *key = name_key (name);
+
+  return g_hash_table_lookup (registry->group_of_member, key);
+}
+
+CjRecord *
+cj_registry_find_user_record (CjRegistry *registry, const char *name)
+{
+  g_autofree char *key = name_key (name);
+
+  return g_hash_table_lookup (registry->users_by_key, key);
 }
 
 /* Lookups ---------------------------------------------------------------------------- */

@@ -11,6 +11,7 @@
 
 #include <glib.h>
 
+#include "cj-csn.h"
 #include "cj-entry.h"
 
 G_BEGIN_DECLS
@@ -58,10 +59,21 @@ void         cj_registry_apply_all  (CjRegistry *registry, GPtrArray *entries);
 /* A full reload: every entry of @entries is applied; every known one not in it removed. */
 void         cj_registry_replace_all (CjRegistry *registry, GPtrArray *entries);
 
+/* A resumed refresh (cj-follower.h, resumed): removes every entry of @deleted, and with
+ * @present every entry neither in it nor in @entries — except one written after the state
+ * the refresh @reached (may be NULL): the daemon's own write, read back while the server
+ * answered the refresh; applies @entries; one batch. Returns how many entries were removed. */
+guint        cj_registry_resume     (CjRegistry *registry, GPtrArray *entries, GHashTable *present,
+                                     GPtrArray *deleted, CjSyncCookie *reached);
+
 /* Lookups; the returned entry belongs to the registry (ref it to keep it). */
 CjEntry     *cj_registry_find_user  (CjRegistry *registry, const char *name);
 CjEntry     *cj_registry_find_group (CjRegistry *registry, const char *name);
 CjEntry     *cj_registry_get        (CjRegistry *registry, const char *object_path);
+CjRecord    *cj_registry_find_user_record (CjRegistry *registry, const char *name);
+/* The group a user (listed or not, existing or not) is shown in: the one the rule of
+ * cj-csn.h picks among the groups listing @name; NULL for none. */
+CjRecord    *cj_registry_group_of_member  (CjRegistry *registry, const char *name);
 CjRecord    *cj_registry_get_record (CjRegistry *registry, const char *object_path);
 /* The object path of an entry of this registry, or NULL. */
 const char  *cj_registry_path_of    (CjRegistry *registry, const char *uuid);

@@ -7,6 +7,7 @@
 
 #include "cj-audit.h"
 #include "cj-common.h"
+#include "cj-csn.h"
 #include "cj-ejabberd-config.h"
 #include "cj-ejabberd-files.h"
 #include "cj-error.h"
@@ -69,6 +70,7 @@ check_free (Check *check)
 typedef struct {
   char      *dn;
   char      *name;
+  char      *csn;
   char     **members;
 } Group;
 
@@ -77,6 +79,7 @@ group_free (Group *group)
 {
   g_free (group->dn);
   g_free (group->name);
+  g_free (group->csn);
   g_strfreev (group->members);
   g_free (group);
 }
@@ -147,7 +150,7 @@ read_users (CjDirectory *directory, LDAP *ld, Check *check, GHashTable *users, G
 static gboolean
 read_groups (CjDirectory *directory, LDAP *ld, Check *check, GPtrArray *groups, GError **error)
 {
-  const char *attrs[] = { "cn", "description", "memberUid", "objectClass", NULL };
+  const char *attrs[] = { "cn", "description", "memberUid", "objectClass", "entryCSN", NULL };
   g_autoptr(LDAPMessage) result = NULL;
   int rc = ldap_search_ext_s (ld, cj_directory_get_groups_dn (directory), LDAP_SCOPE_ONELEVEL,
                               "(objectClass=*)", (char **) attrs, 0, NULL, NULL, NULL, 0, &result);
@@ -176,6 +179,7 @@ read_groups (CjDirectory *directory, LDAP *ld, Check *check, GPtrArray *groups, 
 
           group->dn = g_strdup (dn);
           group->name = name;
+          group->csn = cj_ldap_get_string (ld, m, "entryCSN");
           group->members = cj_ldap_get_strings (ld, m, "memberUid");
           g_ptr_array_add (groups, group);
         }
@@ -190,31 +194,42 @@ check_directory (CjDirectory *directory, LDAP *ld, gpointer data, GCancellable *
 {
   Check *check = data;
   g_autoptr(GHashTable) users = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  g_autoptr(GHashTable) first_group = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) kept_by = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr(GPtrArray) groups = g_ptr_array_new_with_free_func ((GDestroyNotify) group_free);
 
   if (!read_users (directory, ld, check, users, error) || !read_groups (directory, ld, check, groups, error))
     return NULL;
-  /* Groups in name order: a user's first group is the one it stays in. */
+  /* A user listed by several groups stays in the one the rule of cj-csn.h picks (the
+   * newest group entry), as the view shows it and as the daemon repairs it on its own. */
   for (guint i = 0; i < groups->len; i++)
     {
       Group *group = groups->pdata[i];
 
       for (char **m = group->members; *m != NULL; m++)
         {
-          Group *first = g_hash_table_lookup (first_group, *m);
+          Group *kept = g_hash_table_lookup (kept_by, *m);
+
+          if (kept == NULL || cj_group_claim_compare (group->csn, group->name, group->dn,
+                                                      kept->csn, kept->name, kept->dn) < 0)
+            g_hash_table_insert (kept_by, *m, group);
+        }
+    }
+  for (guint i = 0; i < groups->len; i++)
+    {
+      Group *group = groups->pdata[i];
+
+      for (char **m = group->members; *m != NULL; m++)
+        {
+          Group *first = g_hash_table_lookup (kept_by, *m);
           const char *kind = NULL;
           int rc = LDAP_SUCCESS;
 
           if (!g_hash_table_contains (users, *m))
             kind = "dangling-member";
-          else if (first != NULL && first != group)
+          else if (first != group)
             kind = "several-groups";
           else
-            {
-              g_hash_table_insert (first_group, *m, group);
-              continue;
-            }
+            continue;
           if (check->repair)
             rc = modify1 (ld, group->dn, LDAP_MOD_DELETE, "memberUid", *m);
           if (cj_directory_error_is_connection (rc))

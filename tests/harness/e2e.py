@@ -85,10 +85,11 @@ def _tail(world, n=40):
         return ""
 
 
-def configured_world(make_world, *setup_options, primary_host=namespace.HOSTNAME):
+def configured_world(make_world, *setup_options, primary_host=namespace.HOSTNAME, config=None):
     """A world whose directory and ejabberd were set up through the CLI, as the manual
-    says: `cl-setup ldap`, then `cl-setup -P [--primary-host H] OPTIONS jabber`."""
-    world = make_world(ldap="empty", polkit="real")
+    says: `cl-setup ldap`, then `cl-setup -P [--primary-host H] OPTIONS jabber`.
+    config: the daemon's configuration overrides ({section: {key: value}})."""
+    world = make_world(ldap="empty", polkit="real", config=config)
     cli = Cli(world)
     cli.setup_ldap()
     options = list(setup_options)
