@@ -582,7 +582,9 @@ postread_entry (LDAPControl **controls)
   struct berval bv;
   BerElement *ber;
 
-  if (control == NULL || (ber = ber_init (&control->ldctl_value)) == NULL)
+  /* liblber reads through a NULL buffer when given an empty value: refused first. */
+  if (control == NULL || control->ldctl_value.bv_val == NULL || control->ldctl_value.bv_len == 0 ||
+      (ber = ber_init (&control->ldctl_value)) == NULL)
     return NULL;
   entry = g_new0 (CjEntry, 1);
   g_atomic_ref_count_init (&entry->ref);
