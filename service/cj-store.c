@@ -73,13 +73,17 @@ cj_changes_free (CjChanges *changes)
 
 /* Reading back ------------------------------------------------------------------------ */
 
+/* What a change reads back: the entry's attributes, and jpegPhoto only to tell whether
+ * there is one. */
+static const char *const read_attrs[] = {
+  "objectClass", "entryUUID", "entryCSN", "uid", "cn", "sn", "displayName", "shadowExpire",
+  "userPassword", "memberUid", "description", "jpegPhoto", NULL
+};
+
 CjEntry *
 cj_store_read (CjStoreContext *ctx, const char *dn, GError **error)
 {
-  static const char *attrs[] = {
-    "objectClass", "entryUUID", "entryCSN", "uid", "cn", "sn", "displayName", "shadowExpire",
-    "userPassword", "memberUid", "description", "jpegPhoto", NULL
-  };
+  const char *const *attrs = read_attrs;
   struct timeval timeout = { (time_t) cj_directory_get_timeout (ctx->directory), 0 };
   g_autoptr(LDAPMessage) result = NULL;
   LDAPMessage *message;
@@ -112,6 +116,62 @@ cj_store_reread (CjStoreContext *ctx, const char *dn, gboolean subject, GError *
 
   if (entry == NULL)
     return FALSE;
+  if (subject)
+    {
+      g_clear_pointer (&ctx->changes->subject, cj_entry_unref);
+      ctx->changes->subject = cj_entry_ref (entry);
+    }
+  g_ptr_array_add (ctx->changes->changed, entry);
+  return TRUE;
+}
+
+/* Writes that answer with the entry ------------------------------------------------------ */
+
+/* slapd's permissive modify (the control Active Directory introduced): adding a value that
+ * is there already, or deleting one that is not, succeeds instead of failing. */
+#define CONTROL_PERMISSIVE_MODIFY "1.2.840.113556.1.4.1413"
+
+int
+cj_store_write_read (CjStoreContext *ctx, gboolean add, const char *dn, LDAPMod **mods,
+                     gboolean permissive, CjEntry **entry)
+{
+  LDAPControl *controls[3] = { NULL, NULL, NULL };
+  LDAPControl **response = NULL;
+  BerElement *ber = ber_alloc_t (LBER_USE_DER);
+  struct berval value = { 0, NULL };
+  int n = 0;
+  int rc;
+
+  *entry = NULL;
+  /* RFC 4527: the value lists the attributes to return. Not critical: a server without
+   * the control answers without the entry, and it is read back instead. */
+  if (ber != NULL && ber_printf (ber, "{v}", (char **) read_attrs) != -1 &&
+      ber_flatten2 (ber, &value, 0) != -1 &&
+      ldap_control_create (LDAP_CONTROL_POST_READ, 0, &value, 1, &controls[n]) == LDAP_SUCCESS)
+    n++;
+  if (ber != NULL)
+    ber_free (ber, 1);
+  if (permissive &&
+      ldap_control_create (CONTROL_PERMISSIVE_MODIFY, 0, NULL, 1, &controls[n]) == LDAP_SUCCESS)
+    n++;
+
+  rc = add ? cj_directory_add_ctrls (ctx->directory, ctx->ld, dn, mods, controls, &response)
+           : cj_directory_modify_ctrls (ctx->directory, ctx->ld, dn, mods, controls, &response);
+  if (rc == LDAP_SUCCESS && response != NULL)
+    *entry = cj_entry_new_from_postread (response, cj_directory_get_users_dn (ctx->directory),
+                                         cj_directory_get_groups_dn (ctx->directory));
+  ldap_controls_free (response);
+  for (int i = 0; i < n; i++)
+    ldap_control_free (controls[i]);
+  return rc;
+}
+
+gboolean
+cj_store_record (CjStoreContext *ctx, const char *dn, CjEntry *entry, gboolean subject,
+                 GError **error)
+{
+  if (entry == NULL)
+    return cj_store_reread (ctx, dn, subject, error);
   if (subject)
     {
       g_clear_pointer (&ctx->changes->subject, cj_entry_unref);
@@ -170,13 +230,14 @@ cj_store_leave_groups (CjStoreContext *ctx, const char *name, const char *keep_d
       if (keep_dn != NULL && g_ascii_strcasecmp (dn, keep_dn) == 0)
         continue;
       cj_ldap_mods_add1 (mods, LDAP_MOD_DELETE, "memberUid", name);
-      rc = cj_directory_modify (ctx->directory, ctx->ld, dn, cj_ldap_mods_get (mods));
+      rc = cj_store_write_read (ctx, FALSE, dn, cj_ldap_mods_get (mods), FALSE, &group);
       if (rc != LDAP_SUCCESS && rc != LDAP_NO_SUCH_ATTRIBUTE && rc != LDAP_NO_SUCH_OBJECT)
         return cj_directory_set_error (ctx->directory, error, rc, ctx->ld, _("leaving a group"));
       if (rc == LDAP_NO_SUCH_OBJECT)
         continue;
-      group = cj_store_read (ctx, dn, error);
-      if (group == NULL)
+      /* The answer brought the group as it is now, except when the member had gone
+       * already (an error answer carries no entry). */
+      if (group == NULL && (group = cj_store_read (ctx, dn, error)) == NULL)
         return FALSE;
       if (record_moves)
         {
@@ -191,11 +252,21 @@ cj_store_leave_groups (CjStoreContext *ctx, const char *name, const char *keep_d
 gboolean
 cj_store_join_group (CjStoreContext *ctx, const char *group_dn, const char *name, GError **error)
 {
+  return cj_store_join_group_read (ctx, group_dn, name, NULL, error);
+}
+
+gboolean
+cj_store_join_group_read (CjStoreContext *ctx, const char *group_dn, const char *name,
+                          CjEntry **group, GError **error)
+{
   g_autoptr(CjLdapMods) mods = cj_ldap_mods_new ();
+  g_autoptr(CjEntry) written = NULL;
   int rc;
 
   cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "memberUid", name);
-  rc = cj_directory_modify (ctx->directory, ctx->ld, group_dn, cj_ldap_mods_get (mods));
+  rc = group != NULL
+       ? cj_store_write_read (ctx, FALSE, group_dn, cj_ldap_mods_get (mods), FALSE, &written)
+       : cj_directory_modify (ctx->directory, ctx->ld, group_dn, cj_ldap_mods_get (mods));
   if (rc == LDAP_NO_SUCH_OBJECT)
     {
       g_set_error (error, CJ_ERROR, CJ_ERROR_NOT_FOUND, _("The group no longer exists"));
@@ -203,6 +274,8 @@ cj_store_join_group (CjStoreContext *ctx, const char *group_dn, const char *name
     }
   if (rc != LDAP_SUCCESS && rc != LDAP_TYPE_OR_VALUE_EXISTS)
     return cj_directory_set_error (ctx->directory, error, rc, ctx->ld, _("joining a group"));
+  if (group != NULL)
+    *group = g_steal_pointer (&written);
   return TRUE;
 }
 
