@@ -318,15 +318,32 @@ write_answer (LDAP *ld, int rc, int msgid, LDAPControl ***response)
 }
 
 int
+cj_directory_add_send (CjDirectory *directory, LDAP *ld, const char *dn, LDAPMod **mods,
+                       LDAPControl **controls, int *msgid)
+{
+  directory->write_sent = TRUE;
+  return ldap_add_ext (ld, dn, mods, controls, NULL, msgid);
+}
+
+int
+cj_directory_write_wait (CjDirectory *directory, LDAP *ld, int msgid, LDAPControl ***response)
+{
+  return wrote (directory, write_answer (ld, LDAP_SUCCESS, msgid, response));
+}
+
+int
 cj_directory_add_ctrls (CjDirectory *directory, LDAP *ld, const char *dn, LDAPMod **mods,
                         LDAPControl **controls, LDAPControl ***response)
 {
   int msgid = -1;
-  int rc;
+  int rc = cj_directory_add_send (directory, ld, dn, mods, controls, &msgid);
 
-  directory->write_sent = TRUE;
-  rc = ldap_add_ext (ld, dn, mods, controls, NULL, &msgid);
-  return wrote (directory, write_answer (ld, rc, msgid, response));
+  if (rc != LDAP_SUCCESS)
+    {
+      *response = NULL;
+      return wrote (directory, rc);
+    }
+  return cj_directory_write_wait (directory, ld, msgid, response);
 }
 
 int

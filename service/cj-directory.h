@@ -82,6 +82,12 @@ int          cj_directory_add_ctrls    (CjDirectory *directory, LDAP *ld, const 
 int          cj_directory_modify_ctrls (CjDirectory *directory, LDAP *ld, const char *dn,
                                         LDAPMod **mods, LDAPControl **controls,
                                         LDAPControl ***response);
+/* cj_directory_add_ctrls in two halves, so that another request can go out on the same
+ * connection before the add is answered: the add is "sent" from the first. */
+int          cj_directory_add_send     (CjDirectory *directory, LDAP *ld, const char *dn,
+                                        LDAPMod **mods, LDAPControl **controls, int *msgid);
+int          cj_directory_write_wait   (CjDirectory *directory, LDAP *ld, int msgid,
+                                        LDAPControl ***response);
 int          cj_directory_rename (CjDirectory *directory, LDAP *ld, const char *dn, const char *new_rdn,
                                   gboolean delete_old);
 

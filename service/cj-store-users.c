@@ -46,7 +46,9 @@ add_user (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
   const char *nickname = request->nickname != NULL && *request->nickname != '\0'
                          ? request->nickname : NULL;
   g_autoptr(CjEntry) added = NULL;
-  int rc;
+  g_autoptr(GError) add_error = NULL;
+  int add_id = -1, search_id = -1;
+  int rc, search_rc = LDAP_OTHER;
 
   if (request->group_dn != NULL)
     {
@@ -70,8 +72,15 @@ add_user (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
   if (request->photo != NULL)
     cj_ldap_mods_add_bin (mods, LDAP_MOD_ADD, "jpegPhoto", request->photo);
 
-  /* The answer brings the account as written (post-read): no read-back after it. */
-  rc = cj_store_write_read (ctx, TRUE, dn, cj_ldap_mods_get (mods), FALSE, &added);
+  /* The add carries the post-read control: its answer brings the account as written, so
+   * nothing is read back. Right behind it, before its answer, goes the search for groups
+   * that list the name already (below): one round trip for both. */
+  rc = cj_store_add_send (ctx, dn, cj_ldap_mods_get (mods), &add_id);
+  if (rc == LDAP_SUCCESS)
+    {
+      search_rc = cj_store_memberships_send (ctx, request->name, &search_id);
+      rc = cj_store_write_wait (ctx, add_id, &added);
+    }
   if (hash != NULL)
     explicit_bzero (hash, strlen (hash));
   if (rc == LDAP_ALREADY_EXISTS)
@@ -79,29 +88,29 @@ add_user (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
       /* The same request again after a fault left it half made (the account without its
        * group, or an answer lost): an account exactly as asked is ours, and the steps after
        * the add are done now. Any other account of that name is somebody else's. */
-      GError *local_error = NULL;
-      CjUserMatch match = cj_store_user_as_asked (ctx, request, dn, &local_error);
+      CjUserMatch match = cj_store_user_as_asked (ctx, request, dn, &add_error);
 
-      if (local_error != NULL)
-        {
-          g_propagate_error (error, local_error);
-          return FALSE;
-        }
-      if (match != CJ_USER_AS_ASKED)
-        {
-          g_set_error (error, CJ_ERROR, CJ_ERROR_ALREADY_EXISTS,
-                       _("A user named “%s” already exists"), request->name);
-          return FALSE;
-        }
+      if (add_error == NULL && match != CJ_USER_AS_ASKED)
+        g_set_error (&add_error, CJ_ERROR, CJ_ERROR_ALREADY_EXISTS,
+                     _("A user named “%s” already exists"), request->name);
     }
   else if (rc == LDAP_NO_SUCH_OBJECT)
-    return cj_store_subtree_missing (cj_directory_get_users_dn (ctx->directory), error);
+    cj_store_subtree_missing (cj_directory_get_users_dn (ctx->directory), &add_error);
   else if (rc != LDAP_SUCCESS)
-    return cj_directory_set_error (ctx->directory, error, rc, ctx->ld, _("adding the user"));
+    cj_directory_set_error (ctx->directory, &add_error, rc, ctx->ld, _("adding the user"));
+  if (add_error != NULL)
+    {
+      if (search_rc == LDAP_SUCCESS)
+        cj_store_memberships_drop (ctx, search_id);
+      g_propagate_error (error, g_steal_pointer (&add_error));
+      return FALSE;
+    }
 
   /* A memberUid left behind by an earlier account of the same name (written by another
    * tool) must not pull the new account into that group. */
-  if (!cj_store_leave_groups (ctx, request->name, request->group_dn, FALSE, error))
+  if (search_rc == LDAP_SUCCESS
+      ? !cj_store_leave_groups_sent (ctx, search_id, request->name, request->group_dn, FALSE, error)
+      : !cj_store_leave_groups (ctx, request->name, request->group_dn, FALSE, error))
     return FALSE;
   if (request->group_dn != NULL)
     {

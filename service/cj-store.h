@@ -113,6 +113,16 @@ gboolean  cj_store_record      (CjStoreContext *ctx, const char *dn, CjEntry *en
                                 gboolean subject, GError **error);
 gboolean  cj_store_leave_groups (CjStoreContext *ctx, const char *name, const char *keep_dn,
                                  gboolean record_moves, GError **error);
+/* The same in halves, so that the search for @name's groups can share a round trip with
+ * another request: send it, then cj_store_leave_groups_sent (or _drop, on a way out). */
+int       cj_store_memberships_send  (CjStoreContext *ctx, const char *name, int *msgid);
+void      cj_store_memberships_drop  (CjStoreContext *ctx, int msgid);
+gboolean  cj_store_leave_groups_sent (CjStoreContext *ctx, int msgid, const char *name,
+                                      const char *keep_dn, gboolean record_moves, GError **error);
+/* cj_store_write_read's add in halves: the add (with the post-read control) goes out, then
+ * its answer is waited for. */
+int       cj_store_add_send    (CjStoreContext *ctx, const char *dn, LDAPMod **mods, int *msgid);
+int       cj_store_write_wait  (CjStoreContext *ctx, int msgid, CjEntry **entry);
 gboolean  cj_store_join_group  (CjStoreContext *ctx, const char *group_dn, const char *name,
                                 GError **error);
 /* The same, with the group as the answer brought it in *@group (NULL when the member was
