@@ -64,14 +64,21 @@ def run(args):
         cli.useradd("benchlive", PASSWORD)
         users_dn = f"ou=Users,ou=Jabber,ou=Services,{world.slapd.base_dn}"
 
-        ends, closes, locks, ldapadds, passwds = [], [], [], [], []
+        ends, closes, locks, ldapadds, passwds, requests, cpus = [], [], [], [], [], [], []
         passwd = os.path.join(world.cli_dir, "cl-passwd")
+        daemon_pid = world.daemon.proc.pid
         for i in range(args.rounds):
             with e2e.login(world, "benchlive", PASSWORD) as s:
                 assert s.ping(timeout=60)
+                since, cpu0 = len(world.syslog.lines()), cpu_seconds(daemon_pid)
                 t0, took = timed([usermod, "-L", "benchlive", "jabber"], env=cli_env)
                 if not s.wait_disconnected(30):
                     raise RuntimeError("the locked user's session did not end")
+                time.sleep(0.1)
+                cpu1 = cpu_seconds(daemon_pid)
+                if cpu0[1] == cpu1[1]:   # a thread that ended took its time with it
+                    cpus.append(cpu1[0] - cpu0[0])
+                requests.append(ldap_requests(world, since, f"uid=benchlive,{users_dn}"))
                 ends.append((s.ended_at or s.disconnected_at) - t0)
                 closes.append(s.disconnected_at - t0)
                 locks.append(took)
@@ -93,6 +100,10 @@ def run(args):
         row("ldapadd of one entry (baseline)", ms(add))
         row("  (cl-usermod -L / ldapadd)", f"{lock / add:.2f} x")
         row("  TCP connection closed after the start (info)", ms(statistics.median(closes)))
+        if any(requests):
+            row("  LDAP requests of the lock (slapd's log, info)", f"{statistics.median(requests):.0f}")
+        if cpus:
+            row("  daemon CPU per lock, all threads (info)", f"{statistics.median(cpus) * 1000:.1f} ms")
         version = [timed([os.path.join(world.cli_dir, "cl-jabber"), "--version"], env=cli_env)[1]
                    for _ in range(5)]
         row("  cl-jabber --version, a CLI process alone (info)", ms(statistics.median(version)))
@@ -126,10 +137,40 @@ def run(args):
         lines.append("samples: cl-usermod -L " + ", ".join(ms(x) for x in locks))
         lines.append("samples: cl-passwd " + ", ".join(ms(x) for x in passwds))
         lines.append("samples: ldapadd " + ", ".join(ms(x) for x in ldapadds))
+        lines.append("samples: LDAP requests of the lock " + ", ".join(str(x) for x in requests))
+        lines.append("samples: daemon CPU per lock " + ", ".join(f"{x * 1000:.1f} ms" for x in cpus))
         lines.append(f"load average: {os.getloadavg()}")
     finally:
         world.stop()
     return lines
+
+
+def cpu_seconds(pid):
+    """CPU time of the threads of pid so far (schedstat: nanoseconds, not clock ticks),
+    and which threads those were."""
+    total, tids = 0, []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+            tids.append(tid)
+        except (OSError, ValueError, IndexError):
+            pass
+    return total / 1e9, sorted(tids)
+
+
+LOGGED_OP = re.compile(r"conn=(\d+) op=(\d+) (SRCH base|MOD dn|ADD dn|DEL dn|MODRDN dn|CMP dn)")
+
+
+def ldap_requests(world, since, dn):
+    """How many requests slapd logged, after syslog line `since`, on the connection that
+    modified dn (the daemon's writing connection, not the follower's): a count that does
+    not depend on the load."""
+    lines = world.syslog.lines()[since:]
+    conns = {m.group(1) for m in (LOGGED_OP.search(line) for line in lines)
+             if m and m.group(3) == "MOD dn" and f'dn="{dn}"' in m.string}
+    return len({m.groups()[:2] for m in (LOGGED_OP.search(line) for line in lines)
+                if m and m.group(1) in conns})
 
 
 def clear_calls(world):

@@ -110,23 +110,20 @@ on_kicked (GObject *source, GAsyncResult *result, gpointer user_data)
 /* A locked or deleted user is kicked on every host before the reply. The rest follows every
  * change of the directory, the daemon's own and other writers' alike (cj-live.c): one cache
  * clear for a burst of changes, roster pushes, avatars. A new password needs nothing (no
- * auth cache). */
+ * auth cache). The kicks go out before the changes are published, so that ejabberd ends
+ * the sessions while the objects change on the bus; the reply waits for both. */
 static void
-tell_ejabberd (StoreCall *call)
+publish_and_tell (StoreCall *call)
 {
   CjServer *server = call->daemon->server;
 
-  if (!cj_server_get_configured (server))
-    {
-      reply (call);
-      return;
-    }
   call->pending = 1;   /* this function's own, released below */
-  if (call->kick != NULL)
+  if (call->kick != NULL && cj_server_get_configured (server))
     {
       call->pending++;
       cj_ejabberd_kick_async (call->daemon->ejabberd, call->kick, cj_server_get_hosts (server), on_kicked, call);
     }
+  cj_daemon_apply_changes (call->daemon, call->changes);
   told_one (call);
 }
 
@@ -151,8 +148,7 @@ on_stored (GObject *source, GAsyncResult *result, gpointer user_data)
   /* Published before the reply: a client that gets the answer finds the objects and
    * properties changed already (the follower will report the same change later; it
    * applies as a no-op). */
-  cj_daemon_apply_changes (daemon, call->changes);
-  tell_ejabberd (call);
+  publish_and_tell (call);
 }
 
 void
@@ -196,13 +192,13 @@ cj_daemon_catch_up (CjDaemon *daemon, CjStoreRequest *request, CjChanges *change
   StoreCall *call = store_call_new (daemon, NULL, NULL, request, NULL);
 
   call->changes = changes;
-  cj_daemon_apply_changes (daemon, changes);
   if (!applied)
     {
+      cj_daemon_apply_changes (daemon, changes);
       store_call_free (call);
       return;
     }
-  tell_ejabberd (call);
+  publish_and_tell (call);
 }
 
 void

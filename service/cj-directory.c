@@ -296,6 +296,68 @@ cj_directory_modify (CjDirectory *directory, LDAP *ld, const char *dn, LDAPMod *
   return wrote (directory, ldap_modify_ext_s (ld, dn, mods, NULL, NULL));
 }
 
+/* What ldap_*_ext_s does after sending (the same wait, so the same timeout and the same
+ * state for keep_in_doubt), keeping the answer's controls. ldap_parse_result sets the
+ * result code and diagnostic on @ld, where cj_directory_set_error finds them. */
+static int
+write_answer (LDAP *ld, int rc, int msgid, LDAPControl ***response)
+{
+  LDAPMessage *answer = NULL;
+  int err = LDAP_OTHER;
+
+  *response = NULL;
+  if (rc != LDAP_SUCCESS)
+    return rc;
+  if (ldap_result (ld, msgid, LDAP_MSG_ALL, NULL, &answer) == -1 || answer == NULL)
+    {
+      ldap_get_option (ld, LDAP_OPT_RESULT_CODE, &err);
+      return err;
+    }
+  rc = ldap_parse_result (ld, answer, &err, NULL, NULL, NULL, response, 1);
+  return rc != LDAP_SUCCESS ? rc : err;
+}
+
+int
+cj_directory_add_send (CjDirectory *directory, LDAP *ld, const char *dn, LDAPMod **mods,
+                       LDAPControl **controls, int *msgid)
+{
+  directory->write_sent = TRUE;
+  return ldap_add_ext (ld, dn, mods, controls, NULL, msgid);
+}
+
+int
+cj_directory_write_wait (CjDirectory *directory, LDAP *ld, int msgid, LDAPControl ***response)
+{
+  return wrote (directory, write_answer (ld, LDAP_SUCCESS, msgid, response));
+}
+
+int
+cj_directory_add_ctrls (CjDirectory *directory, LDAP *ld, const char *dn, LDAPMod **mods,
+                        LDAPControl **controls, LDAPControl ***response)
+{
+  int msgid = -1;
+  int rc = cj_directory_add_send (directory, ld, dn, mods, controls, &msgid);
+
+  if (rc != LDAP_SUCCESS)
+    {
+      *response = NULL;
+      return wrote (directory, rc);
+    }
+  return cj_directory_write_wait (directory, ld, msgid, response);
+}
+
+int
+cj_directory_modify_ctrls (CjDirectory *directory, LDAP *ld, const char *dn, LDAPMod **mods,
+                           LDAPControl **controls, LDAPControl ***response)
+{
+  int msgid = -1;
+  int rc;
+
+  directory->write_sent = TRUE;
+  rc = ldap_modify_ext (ld, dn, mods, controls, NULL, &msgid);
+  return wrote (directory, write_answer (ld, rc, msgid, response));
+}
+
 int
 cj_directory_delete (CjDirectory *directory, LDAP *ld, const char *dn)
 {

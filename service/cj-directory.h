@@ -73,6 +73,21 @@ void         cj_directory_run_settled_async (CjDirectory        *directory,
 int          cj_directory_add    (CjDirectory *directory, LDAP *ld, const char *dn, LDAPMod **mods);
 int          cj_directory_modify (CjDirectory *directory, LDAP *ld, const char *dn, LDAPMod **mods);
 int          cj_directory_delete (CjDirectory *directory, LDAP *ld, const char *dn);
+/* The same with request controls (NULL-terminated, may be NULL), handing back the answer's
+ * controls in *@response (free with ldap_controls_free; NULL when it had none): for the
+ * post-read control (RFC 4527), which brings the entry as written with the answer. */
+int          cj_directory_add_ctrls    (CjDirectory *directory, LDAP *ld, const char *dn,
+                                        LDAPMod **mods, LDAPControl **controls,
+                                        LDAPControl ***response);
+int          cj_directory_modify_ctrls (CjDirectory *directory, LDAP *ld, const char *dn,
+                                        LDAPMod **mods, LDAPControl **controls,
+                                        LDAPControl ***response);
+/* cj_directory_add_ctrls in two halves, so that another request can go out on the same
+ * connection before the add is answered: the add is "sent" from the first. */
+int          cj_directory_add_send     (CjDirectory *directory, LDAP *ld, const char *dn,
+                                        LDAPMod **mods, LDAPControl **controls, int *msgid);
+int          cj_directory_write_wait   (CjDirectory *directory, LDAP *ld, int msgid,
+                                        LDAPControl ***response);
 int          cj_directory_rename (CjDirectory *directory, LDAP *ld, const char *dn, const char *new_rdn,
                                   gboolean delete_old);
 

@@ -181,6 +181,13 @@ cj_ejabberd_api_call_async (CjEjabberdApi *api, const char *command, const char 
   /* The command names are ours (a fixed list), never a caller's: no escaping needed. */
   uri = g_strconcat ("http://localhost/api/", command, NULL);
   call->message = soup_message_new ("POST", uri);
+  /* libsoup opens a new connection for every POST unless told that sending it twice does
+   * no harm; each of the daemon's commands is so (a kick, a cache clear, a status, a
+   * roster push or avatar item sent again leaves the same state). Marked, a request goes
+   * on an idle connection kept open (a lock's kicks then cost no connect and no new
+   * process in ejabberd), and one that meets a connection ejabberd had just closed is sent
+   * again on a new one. */
+  soup_message_add_flags (call->message, SOUP_MESSAGE_IDEMPOTENT);
   soup_message_set_request_body_from_bytes (call->message, "application/json", body);
   soup_session_send_and_read_async (api->session, call->message, G_PRIORITY_DEFAULT, cancellable,
                                     on_sent, task);

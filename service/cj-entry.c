@@ -71,6 +71,53 @@ seen_attribute (Seen *seen, const struct berval *attr, BerVarray values)
       g_ptr_array_add (seen->members, g_strndup (values[i].bv_val, values[i].bv_len));
 }
 
+/* The record from what one pass over the attributes found (frees what @seen holds). */
+static CjEntry *
+entry_from_seen (CjEntry *entry_in, Seen *seen, const char *uuid, const char *users_dn,
+                 const char *groups_dn)
+{
+  g_autoptr(CjEntry) entry = entry_in;
+
+  entry->uuid = uuid != NULL ? g_strdup (uuid) : g_steal_pointer (&seen->uuid);
+  entry->csn = g_steal_pointer (&seen->csn);
+  if (entry->uuid != NULL && seen->person && cj_ldap_dn_is_child_of (entry->dn, users_dn))
+    {
+      entry->kind = CJ_ENTRY_USER;
+      entry->name = g_steal_pointer (&seen->uid);
+      entry->nickname = seen->display_name != NULL ? g_steal_pointer (&seen->display_name)
+                                                  : g_steal_pointer (&seen->sn);
+      if (entry->nickname == NULL)
+        entry->nickname = g_strdup ("");
+      entry->locked = seen->shadow_expire;
+      entry->has_password = seen->password;
+      entry->has_photo = seen->photo;
+    }
+  else if (entry->uuid != NULL && seen->group && cj_ldap_dn_is_child_of (entry->dn, groups_dn))
+    {
+      entry->kind = CJ_ENTRY_GROUP;
+      /* The name is the description; the cn is an identifier (cj-group-layout.h). An entry
+       * of the first layout, not converted yet, has its name as the cn. */
+      entry->name = seen->description != NULL ? g_steal_pointer (&seen->description)
+                                              : g_steal_pointer (&seen->cn);
+      g_ptr_array_add (seen->members, NULL);
+      entry->members = (char **) g_ptr_array_free (g_steal_pointer (&seen->members), FALSE);
+    }
+
+  g_free (seen->uuid);
+  g_free (seen->csn);
+  g_free (seen->uid);
+  g_free (seen->cn);
+  g_free (seen->sn);
+  g_free (seen->display_name);
+  g_free (seen->description);
+  if (seen->members != NULL)
+    g_ptr_array_free (seen->members, TRUE);
+
+  if (entry->kind == CJ_ENTRY_OTHER || entry->name == NULL)
+    return NULL;
+  return g_steal_pointer (&entry);
+}
+
 /* One pass over the message (ldap_get_values_len per attribute scans it again each time:
  * at 100,000 entries that was a good part of a load). */
 CjEntry *
@@ -105,44 +152,45 @@ cj_entry_new_from_message (LDAP *ld, LDAPMessage *message, const char *uuid,
   ber_memfree (values);
   ber_free (ber, 0);
 
-  entry->uuid = uuid != NULL ? g_strdup (uuid) : g_steal_pointer (&seen.uuid);
-  entry->csn = g_steal_pointer (&seen.csn);
-  if (entry->uuid != NULL && seen.person && cj_ldap_dn_is_child_of (entry->dn, users_dn))
-    {
-      entry->kind = CJ_ENTRY_USER;
-      entry->name = g_steal_pointer (&seen.uid);
-      entry->nickname = seen.display_name != NULL ? g_steal_pointer (&seen.display_name)
-                                                 : g_steal_pointer (&seen.sn);
-      if (entry->nickname == NULL)
-        entry->nickname = g_strdup ("");
-      entry->locked = seen.shadow_expire;
-      entry->has_password = seen.password;
-      entry->has_photo = seen.photo;
-    }
-  else if (entry->uuid != NULL && seen.group && cj_ldap_dn_is_child_of (entry->dn, groups_dn))
-    {
-      entry->kind = CJ_ENTRY_GROUP;
-      /* The name is the description; the cn is an identifier (cj-group-layout.h). An entry
-       * of the first layout, not converted yet, has its name as the cn. */
-      entry->name = seen.description != NULL ? g_steal_pointer (&seen.description)
-                                             : g_steal_pointer (&seen.cn);
-      g_ptr_array_add (seen.members, NULL);
-      entry->members = (char **) g_ptr_array_free (g_steal_pointer (&seen.members), FALSE);
-    }
+  return entry_from_seen (g_steal_pointer (&entry), &seen, uuid, users_dn, groups_dn);
+}
 
-  g_free (seen.uuid);
-  g_free (seen.csn);
-  g_free (seen.uid);
-  g_free (seen.cn);
-  g_free (seen.sn);
-  g_free (seen.display_name);
-  g_free (seen.description);
-  if (seen.members != NULL)
-    g_ptr_array_free (seen.members, TRUE);
+/* The post-read control's value is a SearchResultEntry (RFC 4527, 3.2): the DN, then a
+ * sequence of attributes, each a type and a set of values. */
+CjEntry *
+cj_entry_new_from_postread (LDAPControl **controls, const char *users_dn, const char *groups_dn)
+{
+  LDAPControl *control = ldap_control_find (LDAP_CONTROL_POST_READ, controls, NULL);
+  g_autoptr(CjEntry) entry = NULL;
+  Seen seen = { 0 };
+  struct berval bv;
+  BerElement *ber;
 
-  if (entry->kind == CJ_ENTRY_OTHER || entry->name == NULL)
+  if (control == NULL || (ber = ber_init (&control->ldctl_value)) == NULL)
     return NULL;
-  return g_steal_pointer (&entry);
+  if (ber_scanf (ber, "{m{" /*}}*/, &bv) == LBER_ERROR || bv.bv_len == 0)
+    {
+      ber_free (ber, 1);
+      return NULL;
+    }
+  entry = g_new0 (CjEntry, 1);
+  g_atomic_ref_count_init (&entry->ref);
+  entry->dn = g_strndup (bv.bv_val, bv.bv_len);
+  seen.members = g_ptr_array_new_with_free_func (g_free);
+  /* Each attribute's sequence is left without its closing scan: "[W]" took the set, and
+   * the next "{m" starts the next attribute; past the last one it fails. */
+  while (ber_scanf (ber, "{m" /*}*/, &bv) != LBER_ERROR)
+    {
+      BerVarray values = NULL;
+      struct berval attr = bv;
+
+      if (ber_scanf (ber, "[W]", &values) == LBER_ERROR)
+        break;
+      seen_attribute (&seen, &attr, values);
+      ber_bvarray_free (values);
+    }
+  ber_free (ber, 1);
+  return entry_from_seen (g_steal_pointer (&entry), &seen, NULL, users_dn, groups_dn);
 }
 
 CjEntry *

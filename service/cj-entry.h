@@ -40,6 +40,10 @@ extern const char *const cj_entry_attrs[];
  * nor a group of ours. */
 CjEntry *cj_entry_new_from_message (LDAP *ld, LDAPMessage *message, const char *uuid,
                                     const char *users_dn, const char *groups_dn);
+/* The entry a post-read control (RFC 4527) among @controls brought with a write's answer;
+ * NULL without one, or for an entry that is neither a user nor a group of ours. */
+CjEntry *cj_entry_new_from_postread (LDAPControl **controls, const char *users_dn,
+                                     const char *groups_dn);
 CjEntry *cj_entry_ref   (CjEntry *entry);
 void     cj_entry_unref (CjEntry *entry);
 

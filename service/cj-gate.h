@@ -3,15 +3,16 @@
  * users' and groups' subtree (cj-tree.c) by calling cj_gate_check from its dispatch; both
  * are the same check. A method found in the table as "reading" goes straight
  * to its handler; a mutating one reaches its handler only after polkit said yes for the
- * table's action; a method missing from the table never reaches its handler (fail closed).
+ * table's action (uid 0 is not asked about: polkitd authorizes it before any rule, see
+ * dbus-api.md); a method missing from the table never reaches its handler (fail closed).
  * So no handler can forget the check, and cj-gate-table.c is the one place that says which
  * action guards which method.
  *
  * Every caller is a potential attacker, so the gate holds little for anyone: a mutating
  * call's arguments are checked first (a bad call costs nothing and waits for nothing), then
  * the caller is identified (cj-peers.c), then the checks in flight are counted per uid and
- * overall; past the bounds the call is answered Busy at once. Root has a bound of its own,
- * so a flood by other users never refuses root's calls. */
+ * overall; past the bounds the call is answered Busy at once. Root's calls wait for no
+ * polkit check, so a flood by other users never refuses or holds them. */
 #pragma once
 
 #include <gio/gio.h>

@@ -45,7 +45,10 @@ add_user (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
   g_autoptr(CjLdapMods) mods = cj_ldap_mods_new ();
   const char *nickname = request->nickname != NULL && *request->nickname != '\0'
                          ? request->nickname : NULL;
-  int rc;
+  g_autoptr(CjEntry) added = NULL;
+  g_autoptr(GError) add_error = NULL;
+  int add_id = -1, search_id = -1;
+  int rc, search_rc = LDAP_OTHER;
 
   if (request->group_dn != NULL)
     {
@@ -69,7 +72,15 @@ add_user (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
   if (request->photo != NULL)
     cj_ldap_mods_add_bin (mods, LDAP_MOD_ADD, "jpegPhoto", request->photo);
 
-  rc = cj_directory_add (ctx->directory, ctx->ld, dn, cj_ldap_mods_get (mods));
+  /* The add carries the post-read control: its answer brings the account as written, so
+   * nothing is read back. Right behind it, before its answer, goes the search for groups
+   * that list the name already (below): one round trip for both. */
+  rc = cj_store_add_send (ctx, dn, cj_ldap_mods_get (mods), &add_id);
+  if (rc == LDAP_SUCCESS)
+    {
+      search_rc = cj_store_memberships_send (ctx, request->name, &search_id);
+      rc = cj_store_write_wait (ctx, add_id, &added);
+    }
   if (hash != NULL)
     explicit_bzero (hash, strlen (hash));
   if (rc == LDAP_ALREADY_EXISTS)
@@ -77,35 +88,36 @@ add_user (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
       /* The same request again after a fault left it half made (the account without its
        * group, or an answer lost): an account exactly as asked is ours, and the steps after
        * the add are done now. Any other account of that name is somebody else's. */
-      GError *local_error = NULL;
-      CjUserMatch match = cj_store_user_as_asked (ctx, request, dn, &local_error);
+      CjUserMatch match = cj_store_user_as_asked (ctx, request, dn, &add_error);
 
-      if (local_error != NULL)
-        {
-          g_propagate_error (error, local_error);
-          return FALSE;
-        }
-      if (match != CJ_USER_AS_ASKED)
-        {
-          g_set_error (error, CJ_ERROR, CJ_ERROR_ALREADY_EXISTS,
-                       _("A user named “%s” already exists"), request->name);
-          return FALSE;
-        }
+      if (add_error == NULL && match != CJ_USER_AS_ASKED)
+        g_set_error (&add_error, CJ_ERROR, CJ_ERROR_ALREADY_EXISTS,
+                     _("A user named “%s” already exists"), request->name);
     }
   else if (rc == LDAP_NO_SUCH_OBJECT)
-    return cj_store_subtree_missing (cj_directory_get_users_dn (ctx->directory), error);
+    cj_store_subtree_missing (cj_directory_get_users_dn (ctx->directory), &add_error);
   else if (rc != LDAP_SUCCESS)
-    return cj_directory_set_error (ctx->directory, error, rc, ctx->ld, _("adding the user"));
+    cj_directory_set_error (ctx->directory, &add_error, rc, ctx->ld, _("adding the user"));
+  if (add_error != NULL)
+    {
+      if (search_rc == LDAP_SUCCESS)
+        cj_store_memberships_drop (ctx, search_id);
+      g_propagate_error (error, g_steal_pointer (&add_error));
+      return FALSE;
+    }
 
   /* A memberUid left behind by an earlier account of the same name (written by another
    * tool) must not pull the new account into that group. */
-  if (!cj_store_leave_groups (ctx, request->name, request->group_dn, FALSE, error))
+  if (search_rc == LDAP_SUCCESS
+      ? !cj_store_leave_groups_sent (ctx, search_id, request->name, request->group_dn, FALSE, error)
+      : !cj_store_leave_groups (ctx, request->name, request->group_dn, FALSE, error))
     return FALSE;
   if (request->group_dn != NULL)
     {
       GError *local_error = NULL;
+      CjEntry *group = NULL;
 
-      if (!cj_store_join_group (ctx, request->group_dn, request->name, &local_error))
+      if (!cj_store_join_group_read (ctx, request->group_dn, request->name, &group, &local_error))
         {
           /* All or nothing: the account goes again when the group went meanwhile. Not
            * when the server stopped answering: it would not answer the delete either, and
@@ -115,15 +127,21 @@ add_user (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
           g_propagate_error (error, local_error);
           return FALSE;
         }
-      if (!cj_store_reread (ctx, request->group_dn, FALSE, error))
+      if (!cj_store_record (ctx, request->group_dn, group, FALSE, error))
         return FALSE;
     }
-  return cj_store_reread (ctx, dn, TRUE, error);
+  return cj_store_record (ctx, dn, g_steal_pointer (&added), TRUE, error);
 }
 
+/* What a lock, an unlock or a cleared photo changes depends on what the entry holds. */
+typedef struct {
+  gboolean shadow;   /* objectClass shadowAccount */
+  gboolean expire;   /* shadowExpire */
+  gboolean photo;    /* jpegPhoto */
+} UserState;
+
 static int
-object_class_state (CjStoreContext *ctx, const char *dn, gboolean *shadow, gboolean *expire,
-                    gboolean *photo)
+read_state (CjStoreContext *ctx, const char *dn, UserState *state)
 {
   const char *attrs[] = { "objectClass", "shadowExpire", "jpegPhoto", NULL };
   g_autoptr(LDAPMessage) result = NULL;
@@ -136,9 +154,9 @@ object_class_state (CjStoreContext *ctx, const char *dn, gboolean *shadow, gbool
   entry = ldap_first_entry (ctx->ld, result);
   if (entry == NULL)
     return LDAP_NO_SUCH_OBJECT;
-  *shadow = cj_ldap_has_value (ctx->ld, entry, "objectClass", "shadowAccount");
-  *expire = cj_ldap_has_attr (ctx->ld, entry, "shadowExpire");
-  *photo = cj_ldap_has_attr (ctx->ld, entry, "jpegPhoto");
+  state->shadow = cj_ldap_has_value (ctx->ld, entry, "objectClass", "shadowAccount");
+  state->expire = cj_ldap_has_attr (ctx->ld, entry, "shadowExpire");
+  state->photo = cj_ldap_has_attr (ctx->ld, entry, "jpegPhoto");
   return LDAP_SUCCESS;
 }
 
@@ -150,27 +168,12 @@ user_gone (CjStoreRequest *request, GError **error)
   return FALSE;
 }
 
-static gboolean
-modify_user (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
+/* The modification for @request. @state NULL: for a permissive modify, which needs no
+ * state (adding the objectClass value again, deleting an attribute that is not there, are
+ * no errors); else only what the entry lacks is added, only what it has deleted. */
+static void
+user_mods (CjLdapMods *mods, CjStoreRequest *request, const char *hash, const UserState *state)
 {
-  g_autoptr(CjLdapMods) mods = cj_ldap_mods_new ();
-  g_autoptr(GError) local_error = NULL;
-  g_autofree char *hash = NULL;
-  gboolean shadow = FALSE, expire = FALSE, photo = FALSE;
-  gboolean ok;
-
-  /* Only locking and clearing the photo depend on what the entry holds now: a password or
-   * nickname change is one modify, without a read before it. */
-  if (request->lock >= 0 || request->clear_photo)
-    {
-      int rc = object_class_state (ctx, request->dn, &shadow, &expire, &photo);
-
-      if (rc == LDAP_NO_SUCH_OBJECT)
-        return user_gone (request, error);
-      if (rc != LDAP_SUCCESS)
-        return cj_directory_set_error (ctx->directory, error, rc, ctx->ld, _("reading the user"));
-    }
-
   if (request->nickname != NULL)
     {
       gboolean empty = *request->nickname == '\0';
@@ -178,37 +181,79 @@ modify_user (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
       cj_ldap_mods_add1 (mods, LDAP_MOD_REPLACE, "sn", empty ? request->name : request->nickname);
       cj_ldap_mods_add1 (mods, LDAP_MOD_REPLACE, "displayName", empty ? NULL : request->nickname);
     }
-  if (request->password != NULL)
-    {
-      if ((hash = cj_password_hash (request->password, error)) == NULL)
-        return FALSE;
-      cj_ldap_mods_add1 (mods, LDAP_MOD_REPLACE, "userPassword", hash);
-    }
+  if (hash != NULL)
+    cj_ldap_mods_add1 (mods, LDAP_MOD_REPLACE, "userPassword", hash);
   /* Locked = shadowAccount with shadowExpire: 1 (the epoch's next day): ejabberd's
    * ldap_filter leaves out entries with shadowExpire. */
   if (request->lock == 1)
     {
-      if (!shadow)
+      if (state == NULL || !state->shadow)
         cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "objectClass", "shadowAccount");
       cj_ldap_mods_add1 (mods, LDAP_MOD_REPLACE, "shadowExpire", "1");
     }
   else if (request->lock == 0)
     {
-      if (expire)
+      if (state == NULL || state->expire)
         cj_ldap_mods_add1 (mods, LDAP_MOD_DELETE, "shadowExpire", NULL);
-      if (shadow)
+      if (state == NULL || state->shadow)
         cj_ldap_mods_add1 (mods, LDAP_MOD_DELETE, "objectClass", "shadowAccount");
     }
   if (request->photo != NULL)
     cj_ldap_mods_add_bin (mods, LDAP_MOD_REPLACE, "jpegPhoto", request->photo);
-  else if (request->clear_photo && photo)
+  else if (request->clear_photo && (state == NULL || state->photo))
     cj_ldap_mods_add1 (mods, LDAP_MOD_DELETE, "jpegPhoto", NULL);
+}
 
-  ok = (cj_ldap_mods_is_empty (mods) ||
-        cj_store_modify (ctx, request->dn, cj_ldap_mods_get (mods), _("changing the user"), &local_error)) &&
-       cj_store_reread (ctx, request->dn, TRUE, &local_error);
+/* One round trip for the usual change: the modify asks for permissive modify, so a lock,
+ * an unlock or a cleared photo needs no read of the entry before it, and for the post-read
+ * control, so it needs no read after it (what the registry publishes comes with the
+ * answer). A modify of an entry that is gone answers noSuchObject, which says that the
+ * user no longer exists as the read before it did. Against a server that ignores the
+ * permissive control (an "already there" or "not there" answer), the entry is read and
+ * the modification made to fit it, as before. */
+static gboolean
+modify_user (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *hash = NULL;
+  gboolean depends = request->lock >= 0 || request->clear_photo;
+  CjEntry *entry = NULL;
+  gboolean ok = TRUE;
+  int rc = LDAP_SUCCESS;
+
+  if (request->password != NULL && (hash = cj_password_hash (request->password, error)) == NULL)
+    return FALSE;
+
+  {
+    g_autoptr(CjLdapMods) mods = cj_ldap_mods_new ();
+
+    user_mods (mods, request, hash, NULL);
+    if (!cj_ldap_mods_is_empty (mods))
+      rc = cj_store_write_read (ctx, FALSE, request->dn, cj_ldap_mods_get (mods), depends, &entry);
+  }
+  if (depends && (rc == LDAP_TYPE_OR_VALUE_EXISTS || rc == LDAP_NO_SUCH_ATTRIBUTE))
+    {
+      g_autoptr(CjLdapMods) mods = cj_ldap_mods_new ();
+      UserState state = { 0 };
+
+      rc = read_state (ctx, request->dn, &state);
+      if (rc == LDAP_SUCCESS)
+        {
+          user_mods (mods, request, hash, &state);
+          if (!cj_ldap_mods_is_empty (mods))
+            rc = cj_store_write_read (ctx, FALSE, request->dn, cj_ldap_mods_get (mods), FALSE, &entry);
+        }
+      else if (rc != LDAP_NO_SUCH_OBJECT)
+        ok = cj_directory_set_error (ctx->directory, &local_error, rc, ctx->ld, _("reading the user"));
+    }
   if (hash != NULL)
     explicit_bzero (hash, strlen (hash));
+  if (ok && rc != LDAP_SUCCESS)
+    ok = cj_directory_set_error (ctx->directory, &local_error, rc, ctx->ld, _("changing the user"));
+  if (ok)
+    ok = cj_store_record (ctx, request->dn, entry, TRUE, &local_error);
+  else
+    g_clear_pointer (&entry, cj_entry_unref);
   if (ok)
     return TRUE;
   if (g_error_matches (local_error, CJ_ERROR, CJ_ERROR_NOT_FOUND))
@@ -272,10 +317,14 @@ set_group (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
     return FALSE;
   if (ctx->changes->previous_group == NULL && ctx->changes->moved_from->len > 0)
     ctx->changes->previous_group = g_strdup (ctx->changes->moved_from->pdata[0]);
-  if (request->group_dn != NULL &&
-      (!cj_store_join_group (ctx, request->group_dn, user->name, error) ||
-       !cj_store_reread (ctx, request->group_dn, FALSE, error)))
-    return FALSE;
+  if (request->group_dn != NULL)
+    {
+      CjEntry *group = NULL;
+
+      if (!cj_store_join_group_read (ctx, request->group_dn, user->name, &group, error) ||
+          !cj_store_record (ctx, request->group_dn, group, FALSE, error))
+        return FALSE;
+    }
   ctx->changes->subject = cj_entry_ref (user);
   return TRUE;
 }

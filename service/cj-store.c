@@ -73,13 +73,17 @@ cj_changes_free (CjChanges *changes)
 
 /* Reading back ------------------------------------------------------------------------ */
 
+/* What a change reads back: the entry's attributes, and jpegPhoto only to tell whether
+ * there is one. */
+static const char *const read_attrs[] = {
+  "objectClass", "entryUUID", "entryCSN", "uid", "cn", "sn", "displayName", "shadowExpire",
+  "userPassword", "memberUid", "description", "jpegPhoto", NULL
+};
+
 CjEntry *
 cj_store_read (CjStoreContext *ctx, const char *dn, GError **error)
 {
-  static const char *attrs[] = {
-    "objectClass", "entryUUID", "entryCSN", "uid", "cn", "sn", "displayName", "shadowExpire",
-    "userPassword", "memberUid", "description", "jpegPhoto", NULL
-  };
+  const char *const *attrs = read_attrs;
   struct timeval timeout = { (time_t) cj_directory_get_timeout (ctx->directory), 0 };
   g_autoptr(LDAPMessage) result = NULL;
   LDAPMessage *message;
@@ -121,6 +125,106 @@ cj_store_reread (CjStoreContext *ctx, const char *dn, gboolean subject, GError *
   return TRUE;
 }
 
+/* Writes that answer with the entry ------------------------------------------------------ */
+
+/* slapd's permissive modify (the control Active Directory introduced): adding a value that
+ * is there already, or deleting one that is not, succeeds instead of failing. */
+#define CONTROL_PERMISSIVE_MODIFY "1.2.840.113556.1.4.1413"
+
+/* The request controls of a write: the post-read control (RFC 4527, its value lists the
+ * attributes to return; not critical: a server without it answers without the entry, and
+ * it is read back instead), and permissive modify if asked. Returns how many. */
+static int
+write_controls (LDAPControl *controls[3], gboolean permissive)
+{
+  BerElement *ber = ber_alloc_t (LBER_USE_DER);
+  struct berval value = { 0, NULL };
+  int n = 0;
+
+  controls[0] = controls[1] = controls[2] = NULL;
+  if (ber != NULL && ber_printf (ber, "{v}", (char **) read_attrs) != -1 &&
+      ber_flatten2 (ber, &value, 0) != -1 &&
+      ldap_control_create (LDAP_CONTROL_POST_READ, 0, &value, 1, &controls[n]) == LDAP_SUCCESS)
+    n++;
+  if (ber != NULL)
+    ber_free (ber, 1);
+  if (permissive &&
+      ldap_control_create (CONTROL_PERMISSIVE_MODIFY, 0, NULL, 1, &controls[n]) == LDAP_SUCCESS)
+    n++;
+  return n;
+}
+
+static void
+free_controls (LDAPControl *controls[3], int n)
+{
+  for (int i = 0; i < n; i++)
+    ldap_control_free (controls[i]);
+}
+
+static CjEntry *
+answered_entry (CjStoreContext *ctx, int rc, LDAPControl **response)
+{
+  CjEntry *entry = NULL;
+
+  if (rc == LDAP_SUCCESS && response != NULL)
+    entry = cj_entry_new_from_postread (response, cj_directory_get_users_dn (ctx->directory),
+                                        cj_directory_get_groups_dn (ctx->directory));
+  ldap_controls_free (response);
+  return entry;
+}
+
+int
+cj_store_write_read (CjStoreContext *ctx, gboolean add, const char *dn, LDAPMod **mods,
+                     gboolean permissive, CjEntry **entry)
+{
+  LDAPControl *controls[3];
+  LDAPControl **response = NULL;
+  int n = write_controls (controls, permissive);
+  int rc;
+
+  rc = add ? cj_directory_add_ctrls (ctx->directory, ctx->ld, dn, mods, controls, &response)
+           : cj_directory_modify_ctrls (ctx->directory, ctx->ld, dn, mods, controls, &response);
+  free_controls (controls, n);
+  *entry = answered_entry (ctx, rc, response);
+  return rc;
+}
+
+int
+cj_store_add_send (CjStoreContext *ctx, const char *dn, LDAPMod **mods, int *msgid)
+{
+  LDAPControl *controls[3];
+  int n = write_controls (controls, FALSE);
+  int rc = cj_directory_add_send (ctx->directory, ctx->ld, dn, mods, controls, msgid);
+
+  free_controls (controls, n);
+  return rc;
+}
+
+int
+cj_store_write_wait (CjStoreContext *ctx, int msgid, CjEntry **entry)
+{
+  LDAPControl **response = NULL;
+  int rc = cj_directory_write_wait (ctx->directory, ctx->ld, msgid, &response);
+
+  *entry = answered_entry (ctx, rc, response);
+  return rc;
+}
+
+gboolean
+cj_store_record (CjStoreContext *ctx, const char *dn, CjEntry *entry, gboolean subject,
+                 GError **error)
+{
+  if (entry == NULL)
+    return cj_store_reread (ctx, dn, subject, error);
+  if (subject)
+    {
+      g_clear_pointer (&ctx->changes->subject, cj_entry_unref);
+      ctx->changes->subject = cj_entry_ref (entry);
+    }
+  g_ptr_array_add (ctx->changes->changed, entry);
+  return TRUE;
+}
+
 gboolean
 cj_store_modify (CjStoreContext *ctx, const char *dn, LDAPMod **mods, const char *what, GError **error)
 {
@@ -133,21 +237,70 @@ cj_store_modify (CjStoreContext *ctx, const char *dn, LDAPMod **mods, const char
 
 /* Membership: a user is in at most one group -------------------------------------------- */
 
-/* Takes @name out of every group but @keep_dn. Out of the old group first, into the new one
- * after: an interruption leaves the user in no group, never in two. */
-gboolean
-cj_store_leave_groups (CjStoreContext *ctx, const char *name, const char *keep_dn,
-                       gboolean record_moves, GError **error)
+int
+cj_store_memberships_send (CjStoreContext *ctx, const char *name, int *msgid)
 {
   const char *attrs[] = { "1.1", NULL };
   g_autofree char *escaped = cj_ldap_escape_filter (name);
   g_autofree char *filter = g_strdup_printf ("(&(objectClass=posixGroup)(memberUid=%s))", escaped);
+
+  return ldap_search_ext (ctx->ld, cj_directory_get_groups_dn (ctx->directory), LDAP_SCOPE_ONELEVEL,
+                          filter, (char **) attrs, 0, NULL, NULL, NULL, 0, msgid);
+}
+
+void
+cj_store_memberships_drop (CjStoreContext *ctx, int msgid)
+{
+  ldap_abandon_ext (ctx->ld, msgid, NULL, NULL);
+}
+
+/* The answer to cj_store_memberships_send, waited for as ldap_search_ext_s waits (a search
+ * that timed out is abandoned, as it does). */
+static int
+memberships_answer (CjStoreContext *ctx, int msgid, LDAPMessage **result)
+{
+  int rc = ldap_result (ctx->ld, msgid, LDAP_MSG_ALL, NULL, result);
+
+  if (rc <= 0 || *result == NULL)
+    {
+      int err = LDAP_OTHER;
+
+      ldap_get_option (ctx->ld, LDAP_OPT_RESULT_CODE, &err);
+      if (err == LDAP_TIMEOUT)
+        ldap_abandon_ext (ctx->ld, msgid, NULL, NULL);
+      return err;
+    }
+  {
+    int err = LDAP_OTHER;
+    int parsed = ldap_parse_result (ctx->ld, *result, &err, NULL, NULL, NULL, NULL, 0);
+
+    return parsed != LDAP_SUCCESS ? parsed : err;
+  }
+}
+
+gboolean
+cj_store_leave_groups (CjStoreContext *ctx, const char *name, const char *keep_dn,
+                       gboolean record_moves, GError **error)
+{
+  int msgid = -1;
+  int rc = cj_store_memberships_send (ctx, name, &msgid);
+
+  if (rc != LDAP_SUCCESS)
+    return cj_directory_set_error (ctx->directory, error, rc, ctx->ld, _("looking up group membership"));
+  return cj_store_leave_groups_sent (ctx, msgid, name, keep_dn, record_moves, error);
+}
+
+/* Takes @name out of every group but @keep_dn. Out of the old group first, into the new one
+ * after: an interruption leaves the user in no group, never in two. */
+gboolean
+cj_store_leave_groups_sent (CjStoreContext *ctx, int msgid, const char *name, const char *keep_dn,
+                            gboolean record_moves, GError **error)
+{
   g_autoptr(LDAPMessage) result = NULL;
   g_autoptr(GPtrArray) dns = g_ptr_array_new_with_free_func (g_free);
   int rc;
 
-  rc = ldap_search_ext_s (ctx->ld, cj_directory_get_groups_dn (ctx->directory), LDAP_SCOPE_ONELEVEL,
-                          filter, (char **) attrs, 0, NULL, NULL, NULL, 0, &result);
+  rc = memberships_answer (ctx, msgid, &result);
   if (rc == LDAP_NO_SUCH_OBJECT)
     return TRUE;
   if (rc != LDAP_SUCCESS)
@@ -170,13 +323,14 @@ cj_store_leave_groups (CjStoreContext *ctx, const char *name, const char *keep_d
       if (keep_dn != NULL && g_ascii_strcasecmp (dn, keep_dn) == 0)
         continue;
       cj_ldap_mods_add1 (mods, LDAP_MOD_DELETE, "memberUid", name);
-      rc = cj_directory_modify (ctx->directory, ctx->ld, dn, cj_ldap_mods_get (mods));
+      rc = cj_store_write_read (ctx, FALSE, dn, cj_ldap_mods_get (mods), FALSE, &group);
       if (rc != LDAP_SUCCESS && rc != LDAP_NO_SUCH_ATTRIBUTE && rc != LDAP_NO_SUCH_OBJECT)
         return cj_directory_set_error (ctx->directory, error, rc, ctx->ld, _("leaving a group"));
       if (rc == LDAP_NO_SUCH_OBJECT)
         continue;
-      group = cj_store_read (ctx, dn, error);
-      if (group == NULL)
+      /* The answer brought the group as it is now, except when the member had gone
+       * already (an error answer carries no entry). */
+      if (group == NULL && (group = cj_store_read (ctx, dn, error)) == NULL)
         return FALSE;
       if (record_moves)
         {
@@ -191,11 +345,21 @@ cj_store_leave_groups (CjStoreContext *ctx, const char *name, const char *keep_d
 gboolean
 cj_store_join_group (CjStoreContext *ctx, const char *group_dn, const char *name, GError **error)
 {
+  return cj_store_join_group_read (ctx, group_dn, name, NULL, error);
+}
+
+gboolean
+cj_store_join_group_read (CjStoreContext *ctx, const char *group_dn, const char *name,
+                          CjEntry **group, GError **error)
+{
   g_autoptr(CjLdapMods) mods = cj_ldap_mods_new ();
+  g_autoptr(CjEntry) written = NULL;
   int rc;
 
   cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "memberUid", name);
-  rc = cj_directory_modify (ctx->directory, ctx->ld, group_dn, cj_ldap_mods_get (mods));
+  rc = group != NULL
+       ? cj_store_write_read (ctx, FALSE, group_dn, cj_ldap_mods_get (mods), FALSE, &written)
+       : cj_directory_modify (ctx->directory, ctx->ld, group_dn, cj_ldap_mods_get (mods));
   if (rc == LDAP_NO_SUCH_OBJECT)
     {
       g_set_error (error, CJ_ERROR, CJ_ERROR_NOT_FOUND, _("The group no longer exists"));
@@ -203,6 +367,8 @@ cj_store_join_group (CjStoreContext *ctx, const char *group_dn, const char *name
     }
   if (rc != LDAP_SUCCESS && rc != LDAP_TYPE_OR_VALUE_EXISTS)
     return cj_directory_set_error (ctx->directory, error, rc, ctx->ld, _("joining a group"));
+  if (group != NULL)
+    *group = g_steal_pointer (&written);
   return TRUE;
 }
 

@@ -101,10 +101,34 @@ CjEntry  *cj_store_read        (CjStoreContext *ctx, const char *dn, GError **er
 gboolean  cj_store_reread      (CjStoreContext *ctx, const char *dn, gboolean subject, GError **error);
 gboolean  cj_store_modify      (CjStoreContext *ctx, const char *dn, LDAPMod **mods,
                                 const char *what, GError **error);
+/* A write (add, or modify) with the post-read control: returns the LDAP result code; on
+ * success *@entry is the entry as written, or NULL when the answer did not bring it (then
+ * cj_store_record reads it back). @permissive: slapd's permissive modify, so that adding a
+ * value present or deleting one absent is no error (no read before the write). */
+int       cj_store_write_read  (CjStoreContext *ctx, gboolean add, const char *dn, LDAPMod **mods,
+                                gboolean permissive, CjEntry **entry);
+/* Records the entry at @dn after a write, as cj_store_reread does: @entry (transfer full)
+ * when the write brought it, else read back. */
+gboolean  cj_store_record      (CjStoreContext *ctx, const char *dn, CjEntry *entry,
+                                gboolean subject, GError **error);
 gboolean  cj_store_leave_groups (CjStoreContext *ctx, const char *name, const char *keep_dn,
                                  gboolean record_moves, GError **error);
+/* The same in halves, so that the search for @name's groups can share a round trip with
+ * another request: send it, then cj_store_leave_groups_sent (or _drop, on a way out). */
+int       cj_store_memberships_send  (CjStoreContext *ctx, const char *name, int *msgid);
+void      cj_store_memberships_drop  (CjStoreContext *ctx, int msgid);
+gboolean  cj_store_leave_groups_sent (CjStoreContext *ctx, int msgid, const char *name,
+                                      const char *keep_dn, gboolean record_moves, GError **error);
+/* cj_store_write_read's add in halves: the add (with the post-read control) goes out, then
+ * its answer is waited for. */
+int       cj_store_add_send    (CjStoreContext *ctx, const char *dn, LDAPMod **mods, int *msgid);
+int       cj_store_write_wait  (CjStoreContext *ctx, int msgid, CjEntry **entry);
 gboolean  cj_store_join_group  (CjStoreContext *ctx, const char *group_dn, const char *name,
                                 GError **error);
+/* The same, with the group as the answer brought it in *@group (NULL when the member was
+ * there already, or the server sent no post-read: read it back then). */
+gboolean  cj_store_join_group_read (CjStoreContext *ctx, const char *group_dn, const char *name,
+                                    CjEntry **group, GError **error);
 
 CjChanges *cj_changes_new      (void);
 

@@ -247,9 +247,10 @@ def test_lock_answer_lost(env):
     """A one-step change whose answer was lost: found applied, the view follows."""
     name = unique(env, "lock")
     path = env.bus.add_user(name, "", "pw")
-    # Locking reads the entry (1), then writes (2).
-    r = faulted(env, 2, "lose", lambda: env.bus.call(path, USER, "SetLocked", "b", True))
+    # Locking is one request: a modify with permissive modify and the post-read control.
+    r = faulted(env, 1, "lose", lambda: env.bus.call(path, USER, "SetLocked", "b", True))
     assert r == UNKNOWN, (r, env.proxy.seen)
+    assert env.proxy.seen[:1] == ["modify"], env.proxy.seen
     assert found_outcome(env, name) == "applied"
     assert not env.ldap.matches_login_filter(name)
     poll(lambda: env.bus.prop(path, USER, "Locked") is True, "Locked becomes true")

@@ -7,7 +7,7 @@ import pytest
 from gi.repository import GLib
 
 from harness import client, polkit
-from helpers_directory import (ERROR, MANAGER, MANAGER_PATH, NO_OBJECT, USER, DBusError,
+from helpers_directory import (ERROR, MANAGER, MANAGER_PATH, NO_OBJECT, USER, DBusError, poll,
                                properties_changed)
 
 INVALID = ERROR + "InvalidArgument"
@@ -180,6 +180,43 @@ def test_lock_and_unlock(env):
     assert env.ldap.matches_login_filter(name)
     assert env.bus.prop(path, USER, "Locked") is False
     assert env.ldap.bind(env.ldap.user_dn(name), "pw-1")   # the password survived
+
+
+def test_lock_and_unlock_what_another_writer_left_half_done(env):
+    """The lock is one modify with permissive modify (no read first): an entry another tool
+    left with the class but no shadowExpire is locked, one with shadowExpire already gone
+    is unlocked, and neither answer is an error."""
+    name, path = add(env, "halflock")
+    dn = env.ldap.user_dn(name)
+    env.ldap.modify(f"dn: {dn}\nchangetype: modify\nadd: objectClass\nobjectClass: shadowAccount\n")
+    env.bus.call(path, USER, "SetLocked", "b", True)
+    entry = env.ldap.user(name)
+    assert entry["objectclass"].count("shadowAccount") == 1
+    assert entry["shadowexpire"] == ["1"]
+    poll(lambda: env.bus.prop(path, USER, "Locked") is True, "Locked becomes true")
+
+    env.ldap.modify(f"dn: {dn}\nchangetype: modify\ndelete: shadowExpire\n")
+    env.bus.call(path, USER, "SetLocked", "b", False)
+    entry = env.ldap.user(name)
+    assert "shadowAccount" not in entry["objectclass"]
+    assert "shadowexpire" not in entry
+    assert env.ldap.matches_login_filter(name)
+    assert env.bus.prop(path, USER, "Locked") is False
+    env.bus.call(path, USER, "SetLocked", "b", False)      # again: no error
+    env.bus.call(path, USER, "ClearPhoto")                  # none to clear: no error
+
+
+def test_lock_of_a_user_deleted_meanwhile(env):
+    """Without a read before the modify, a user deleted behind the daemon's back is still
+    told apart: NotFound, with the user's name."""
+    name, path = add(env, "gonelock")
+    env.ldap.delete(env.ldap.user_dn(name))
+    with pytest.raises(DBusError) as e:
+        env.bus.call(path, USER, "SetLocked", "b", True)
+    assert e.value.name in (ERROR + "NotFound", "org.freedesktop.DBus.Error.UnknownMethod",
+                            "org.freedesktop.DBus.Error.UnknownObject"), e.value
+    if e.value.name == ERROR + "NotFound":
+        assert name in e.value.message, e.value
 
 
 def test_set_nickname(env):
