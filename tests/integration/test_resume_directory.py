@@ -193,4 +193,7 @@ def test_deletions_listed_by_a_session_log_source(env):
     poll(lambda: doomed not in env.bus.list_users(), "the user deleted away gone")
     assert kept in env.bus.list_users()
     line = [l for l in env.world.daemon.log().splitlines() if "resumed with cookie" in l][-1]
-    assert "0 changed, 1 deleted (deletions listed)" in line, line
+    # The two adds may still be on their way to the follower's persist phase when slapd
+    # goes (it was seen: slapd stopped right after the second add, the resume then brought
+    # it as "1 changed"); what this test is about is the deletion, listed.
+    assert re.search(r": [0-2] changed, 1 deleted \(deletions listed\)$", line), line
