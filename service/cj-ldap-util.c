@@ -142,7 +142,8 @@ cj_ldap_dn_is_child_of (const char *dn, const char *parent)
           p++;
         }
       else if (*p == ',')
-        return p > dn && g_ascii_strcasecmp (p + 1, parent) == 0;
+        /* The server writes the parent as configured nearly always: strcmp first. */
+        return p > dn && (strcmp (p + 1, parent) == 0 || g_ascii_strcasecmp (p + 1, parent) == 0);
     }
   return FALSE;
 }

@@ -457,7 +457,8 @@ apply_one (CjRegistry *registry, CjEntry *entry)
   if (record != NULL && entry->csn != NULL && record->entry->csn != NULL &&
       strcmp (entry->csn, record->entry->csn) < 0)
     return;
-  if (record == NULL)
+  /* (An empty table is not asked: GHashTable hashes the key even then.) */
+  if (record == NULL && g_hash_table_size (registry->tombstones) > 0)
     {
       const char *removed_at = g_hash_table_lookup (registry->tombstones, entry->uuid);
 
@@ -541,13 +542,17 @@ remove_unkept_or_present (CjRegistry *registry, GHashTable *keep, GHashTable *pr
 void
 cj_registry_replace_all (CjRegistry *registry, GPtrArray *entries)
 {
-  g_autoptr(GHashTable) keep = g_hash_table_new (g_str_hash, g_str_equal);
-
-  for (guint i = 0; i < entries->len; i++)
-    g_hash_table_add (keep, ((CjEntry *) entries->pdata[i])->uuid);
   /* A full load is the truth: nothing older can follow it. */
   g_hash_table_remove_all (registry->tombstones);
-  remove_unkept_or_present (registry, keep, NULL, NULL);
+  /* The first load has nothing to remove: no set of 100,000 ids to build for it. */
+  if (g_hash_table_size (registry->by_uuid) > 0)
+    {
+      g_autoptr(GHashTable) keep = g_hash_table_new (g_str_hash, g_str_equal);
+
+      for (guint i = 0; i < entries->len; i++)
+        g_hash_table_add (keep, ((CjEntry *) entries->pdata[i])->uuid);
+      remove_unkept_or_present (registry, keep, NULL, NULL);
+    }
   cj_registry_apply_all (registry, entries);
 }
 
