@@ -162,30 +162,60 @@ next_element (const guchar **p, const guchar *end, guchar *tag, struct berval *c
   return TRUE;
 }
 
+/* The values of one attribute, as a BerVarray pointing into the message: in @inline
+ * for the few values of nearly every attribute, else in @heap. */
+#define INLINE_VALUES 16
+
+typedef struct {
+  struct berval  inline_values[INLINE_VALUES + 1];
+  struct berval *heap;
+  gsize          heap_size;
+} Values;
+
 /* One PartialAttribute (RFC 4511: SEQUENCE { type OCTET STRING, vals SET OF OCTET STRING })
- * from @element's content: the type into @attr, the values into @values (pointing into
- * the message, terminated by a NULL bv_val as a BerVarray). */
-static gboolean
-read_attribute (const struct berval *element, struct berval *attr, GArray *values)
+ * from @element's content: the type into @attr, the values into @values; NULL if it is
+ * malformed. */
+static BerVarray
+read_attribute (const struct berval *element, struct berval *attr, Values *values)
 {
   const guchar *p = (const guchar *) element->bv_val;
   const guchar *end = p + element->bv_len;
+  const guchar *first;
   struct berval set, value;
+  struct berval *out;
+  gsize n = 0;
   guchar tag;
 
-  g_array_set_size (values, 0);
   if (!next_element (&p, end, &tag, attr) || tag != LBER_OCTETSTRING ||
       !next_element (&p, end, &tag, &set) || tag != LBER_SET)
-    return FALSE;
-  p = (const guchar *) set.bv_val;
+    return NULL;
+  first = p = (const guchar *) set.bv_val;
   end = p + set.bv_len;
+  /* Counted first, then filled: no array growing value by value. */
   while (p < end)
     {
       if (!next_element (&p, end, &tag, &value) || tag != LBER_OCTETSTRING)
-        return FALSE;
-      g_array_append_val (values, value);
+        return NULL;
+      n++;
     }
-  return TRUE;
+  if (n <= INLINE_VALUES)
+    out = values->inline_values;
+  else
+    {
+      if (values->heap_size < n + 1)
+        {
+          g_free (values->heap);
+          values->heap = g_new (struct berval, n + 1);
+          values->heap_size = n + 1;
+        }
+      out = values->heap;
+    }
+  p = first;
+  for (gsize i = 0; i < n; i++)
+    next_element (&p, end, &tag, &out[i]);
+  out[n].bv_val = NULL;
+  out[n].bv_len = 0;
+  return out;
 }
 
 /* One pass over the message (ldap_get_values_len per attribute scans it again each time:
@@ -201,7 +231,8 @@ cj_entry_new_from_message (LDAP *ld, LDAPMessage *message, const char *uuid,
   BerElement *ber = NULL;
   struct berval dn = { 0, NULL };
   struct berval element, attr;
-  g_autoptr(GArray) values = g_array_new (TRUE, TRUE, sizeof (struct berval));
+  Values values;
+  BerVarray read;
 
   g_atomic_ref_count_init (&entry->ref);
   if (ldap_get_dn_ber (ld, message, &ber, &dn) != LDAP_SUCCESS || dn.bv_val == NULL)
@@ -214,9 +245,12 @@ cj_entry_new_from_message (LDAP *ld, LDAPMessage *message, const char *uuid,
   seen.members = g_ptr_array_new_with_free_func (g_free);
   seen.have_uuid = uuid != NULL;
   /* ldap_get_dn_ber left @ber inside the attribute list, its end set to the list's. */
+  values.heap = NULL;
+  values.heap_size = 0;
   while (ber_skip_element (ber, &element) == LBER_SEQUENCE &&
-         read_attribute (&element, &attr, values))
-    seen_attribute (&seen, &attr, (BerVarray) (gpointer) values->data);
+         (read = read_attribute (&element, &attr, &values)) != NULL)
+    seen_attribute (&seen, &attr, read);
+  g_free (values.heap);
   ber_free (ber, 0);
 
   return entry_from_seen (g_steal_pointer (&entry), &seen, uuid, users_dn, groups_dn);
