@@ -130,38 +130,6 @@ entry_from_seen (CjEntry *entry_in, Seen *seen, const char *uuid, const char *us
   return g_steal_pointer (&entry);
 }
 
-/* One BER element at *@p within [*@p, @end): its tag (one octet: the elements of an
- * entry's attribute list have no others) and its content, in place; FALSE if it does not
- * fit (the server's data is checked, not trusted). */
-static gboolean
-next_element (const guchar **p, const guchar *end, guchar *tag, struct berval *content)
-{
-  const guchar *q = *p;
-  gsize len;
-
-  if (end - q < 2 || (q[0] & 0x1f) == 0x1f)
-    return FALSE;
-  *tag = q[0];
-  len = q[1];
-  q += 2;
-  if (len & 0x80)
-    {
-      gsize octets = len & 0x7f;
-
-      /* 0: the indefinite form, which LDAP does not allow. */
-      if (octets == 0 || octets > 4 || (gsize) (end - q) < octets)
-        return FALSE;
-      for (len = 0; octets > 0; octets--)
-        len = (len << 8) | *q++;
-    }
-  if (len > (gsize) (end - q))
-    return FALSE;
-  content->bv_val = (char *) q;
-  content->bv_len = len;
-  *p = q + len;
-  return TRUE;
-}
-
 /* The values of one attribute, as a BerVarray pointing into the message: in @inline
  * for the few values of nearly every attribute, else in @heap. */
 #define INLINE_VALUES 16
@@ -186,15 +154,15 @@ read_attribute (const struct berval *element, struct berval *attr, Values *value
   gsize n = 0;
   guchar tag;
 
-  if (!next_element (&p, end, &tag, attr) || tag != LBER_OCTETSTRING ||
-      !next_element (&p, end, &tag, &set) || tag != LBER_SET)
+  if (!cj_ldap_ber_next (&p, end, &tag, attr) || tag != LBER_OCTETSTRING ||
+      !cj_ldap_ber_next (&p, end, &tag, &set) || tag != LBER_SET)
     return NULL;
   first = p = (const guchar *) set.bv_val;
   end = p + set.bv_len;
   /* Counted first, then filled: no array growing value by value. */
   while (p < end)
     {
-      if (!next_element (&p, end, &tag, &value) || tag != LBER_OCTETSTRING)
+      if (!cj_ldap_ber_next (&p, end, &tag, &value) || tag != LBER_OCTETSTRING)
         return NULL;
       n++;
     }
@@ -212,7 +180,7 @@ read_attribute (const struct berval *element, struct berval *attr, Values *value
     }
   p = first;
   for (gsize i = 0; i < n; i++)
-    next_element (&p, end, &tag, &out[i]);
+    cj_ldap_ber_next (&p, end, &tag, &out[i]);
   out[n].bv_val = NULL;
   out[n].bv_len = 0;
   return out;
