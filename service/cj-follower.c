@@ -179,8 +179,8 @@ subtree_exists (CjFollower *follower, LDAP *ld)
 
 /* The DNs of users that have a photo (jpegPhoto is not among the followed attributes: a
  * full load would carry every photo). Sent without waiting, so that a full load's search
- * runs in slapd beside the sync refresh (unindexed, it reads every user: at 100,000 users
- * it was a tenth of a second after the refresh); -1 if it could not be sent. */
+ * runs in slapd beside the sync refresh instead of after it (jpegPhoto has no presence
+ * index: slapd reads every user for it); -1 if it could not be sent. */
 static int
 send_photo_search (LDAP *ld, const char *base, int scope)
 {
