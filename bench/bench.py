@@ -217,12 +217,17 @@ class DaemonRunner:
                     continue
                 t = int(m[1]) * 3600 + int(m[2]) * 60 + float(m[3])
                 stamps.setdefault("first", t)
-                for key in ("loaded", "owning"):
+                for key in ("loading", "read", "loaded", "owning"):
                     if m[4].startswith(key):
                         stamps[key] = t
         if not all(k in stamps for k in ("first", "loaded", "owning")):
             return None
-        return stamps["loaded"] - stamps["first"], stamps["owning"] - stamps["loaded"]
+        phases = [stamps["loaded"] - stamps["first"], stamps["owning"] - stamps["loaded"]]
+        if "loading" in stamps and "read" in stamps:
+            # connected -> sync search sent, the refresh read, the registry.
+            phases += [stamps["loading"] - stamps["first"], stamps["read"] - stamps["loading"],
+                       stamps["loaded"] - stamps["read"]]
+        return phases
 
     @property
     def pid(self):
@@ -323,6 +328,9 @@ def run(args):
             start_cpu.append(cpu_seconds(runner.pid))
             phases = (f"; log: connected -> loaded {fmt_s(runner.phases[0])}, loaded -> "
                       f"owning {fmt_s(runner.phases[1])}") if runner.phases else ""
+            if runner.phases and len(runner.phases) > 2:
+                phases += (f" (to the search {fmt_s(runner.phases[2])}, refresh read "
+                           f"{fmt_s(runner.phases[3])}, registry {fmt_s(runner.phases[4])})")
             note(f"daemon start {i + 1}: {fmt_s(starts[-1])} (daemon CPU "
                  f"{fmt_s(start_cpu[-1])}, slapd CPU {fmt_s(slapd_cpu)}, load average "
                  f"{open('/proc/loadavg').read().split()[0]}{phases})")

@@ -267,7 +267,19 @@ on_loaded (GPtrArray *entries, gpointer data)
 {
   CjDaemon *daemon = data;
 
-  cj_registry_replace_all (daemon->registry, entries);
+  if (!daemon->loaded && daemon->loading > 0 && daemon->loading <= entries->len)
+    {
+      /* The parts were the first entries of @entries, in order, applied to an empty
+       * registry: the rest is applied, nothing can be left to remove. */
+      g_autoptr(GPtrArray) rest = g_ptr_array_sized_new (entries->len - daemon->loading);
+
+      for (guint i = daemon->loading; i < entries->len; i++)
+        g_ptr_array_add (rest, entries->pdata[i]);
+      cj_registry_apply_all (daemon->registry, rest);
+    }
+  else
+    cj_registry_replace_all (daemon->registry, entries);
+  daemon->loading = 0;
   if (daemon->loaded)
     g_debug ("full reload: %u users and %u groups", cj_registry_count_users (daemon->registry),
              cj_registry_count_groups (daemon->registry));
@@ -284,6 +296,20 @@ on_loaded (GPtrArray *entries, gpointer data)
     }
   cj_live_changed (daemon);
   cj_converge_changed (daemon->converge);
+}
+
+/* The first load is built while it is read (nobody is served before it ends: the name is
+ * owned after on_loaded); its end, on_loaded, finds these entries applied already and
+ * passes over them. A reload is applied whole at its end, as before. */
+static void
+on_loading (GPtrArray *entries, gpointer data)
+{
+  CjDaemon *daemon = data;
+
+  if (daemon->loaded)
+    return;
+  cj_registry_apply_all (daemon->registry, entries);
+  daemon->loading += entries->len;
 }
 
 static void
@@ -332,6 +358,14 @@ on_status (gboolean connected, gboolean configured, const char *problem, gpointe
    * LDAP before owning its name. */
   if (!connected && !daemon->loaded)
     {
+      /* A first load cut midway: the name is never owned over half a tree. */
+      if (daemon->loading)
+        {
+          g_autoptr(GPtrArray) nothing = g_ptr_array_new ();
+
+          cj_registry_replace_all (daemon->registry, nothing);
+          daemon->loading = 0;
+        }
       daemon->loaded = TRUE;
       own_name (daemon);
     }
@@ -408,7 +442,8 @@ cj_daemon_new (CjConfig *config, gboolean replace, GError **error)
 {
   g_autoptr(CjDaemon) daemon = g_new0 (CjDaemon, 1);
   CjRegistryHooks registry_hooks = { 0 };
-  CjFollowerHooks follower_hooks = { on_loaded, on_resumed, on_changed, on_removed, on_status, NULL };
+  CjFollowerHooks follower_hooks = { on_loaded, on_resumed, on_changed, on_removed, on_status,
+                                     on_loading, NULL };
   g_autofree char *address = NULL;
 
   daemon->config = config;
