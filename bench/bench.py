@@ -223,10 +223,10 @@ class DaemonRunner:
         if not all(k in stamps for k in ("first", "loaded", "owning")):
             return None
         phases = [stamps["loaded"] - stamps["first"], stamps["owning"] - stamps["loaded"]]
-        if "loading" in stamps and "read" in stamps:
-            # connected -> sync search sent, the refresh read, the registry.
-            phases += [stamps["loading"] - stamps["first"], stamps["read"] - stamps["loading"],
-                       stamps["loaded"] - stamps["read"]]
+        if "read" in stamps:
+            # The follower's "read N entries" splits connected -> loaded: the refresh read,
+            # then what the main thread had left to do.
+            phases += [stamps["read"] - stamps["first"], stamps["loaded"] - stamps["read"]]
         return phases
 
     @property
@@ -329,8 +329,8 @@ def run(args):
             phases = (f"; log: connected -> loaded {fmt_s(runner.phases[0])}, loaded -> "
                       f"owning {fmt_s(runner.phases[1])}") if runner.phases else ""
             if runner.phases and len(runner.phases) > 2:
-                phases += (f" (to the search {fmt_s(runner.phases[2])}, refresh read "
-                           f"{fmt_s(runner.phases[3])}, registry {fmt_s(runner.phases[4])})")
+                phases += (f" (refresh read {fmt_s(runner.phases[2])}, then the registry "
+                           f"{fmt_s(runner.phases[3])})")
             note(f"daemon start {i + 1}: {fmt_s(starts[-1])} (daemon CPU "
                  f"{fmt_s(start_cpu[-1])}, slapd CPU {fmt_s(slapd_cpu)}, load average "
                  f"{open('/proc/loadavg').read().split()[0]}{phases})")
