@@ -3,6 +3,7 @@
 
 #include <glib-unix.h>
 #include <stdlib.h>
+#include <string.h>
 #include <glib/gi18n.h>
 
 #include "cj-admin.h"
@@ -267,19 +268,24 @@ on_loaded (GPtrArray *entries, gpointer data)
 {
   CjDaemon *daemon = data;
 
-  if (!daemon->loaded && daemon->loading > 0 && daemon->loading <= entries->len)
+  guint applied = daemon->loading != NULL ? daemon->loading->len : 0;
+
+  if (!daemon->loaded && applied > 0 && applied <= entries->len &&
+      memcmp (daemon->loading->pdata, entries->pdata, applied * sizeof (gpointer)) == 0)
     {
       /* The parts were the first entries of @entries, in order, applied to an empty
-       * registry: the rest is applied, nothing can be left to remove. */
-      g_autoptr(GPtrArray) rest = g_ptr_array_sized_new (entries->len - daemon->loading);
+       * registry: the rest is applied, nothing can be left to remove. (Parts of a refresh
+       * that was dropped midway, a reload asked for, do not match: the whole load is then
+       * applied as any reload, which removes what it does not list.) */
+      g_autoptr(GPtrArray) rest = g_ptr_array_sized_new (entries->len - applied);
 
-      for (guint i = daemon->loading; i < entries->len; i++)
+      for (guint i = applied; i < entries->len; i++)
         g_ptr_array_add (rest, entries->pdata[i]);
       cj_registry_apply_all (daemon->registry, rest);
     }
   else
     cj_registry_replace_all (daemon->registry, entries);
-  daemon->loading = 0;
+  g_clear_pointer (&daemon->loading, g_ptr_array_unref);
   if (daemon->loaded)
     g_debug ("full reload: %u users and %u groups", cj_registry_count_users (daemon->registry),
              cj_registry_count_groups (daemon->registry));
@@ -309,7 +315,10 @@ on_loading (GPtrArray *entries, gpointer data)
   if (daemon->loaded)
     return;
   cj_registry_apply_all (daemon->registry, entries);
-  daemon->loading += entries->len;
+  if (daemon->loading == NULL)
+    daemon->loading = g_ptr_array_new_with_free_func ((GDestroyNotify) cj_entry_unref);
+  for (guint i = 0; i < entries->len; i++)
+    g_ptr_array_add (daemon->loading, cj_entry_ref (entries->pdata[i]));
 }
 
 static void
@@ -359,12 +368,12 @@ on_status (gboolean connected, gboolean configured, const char *problem, gpointe
   if (!connected && !daemon->loaded)
     {
       /* A first load cut midway: the name is never owned over half a tree. */
-      if (daemon->loading)
+      if (daemon->loading != NULL)
         {
           g_autoptr(GPtrArray) nothing = g_ptr_array_new ();
 
           cj_registry_replace_all (daemon->registry, nothing);
-          daemon->loading = 0;
+          g_clear_pointer (&daemon->loading, g_ptr_array_unref);
         }
       daemon->loaded = TRUE;
       own_name (daemon);
@@ -518,6 +527,7 @@ cj_daemon_free (CjDaemon *daemon)
     g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (daemon->manager));
   if (daemon->connection != NULL)
     cj_tree_unpublish (daemon);
+  g_clear_pointer (&daemon->loading, g_ptr_array_unref);
   g_clear_pointer (&daemon->registry, cj_registry_free);
   g_clear_object (&daemon->server);
   g_clear_object (&daemon->manager);

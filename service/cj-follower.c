@@ -30,6 +30,7 @@ struct _CjFollower {
   CjFollowerHooks hooks;
   GMainContext   *context;
   GThread        *thread;
+  guint           loading_batch;  /* LOADING_BATCH, or CJ_LOADING_BATCH */
 
   GMutex          lock;
   GCond           cond;
@@ -41,7 +42,6 @@ struct _CjFollower {
    * connection: a Uri may list several) — a provider is only asked to resume from what it
    * sent. Only the follower's thread touches them. Memory only: a new daemon loads
    * everything. */
-  guint           loading_batch;
   GHashTable     *cookies;    /* peer address -> CjSyncCookie */
   CjSyncCookie   *cookie;     /* the current session's provider's */
 };
@@ -395,9 +395,11 @@ hand_over_part (CjFollower *follower, LDAP *ld, Refresh *refresh)
       LDAPMessage *result = NULL;
       int rc;
 
-      if (refresh->photo_msgid < 0)
+      /* A poll (every 256 entries: each may cost a system call): the photo search's answer
+       * is complete, or the entries wait for it. */
+      if (refresh->photo_msgid < 0 ||
+          (refresh->entries->len - refresh->handed - follower->loading_batch) % 256 != 0)
         return;
-      /* A poll: the photo search's answer is complete, or the entries wait for it. */
       rc = ldap_result (ld, refresh->photo_msgid, LDAP_MSG_ALL, &now, &result);
       if (rc == 0)
         return;
