@@ -217,12 +217,17 @@ class DaemonRunner:
                     continue
                 t = int(m[1]) * 3600 + int(m[2]) * 60 + float(m[3])
                 stamps.setdefault("first", t)
-                for key in ("loaded", "owning"):
+                for key in ("loading", "read", "loaded", "owning"):
                     if m[4].startswith(key):
                         stamps[key] = t
         if not all(k in stamps for k in ("first", "loaded", "owning")):
             return None
-        return stamps["loaded"] - stamps["first"], stamps["owning"] - stamps["loaded"]
+        phases = [stamps["loaded"] - stamps["first"], stamps["owning"] - stamps["loaded"]]
+        if "read" in stamps:
+            # The follower's "read N entries" splits connected -> loaded: the refresh read,
+            # then what the main thread had left to do.
+            phases += [stamps["read"] - stamps["first"], stamps["loaded"] - stamps["read"]]
+        return phases
 
     @property
     def pid(self):
@@ -296,16 +301,17 @@ def run(args):
         client = Client()
         slapd_pid = world.slapd.proc.pid
 
-        # (1) ldapsearch of every user, the baseline.
+        # (1) ldapsearch of every user, the baseline. With --only start, one search before
+        # each start instead (interleaved: drift in the load hits both).
         search, search_cpu = [], []
-        for _ in range(args.runs):
+
+        def one_search():
             before = cpu_seconds(slapd_pid)
             search.append(timed(ldapsearch_argv(world.slapd))[0])
             search_cpu.append(cpu_seconds(slapd_pid) - before)
-        search_s = median(search)
-        note("ldapsearch: " + ", ".join(fmt_s(x) for x in search)
-             + "; slapd CPU per search: " + ", ".join(fmt_s(x) for x in search_cpu))
-        row("ldapsearch of all users (baseline)", fmt_s(search_s))
+        if args.only != "start":
+            for _ in range(args.runs):
+                one_search()
 
         # (2) daemon start until it owns org.calculate.Jabber.
         runner = DaemonRunner(world, client, debug=not args.no_debug)
@@ -313,6 +319,8 @@ def run(args):
         for i in range(args.runs):
             if i > 0:
                 runner.stop()
+            if args.only == "start":
+                one_search()
             before = cpu_seconds(slapd_pid)
             starts.append(runner.start(timeout=args.start_timeout,
                                        wrapper=shlex.split(args.wrapper or "")))
@@ -320,9 +328,16 @@ def run(args):
             start_cpu.append(cpu_seconds(runner.pid))
             phases = (f"; log: connected -> loaded {fmt_s(runner.phases[0])}, loaded -> "
                       f"owning {fmt_s(runner.phases[1])}") if runner.phases else ""
+            if runner.phases and len(runner.phases) > 2:
+                phases += (f" (refresh read {fmt_s(runner.phases[2])}, then the registry "
+                           f"{fmt_s(runner.phases[3])})")
             note(f"daemon start {i + 1}: {fmt_s(starts[-1])} (daemon CPU "
                  f"{fmt_s(start_cpu[-1])}, slapd CPU {fmt_s(slapd_cpu)}, load average "
                  f"{open('/proc/loadavg').read().split()[0]}{phases})")
+        search_s = median(search)
+        note("ldapsearch: " + ", ".join(fmt_s(x) for x in search)
+             + "; slapd CPU per search: " + ", ".join(fmt_s(x) for x in search_cpu))
+        row("ldapsearch of all users (baseline)", fmt_s(search_s))
         start_s = median(starts)
         row("daemon start -> owns org.calculate.Jabber", fmt_s(start_s),
             f"<= 2 x ldapsearch = {fmt_s(2 * search_s)}", start_s <= 2 * search_s)
@@ -340,6 +355,17 @@ def run(args):
         row("daemon VmHWM (peak) while loading", fmt_mb(mem["VmHWM"]), "< 150 MB",
             mem["VmHWM"] < 150 * MB)
         note(f"memory after loading: " + ", ".join(f"{k} {fmt_mb(v)}" for k, v in mem.items()))
+
+        def then():
+            if args.then:
+                note(f"running {args.then!r} in the world (daemon pid {runner.pid})")
+                env["BENCH_DAEMON_PID"] = str(runner.pid)
+                env["BENCH_DAEMON_PROGRAM"] = runner.daemon.program
+                env["SANDBOX_DAEMON_CONFIG"] = runner.daemon.config_path
+                subprocess.run(args.then, shell=True, env=env)
+        if args.only == "start":
+            then()
+            return rows, notes
 
         def daemon_survived(what):
             """After a failed listing: was the daemon thrown off the bus? Then start it
@@ -461,11 +487,7 @@ def run(args):
         if args.imports > 0:
             bench_import(args, world, env, runner, row, note)
 
-        if args.then:
-            note(f"running {args.then!r} in the world (daemon pid {runner.pid})")
-            env["BENCH_DAEMON_PID"] = str(runner.pid)
-            env["SANDBOX_DAEMON_CONFIG"] = runner.daemon.config_path
-            subprocess.run(args.then, shell=True, env=env)
+        then()
     except BaseException:
         if world.top:
             print(world.logs()[-6000:], file=sys.stderr)
@@ -655,6 +677,8 @@ def main():
                    help="prefix of the timed daemon starts, e.g. \"perf record -g -o F --\" or "
                         "\"valgrind --tool=massif --massif-out-file=F\" (use with --runs 1; "
                         "times and memory then describe the wrapper, not the daemon)")
+    p.add_argument("--only", choices=["start"],
+                   help="start: only the daemon starts, each after one ldapsearch, and memory")
     p.add_argument("--then", metavar="COMMAND",
                    help="shell command to run in the world at the end, daemon still up "
                         "($BENCH_DAEMON_PID, $SANDBOX_* set); e.g. a profiler")

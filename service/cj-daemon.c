@@ -2,6 +2,8 @@
 #include "cj-daemon.h"
 
 #include <glib-unix.h>
+#include <stdlib.h>
+#include <string.h>
 #include <glib/gi18n.h>
 
 #include "cj-admin.h"
@@ -266,9 +268,24 @@ on_loaded (GPtrArray *entries, gpointer data)
 {
   CjDaemon *daemon = data;
 
-  cj_registry_replace_all (daemon->registry, entries);
-  cj_live_changed (daemon);
-  cj_converge_changed (daemon->converge);
+  guint applied = daemon->loading != NULL ? daemon->loading->len : 0;
+
+  if (!daemon->loaded && applied > 0 && applied <= entries->len &&
+      memcmp (daemon->loading->pdata, entries->pdata, applied * sizeof (gpointer)) == 0)
+    {
+      /* The parts were the first entries of @entries, in order, applied to an empty
+       * registry: the rest is applied, nothing can be left to remove. (Parts of a refresh
+       * that was dropped midway, a reload asked for, do not match: the whole load is then
+       * applied as any reload, which removes what it does not list.) */
+      g_autoptr(GPtrArray) rest = g_ptr_array_sized_new (entries->len - applied);
+
+      for (guint i = applied; i < entries->len; i++)
+        g_ptr_array_add (rest, entries->pdata[i]);
+      cj_registry_apply_all (daemon->registry, rest);
+    }
+  else
+    cj_registry_replace_all (daemon->registry, entries);
+  g_clear_pointer (&daemon->loading, g_ptr_array_unref);
   if (daemon->loaded)
     g_debug ("full reload: %u users and %u groups", cj_registry_count_users (daemon->registry),
              cj_registry_count_groups (daemon->registry));
@@ -277,9 +294,31 @@ on_loaded (GPtrArray *entries, gpointer data)
       daemon->loaded = TRUE;
       g_debug ("loaded %u users and %u groups", cj_registry_count_users (daemon->registry),
                cj_registry_count_groups (daemon->registry));
+      /* The name is asked for first: the bus's round trip overlaps the roster view's first
+       * build (~40 ms at 100,000 users). No caller is served before this dispatch ends,
+       * so none sees the daemon without its view. */
       own_name (daemon);
       cj_setup_jabber_refresh_outdated (daemon);
     }
+  cj_live_changed (daemon);
+  cj_converge_changed (daemon->converge);
+}
+
+/* The first load is built while it is read (nobody is served before it ends: the name is
+ * owned after on_loaded); its end, on_loaded, finds these entries applied already and
+ * passes over them. A reload is applied whole at its end, as before. */
+static void
+on_loading (GPtrArray *entries, gpointer data)
+{
+  CjDaemon *daemon = data;
+
+  if (daemon->loaded)
+    return;
+  cj_registry_apply_all (daemon->registry, entries);
+  if (daemon->loading == NULL)
+    daemon->loading = g_ptr_array_new_with_free_func ((GDestroyNotify) cj_entry_unref);
+  for (guint i = 0; i < entries->len; i++)
+    g_ptr_array_add (daemon->loading, cj_entry_ref (entries->pdata[i]));
 }
 
 static void
@@ -328,6 +367,14 @@ on_status (gboolean connected, gboolean configured, const char *problem, gpointe
    * LDAP before owning its name. */
   if (!connected && !daemon->loaded)
     {
+      /* A first load cut midway: the name is never owned over half a tree. */
+      if (daemon->loading != NULL)
+        {
+          g_autoptr(GPtrArray) nothing = g_ptr_array_new ();
+
+          cj_registry_replace_all (daemon->registry, nothing);
+          g_clear_pointer (&daemon->loading, g_ptr_array_unref);
+        }
       daemon->loaded = TRUE;
       own_name (daemon);
     }
@@ -339,6 +386,11 @@ static void
 on_name_acquired (GDBusConnection *connection, const char *name, gpointer data)
 {
   g_debug ("owning %s", name);
+  /* For profiling a start (bench/README.md): callgrind then counts the start alone, not
+   * the idle daemon or its teardown. Not documented for administrators: it does nothing
+   * useful in service. */
+  if (g_strcmp0 (g_getenv ("CJ_EXIT_AFTER_OWNING"), "1") == 0)
+    exit (0);
 }
 
 static void
@@ -399,7 +451,8 @@ cj_daemon_new (CjConfig *config, gboolean replace, GError **error)
 {
   g_autoptr(CjDaemon) daemon = g_new0 (CjDaemon, 1);
   CjRegistryHooks registry_hooks = { 0 };
-  CjFollowerHooks follower_hooks = { on_loaded, on_resumed, on_changed, on_removed, on_status, NULL };
+  CjFollowerHooks follower_hooks = { on_loaded, on_resumed, on_changed, on_removed, on_status,
+                                     on_loading, NULL };
   g_autofree char *address = NULL;
 
   daemon->config = config;
@@ -474,6 +527,7 @@ cj_daemon_free (CjDaemon *daemon)
     g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (daemon->manager));
   if (daemon->connection != NULL)
     cj_tree_unpublish (daemon);
+  g_clear_pointer (&daemon->loading, g_ptr_array_unref);
   g_clear_pointer (&daemon->registry, cj_registry_free);
   g_clear_object (&daemon->server);
   g_clear_object (&daemon->manager);

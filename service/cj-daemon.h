@@ -43,6 +43,7 @@ typedef struct {
   GMainLoop                *loop;
   guint                     owner_id;
   gboolean                  loaded;         /* the first load finished (or failed) */
+  GPtrArray                *loading;        /* entries of the first load applied before its end */
   gboolean                  replace;
   int                       exit_status;
 } CjDaemon;

@@ -30,6 +30,10 @@ typedef struct {
   void (*removed) (const char *uuid, gpointer data);
   /* @connected: a session is up; @configured: the Jabber subtree exists. */
   void (*status)  (gboolean connected, gboolean configured, const char *problem, gpointer data);
+  /* Part of a full load while it is read (thousands of entries at a time, each once, in the
+   * order read): a receiver may apply them early; loaded() still brings them all. May be
+   * NULL. (transfer none) */
+  void (*loading) (GPtrArray *entries, gpointer data);
   gpointer data;
 } CjFollowerHooks;
 

@@ -142,9 +142,39 @@ cj_ldap_dn_is_child_of (const char *dn, const char *parent)
           p++;
         }
       else if (*p == ',')
-        return p > dn && g_ascii_strcasecmp (p + 1, parent) == 0;
+        /* The server writes the parent as configured nearly always: strcmp first. */
+        return p > dn && (strcmp (p + 1, parent) == 0 || g_ascii_strcasecmp (p + 1, parent) == 0);
     }
   return FALSE;
+}
+
+gboolean
+cj_ldap_ber_next (const guchar **p, const guchar *end, guchar *tag, struct berval *content)
+{
+  const guchar *q = *p;
+  gsize len;
+
+  if (end - q < 2 || (q[0] & 0x1f) == 0x1f)
+    return FALSE;
+  *tag = q[0];
+  len = q[1];
+  q += 2;
+  if (len & 0x80)
+    {
+      gsize octets = len & 0x7f;
+
+      /* 0: the indefinite form, which LDAP does not allow. */
+      if (octets == 0 || octets > 4 || (gsize) (end - q) < octets)
+        return FALSE;
+      for (len = 0; octets > 0; octets--)
+        len = (len << 8) | *q++;
+    }
+  if (len > (gsize) (end - q))
+    return FALSE;
+  content->bv_val = (char *) q;
+  content->bv_len = len;
+  *p = q + len;
+  return TRUE;
 }
 
 struct _CjLdapMods {

@@ -24,6 +24,11 @@ char  *cj_ldap_uuid_from_bytes (const struct berval *raw);
 /* Whether @dn is directly below @parent (ASCII case-insensitive, no parsing: cheap enough
  * for every entry of a load). */
 gboolean cj_ldap_dn_is_child_of (const char *dn, const char *parent);
+/* One BER element at *@p within [*@p, @end): its tag (one octet: the elements of an entry
+ * and of the sync controls have no others) and its content, in place; *@p moves past it.
+ * FALSE if it does not fit (the server's data is checked, not trusted). Cheaper than
+ * ber_scanf, which parses its format and allocates for every element. */
+gboolean cj_ldap_ber_next (const guchar **p, const guchar *end, guchar *tag, struct berval *content);
 
 /* A LDAPMod list that owns its strings. */
 typedef struct _CjLdapMods CjLdapMods;

@@ -57,34 +57,43 @@ gboolean
 cj_sync_decode_state (const struct berval *value, int *state, char **uuid, char **cookie)
 {
   /* syncStateValue ::= SEQUENCE { state ENUMERATED, entryUUID OCTET STRING,
-   *                               cookie OCTET STRING OPTIONAL } */
-  /* liblber reads through a NULL buffer when given an empty value: refused first. */
-  BerElement *ber = value != NULL && value->bv_val != NULL && value->bv_len > 0
-                    ? ber_init ((struct berval *) value) : NULL;
-  struct berval raw = { 0, NULL };
-  ber_int_t number = 0;
-  ber_len_t len;
-  gboolean ok = FALSE;
+   *                               cookie OCTET STRING OPTIONAL }
+   * Read in place (one for every entry of a load: ber_init's copy and ber_scanf were 6 %
+   * of a start at 100,000 users). */
+  const guchar *p, *end;
+  struct berval sequence, number, raw, value_cookie;
+  guint32 bits;
+  gint32 n;
+  guchar tag;
 
   *uuid = NULL;
   *cookie = NULL;
-  if (ber != NULL && ber_scanf (ber, "{em", &number, &raw) != LBER_ERROR &&
-      number >= LDAP_SYNC_PRESENT && number <= LDAP_SYNC_DELETE)
-    {
-      *state = (int) number;
-      *uuid = cj_ldap_uuid_from_bytes (&raw);
-      ok = *uuid != NULL;
-      if (ok && ber_peek_tag (ber, &len) == LDAP_TAG_SYNC_COOKIE)
-        {
-          struct berval value_cookie = { 0, NULL };
-
-          if (ber_scanf (ber, "m", &value_cookie) != LBER_ERROR)
-            *cookie = cookie_from (&value_cookie);
-        }
-    }
-  if (ber != NULL)
-    ber_free (ber, 1);
-  return ok;
+  if (value == NULL || value->bv_val == NULL || value->bv_len == 0)
+    return FALSE;
+  p = (const guchar *) value->bv_val;
+  end = p + value->bv_len;
+  if (!cj_ldap_ber_next (&p, end, &tag, &sequence) || tag != LBER_SEQUENCE)
+    return FALSE;
+  p = (const guchar *) sequence.bv_val;
+  end = p + sequence.bv_len;
+  if (!cj_ldap_ber_next (&p, end, &tag, &number) || tag != LBER_ENUMERATED ||
+      number.bv_len == 0 || number.bv_len > sizeof bits ||
+      !cj_ldap_ber_next (&p, end, &tag, &raw) || tag != LBER_OCTETSTRING)
+    return FALSE;
+  /* Two's complement, big-endian. */
+  bits = (guchar) number.bv_val[0] & 0x80 ? G_MAXUINT32 : 0;
+  for (gsize i = 0; i < number.bv_len; i++)
+    bits = (bits << 8) | (guchar) number.bv_val[i];
+  n = (gint32) bits;
+  if (n < LDAP_SYNC_PRESENT || n > LDAP_SYNC_DELETE)
+    return FALSE;
+  *state = (int) n;
+  *uuid = cj_ldap_uuid_from_bytes (&raw);
+  if (*uuid == NULL)
+    return FALSE;
+  if (p < end && cj_ldap_ber_next (&p, end, &tag, &value_cookie) && tag == LDAP_TAG_SYNC_COOKIE)
+    *cookie = cookie_from (&value_cookie);
+  return TRUE;
 }
 
 gboolean

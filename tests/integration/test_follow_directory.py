@@ -195,6 +195,27 @@ def test_restart_publishes_existing_entries_before_owning_the_name(env):
     assert env.bus.list_users() == sorted(users, key=lambda p: after[p][1]["Name"])
 
 
+def test_restart_built_while_reading_gives_the_same_tree(env):
+    """The first load is handed to the main thread in parts while it is read
+    (cj-follower.c, LOADING_BATCH entries at a time; two here): the tree is the same as
+    when it came whole, groups before their members included."""
+    early = env.bus.add_group(env.unique("Early "))
+    for _ in range(5):
+        env.bus.add_user(env.unique("part"), "Частями", group=early)
+    late = env.bus.add_group(env.unique("Late "))
+    env.bus.add_user(env.unique("part"), "", password="pw", group=late)
+    before = snapshot(env)
+
+    env.world.daemon.stop()
+    env.world.start_daemon(wrapper=["env", "CJ_LOADING_BATCH=2"])
+    after = snapshot(env)
+    assert after == before
+    users = [p for p, (i, _) in after.items() if i == USER]
+    assert env.bus.list_users() == sorted(users, key=lambda p: after[p][1]["Name"])
+    env.world.daemon.stop()
+    env.world.start_daemon()
+
+
 # Groups of the first layout (cn=<name>) ------------------------------------------------------
 
 OLD_NAMES = ["*", "x)(|(cn=*", "back\\slash", "Отдел (Москва)"]

@@ -246,6 +246,18 @@ def test_usermod_replaces_the_photo(env):
     assert env.has_photo("guest") is True
 
 
+def test_a_new_daemon_reads_who_has_a_photo(env):
+    """A full load asks for the photos beside the sync refresh (cj-follower.c): a user
+    with one and a user without one come out right after a restart."""
+    plain = env.unique("plain")
+    r = env.cli("cl-useradd", plain, "jabber")
+    assert r.returncode == 0, r.stdout + r.stderr
+    env.world.daemon.stop()
+    env.world.start_daemon()
+    assert env.has_photo("guest") is True
+    assert env.has_photo(plain) is False
+
+
 def test_user_photo_sets_small_images_unscaled(env):
     name = env.unique("small")
     assert env.cli("cl-useradd", name, "jabber").returncode == 0

@@ -94,11 +94,46 @@ test_is_child_of (void)
   g_assert_false (cj_ldap_dn_is_child_of ("", parent));
 }
 
+/* The in-place BER reader of entries and sync controls: short and long lengths, and every
+ * way an element can overrun its buffer. */
+static void
+test_ber_next (void)
+{
+  static const guchar good[] = { 0x04, 0x02, 'h', 'i', 0x31, 0x81, 0x03, 0x04, 0x01, 'x' };
+  static const guchar bad[][6] = {
+    { 0x04, 0x05, 'a' },                   /* content past the end */
+    { 0x04, 0x80, 0, 0 },                  /* indefinite length */
+    { 0x04, 0x85, 1, 1, 1, 1 },            /* a length of five octets */
+    { 0x04, 0x82, 0x01 },                  /* the length itself cut */
+    { 0x1f, 0x01, 0x00 },                  /* a tag of several octets */
+  };
+  static const gsize bad_len[] = { 3, 4, 6, 3, 3 };
+  const guchar *p = good, *end = good + sizeof good;
+  struct berval content;
+  guchar tag;
+
+  g_assert_true (cj_ldap_ber_next (&p, end, &tag, &content));
+  g_assert_cmpint (tag, ==, 0x04);
+  g_assert_cmpmem (content.bv_val, content.bv_len, "hi", 2);
+  g_assert_true (cj_ldap_ber_next (&p, end, &tag, &content));
+  g_assert_cmpint (tag, ==, 0x31);
+  g_assert_cmpuint (content.bv_len, ==, 3);
+  g_assert_true (p == end);
+  g_assert_false (cj_ldap_ber_next (&p, end, &tag, &content));
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      p = bad[i];
+      g_assert_false (cj_ldap_ber_next (&p, bad[i] + bad_len[i], &tag, &content));
+      g_assert_true (p == bad[i]);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/ldap/child-dn", test_child_dn);
+  g_test_add_func ("/ldap/ber-next", test_ber_next);
   g_test_add_func ("/ldap/filter-escape", test_filter_escape);
   g_test_add_func ("/ldap/uuid", test_uuid);
   g_test_add_func ("/ldap/is-child-of", test_is_child_of);
