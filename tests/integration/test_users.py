@@ -215,8 +215,10 @@ def test_lock_of_a_user_deleted_meanwhile(env):
         env.bus.call(path, USER, "SetLocked", "b", True)
     assert e.value.name in (ERROR + "NotFound", "org.freedesktop.DBus.Error.UnknownMethod",
                             "org.freedesktop.DBus.Error.UnknownObject"), e.value
+    # The follower may see the deletion between the call's arrival and the gate's verdict:
+    # then the object itself is gone ("The object no longer exists", cj-tree.c) — seen once.
     if e.value.name == ERROR + "NotFound":
-        assert name in e.value.message, e.value
+        assert name in e.value.message or "object no longer exists" in e.value.message, e.value
 
 
 def test_set_nickname(env):
