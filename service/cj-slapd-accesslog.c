@@ -167,6 +167,38 @@ ensure_source (CjDirectory *directory, LDAP *ld, const char *database, const cha
   return TRUE;
 }
 
+/* On a database that replicates: no session log source (set by a run before the node
+ * joined a site, or by hand), said in the report either way. */
+static gboolean
+drop_source (CjDirectory *directory, LDAP *ld, const char *database, GPtrArray *report, GError **error)
+{
+  const char *attrs[] = { "olcSpSessionlogSource", NULL };
+  g_auto(GStrv) source = NULL;
+  GStrv values[1] = { NULL };
+  g_autoptr(CjLdapMods) mods = NULL;
+  g_autofree char *dn = NULL;
+  int rc;
+
+  dn = find_entry (ld, database, "(objectClass=olcSyncProvConfig)", attrs, values, &rc);
+  source = values[0];
+  if (dn != NULL && source != NULL && source[0] != NULL)
+    {
+      mods = cj_ldap_mods_new ();
+      cj_ldap_mods_add (mods, LDAP_MOD_DELETE, "olcSpSessionlogSource", NULL);
+      rc = cj_directory_modify (directory, ld, dn, cj_ldap_mods_get (mods));
+      if (rc != LDAP_SUCCESS)
+        return cj_directory_set_error (directory, error, rc, ld, _("taking the sync provider's session log away"));
+      g_ptr_array_add (report, g_strdup (_("Took the session log source away from the sync provider: this "
+                                           "database replicates with other providers (slapd 2.5 may abort "
+                                           "with it)")));
+      return TRUE;
+    }
+  g_ptr_array_add (report, g_strdup (_("The sync provider is not given the accesslog as its session log: "
+                                       "this database replicates with other providers (slapd 2.5 "
+                                       "may abort with it)")));
+  return TRUE;
+}
+
 /* Whether @database replicates with other providers, or is about to: olcMultiProvider, a
  * consumer olcSyncrepl of its own, or a server id (docs/scale-out.md sets one first). */
 static gboolean
@@ -216,12 +248,7 @@ cj_slapd_ensure_session_log (CjDirectory *directory, LDAP *ld, const char *datab
    * on the log's oldest CSN; seen every time in tests/integration/test_two_nodes.py). Such
    * a site keeps the present phase: slower, never wrong (docs/scale-out.md). */
   if (replicated (ld, database, &rc))
-    {
-      g_ptr_array_add (report, g_strdup (_("The sync provider is not given the accesslog as its session log: "
-                                           "this database replicates with other providers (slapd 2.5 "
-                                           "may abort with it)")));
-      return TRUE;
-    }
+    return drop_source (directory, ld, database, report, error);
   if (rc != LDAP_SUCCESS && rc != LDAP_NO_SUCH_OBJECT)
     return cj_directory_set_error (directory, error, rc, ld, _("reading the database's replication"));
   return ensure_source (directory, ld, database, log_db, report, error);
