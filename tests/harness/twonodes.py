@@ -66,9 +66,10 @@ def database_dn(slapd):
     return m.group(1) if m else None
 
 
-def syncprov_dn(slapd, database):
-    """The DN of the syncprov overlay of `database` (no-session-log.ldif's @SYNCPROV@)."""
-    r = slapd.search_external(database, "-s", "one", "(objectClass=olcSyncProvConfig)", "1.1")
+def overlay_dn(slapd, database, object_class):
+    """The DN of the overlay of `database` of that class (no-accesslog.ldif's @SYNCPROV@,
+    @ACCESSLOG@)."""
+    r = slapd.search_external(database, "-s", "one", f"(objectClass={object_class})", "1.1")
     m = re.search(r"^dn: (.*)$", r.stdout, re.MULTILINE)
     return m.group(1)
 
@@ -143,14 +144,15 @@ class TwoNodes:
                             REPLICATOR_HASH=ldap.ssha(self.replicator_password)), add=True)
         apply_ldif(s1, fill(self.sourcedir, "provider.ldif", SERVER_ID=1, DATABASE=db1,
                             BASE_DN=base))
-        apply_ldif(s1, fill(self.sourcedir, "no-session-log.ldif", SYNCPROV=syncprov_dn(s1, db1)))
+        #    and no accesslog session log any more (what cl-setup ldap gave a single provider)
+        apply_ldif(s1, fill(self.sourcedir, "no-accesslog.ldif",
+                            SYNCPROV=overlay_dn(s1, db1, "olcSyncProvConfig"),
+                            ACCESSLOG=overlay_dn(s1, db1, "olcAccessLogConfig")))
         # 2. Joining node: the database as cl-setup ldap makes it, its server id, and
         #    replication from the first node; wait until it has caught up.
         db2 = next_database(s2)
         db_dir = two.daemon_config()["Directory"]["DatabaseDirectory"]
         os.makedirs(db_dir, mode=0o700, exist_ok=True)
-        os.makedirs(db_dir + "-accesslog", mode=0o700, exist_ok=True)
-        apply_ldif(s2, fill(self.sourcedir, "modules.ldif"))
         apply_ldif(s2, fill(self.sourcedir, "database.ldif", DATABASE=db2, DATABASE_DIR=db_dir,
                             BASE_DN=base), add=True)
         apply_ldif(s2, fill(self.sourcedir, "provider.ldif", SERVER_ID=2, DATABASE=db2,

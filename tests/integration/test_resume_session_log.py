@@ -234,22 +234,26 @@ def test_an_older_setup_gets_the_source_from_setup_ldap(world):
         poll(lambda: path not in world.dbus.list_users(), "the user deleted away gone")
 
 
-def test_no_source_once_the_server_is_a_provider_of_a_site(world):
+def test_no_accesslog_once_the_server_is_a_provider_of_a_site(world):
     """A server id (docs/scale-out.md sets it first on every provider): `cl-setup ldap`
-    takes the source away (slapd 2.5.13 aborts with it on a multi-provider site) and
-    keeps the accesslog database and overlay; without the id it gives the source back."""
+    takes the source and the accesslog overlay away (slapd 2.5.13 aborts with them on a
+    multi-provider site); without the id it gives them back."""
     def server_id(change):
         ldap_tool("ldapmodify", world.slapd.ldapi_uri, f"dn: cn=config\nchangetype: modify\n{change}\n")
+
+    def overlays():
+        return world.ldap.search(jabber_database(world), "(objectClass=olcAccessLogConfig)", "1.1",
+                                 scope="one")
     server_id("replace: olcServerID\nolcServerID: 1")
     try:
         out = setup_ldap(world)
-        assert "Took the session log source away" in out, out
+        assert "Took the accesslog session log away" in out, out
         assert "olcspsessionlogsource" not in syncprov(world)[1]
-        assert world.ldap.search(jabber_database(world), "(objectClass=olcAccessLogConfig)", "1.1",
-                                 scope="one")
+        assert not overlays()
         out = setup_ldap(world)
-        assert "not given the accesslog" in out, out
+        assert "No accesslog session log" in out, out
     finally:
         server_id("delete: olcServerID")
     out = setup_ldap(world)
     assert syncprov(world)[1]["olcspsessionlogsource"] == [ACCESSLOG], out
+    assert overlays(), out
