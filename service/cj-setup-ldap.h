@@ -3,7 +3,8 @@
  *
  * With the local slapd (an ldapi:// URI and SASL EXTERNAL as root, Debian's default way to
  * manage cn=config) it also sets slapd up: modules, schemas, a database for BaseDn (root
- * over ldapi is its rootdn), indexes, limits, access rules and the sync provider. Against any
+ * over ldapi is its rootdn), indexes, limits, access rules, the sync provider and its
+ * session log source (an accesslog database, cj-slapd-accesslog.c). Against any
  * other directory it only checks that BaseDn exists. In both cases it creates the Jabber
  * subtree and ejabberd's read-only bind identity, whose password it keeps in a root-only
  * file in StateDirectory. */

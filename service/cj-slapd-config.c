@@ -11,8 +11,6 @@
 #include "cj-error.h"
 #include "cj-ldap-util.h"
 
-/* Who root is when it talks to slapd over ldapi with SASL EXTERNAL. */
-#define PEERCRED_ROOT "gidNumber=0+uidNumber=0,cn=peercred,cn=external,cn=auth"
 #define SCHEMA_DIR "/etc/ldap/schema"
 
 /* The rule for userPassword, and the one versions before it wrote: with it a user could
@@ -35,9 +33,8 @@ cj_slapd_config_available (LDAP *ld)
                             0, NULL, NULL, NULL, 1, &result) == LDAP_SUCCESS;
 }
 
-/* Every value of @attr of the entries found; values are stripped of their "{N}" prefix. */
-static GPtrArray *
-search_values (LDAP *ld, const char *base, int scope, const char *filter, const char *attr, int *rc)
+GPtrArray *
+cj_slapd_search_values (LDAP *ld, const char *base, int scope, const char *filter, const char *attr, int *rc)
 {
   const char *attrs[] = { attr, NULL };
   g_autoptr(LDAPMessage) result = NULL;
@@ -58,8 +55,8 @@ search_values (LDAP *ld, const char *base, int scope, const char *filter, const 
   return values;
 }
 
-static gboolean
-contains (GPtrArray *values, const char *value)
+gboolean
+cj_slapd_contains (GPtrArray *values, const char *value)
 {
   for (guint i = 0; i < values->len; i++)
     if (g_ascii_strcasecmp (values->pdata[i], value) == 0)
@@ -86,7 +83,7 @@ cj_slapd_ensure_modules (CjDirectory *directory, LDAP *ld, GPtrArray *report, GE
     {
       /* No module list: slapd was built with everything inside, or has none yet. */
       static const char *const classes[] = { "olcModuleList", NULL };
-      static const char *const modules[] = { "back_mdb", "syncprov", "unique", NULL };
+      static const char *const modules[] = { "back_mdb", "syncprov", "unique", "accesslog", NULL };
       g_autoptr(CjLdapMods) mods = cj_ldap_mods_new ();
 
       cj_ldap_mods_add (mods, LDAP_MOD_ADD, "objectClass", classes);
@@ -96,7 +93,7 @@ cj_slapd_ensure_modules (CjDirectory *directory, LDAP *ld, GPtrArray *report, GE
       rc = cj_directory_add (directory, ld, "cn=module,cn=config", cj_ldap_mods_get (mods));
       if (rc != LDAP_SUCCESS)
         return cj_directory_set_error (directory, error, rc, ld, _("loading slapd's modules"));
-      g_ptr_array_add (report, g_strdup (_("Loaded the slapd modules back_mdb, syncprov and unique")));
+      g_ptr_array_add (report, g_strdup (_("Loaded the slapd modules back_mdb, syncprov, unique and accesslog")));
       return TRUE;
     }
   {
@@ -104,14 +101,14 @@ cj_slapd_ensure_modules (CjDirectory *directory, LDAP *ld, GPtrArray *report, GE
     module_dn = g_strdup (dn);
     ldap_memfree (dn);
   }
-  loaded = search_values (ld, "cn=config", LDAP_SCOPE_ONELEVEL, "(objectClass=olcModuleList)",
+  loaded = cj_slapd_search_values (ld, "cn=config", LDAP_SCOPE_ONELEVEL, "(objectClass=olcModuleList)",
                           "olcModuleLoad", &rc);
-  for (const char *const *m = (const char *const[]) { "back_mdb", "syncprov", "unique", NULL }; *m != NULL; m++)
+  for (const char *const *m = (const char *const[]) { "back_mdb", "syncprov", "unique", "accesslog", NULL }; *m != NULL; m++)
     {
       g_autofree char *with_suffix = g_strconcat (*m, ".la", NULL);
       g_autoptr(CjLdapMods) mods = NULL;
 
-      if (contains (loaded, *m) || contains (loaded, with_suffix))
+      if (cj_slapd_contains (loaded, *m) || cj_slapd_contains (loaded, with_suffix))
         continue;
       mods = cj_ldap_mods_new ();
       cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcModuleLoad", *m);
@@ -130,7 +127,7 @@ cj_slapd_ensure_schemas (CjDirectory *directory, LDAP *ld, const char *uri, GPtr
   /* In dependency order. */
   static const char *const needed[] = { "core", "cosine", "nis", "inetorgperson", NULL };
   int rc;
-  g_autoptr(GPtrArray) present = search_values (ld, "cn=schema,cn=config", LDAP_SCOPE_ONELEVEL,
+  g_autoptr(GPtrArray) present = cj_slapd_search_values (ld, "cn=schema,cn=config", LDAP_SCOPE_ONELEVEL,
                                                 "(objectClass=olcSchemaConfig)", "cn", &rc);
 
   if (rc != LDAP_SUCCESS)
@@ -142,7 +139,7 @@ cj_slapd_ensure_schemas (CjDirectory *directory, LDAP *ld, const char *uri, GPtr
       int status = 0;
       const char *argv[] = { "ldapadd", "-Q", "-Y", "EXTERNAL", "-H", uri, "-f", file, NULL };
 
-      if (contains (present, *s))
+      if (cj_slapd_contains (present, *s))
         continue;
       /* The schema files are LDIF; ldapadd reads them better than we would. */
       if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
@@ -212,10 +209,8 @@ add_base_entry (CjDirectory *directory, LDAP *ld, GPtrArray *report, GError **er
   return TRUE;
 }
 
-/* A new database directory belongs to whoever owns its parent (openldap on Debian): slapd
- * runs as that user. */
-static gboolean
-make_database_directory (const char *path, GError **error)
+gboolean
+cj_slapd_make_database_directory (const char *path, GError **error)
 {
   g_autofree char *parent = g_path_get_dirname (path);
   struct stat st;
@@ -237,8 +232,8 @@ make_database_directory (const char *path, GError **error)
   return TRUE;
 }
 
-static char *
-find_database (LDAP *ld, const char *base, int *rc)
+char *
+cj_slapd_find_database (LDAP *ld, const char *base, int *rc)
 {
   const char *attrs[] = { "1.1", NULL };
   g_autofree char *escaped = cj_ldap_escape_filter (base);
@@ -276,13 +271,13 @@ add_database (CjDirectory *directory, LDAP *ld, const char *database_dir, const 
   const char *access[] = { access0, access1, NULL };
   int rc;
 
-  if (!make_database_directory (database_dir, error))
+  if (!cj_slapd_make_database_directory (database_dir, error))
     return FALSE;
   cj_ldap_mods_add (mods, LDAP_MOD_ADD, "objectClass", classes);
   cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcDatabase", "mdb");
   cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcSuffix", base);
   cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcDbDirectory", database_dir);
-  cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcRootDN", PEERCRED_ROOT);
+  cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcRootDN", CJ_SLAPD_PEERCRED_ROOT);
   /* The default map of 10 MiB holds a few thousand users with photos; mdb maps lazily. */
   cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcDbMaxSize", "4294967296");
   cj_ldap_mods_add (mods, LDAP_MOD_ADD, "olcDbIndex", wanted_indexes);
@@ -300,18 +295,20 @@ ensure_syncprov (CjDirectory *directory, LDAP *ld, const char *database, GPtrArr
 {
   static const char *const classes[] = { "olcOverlayConfig", "olcSyncProvConfig", NULL };
   int rc;
-  g_autoptr(GPtrArray) overlays = search_values (ld, database, LDAP_SCOPE_ONELEVEL,
+  g_autoptr(GPtrArray) overlays = cj_slapd_search_values (ld, database, LDAP_SCOPE_ONELEVEL,
                                                  "(objectClass=olcOverlayConfig)", "olcOverlay", &rc);
   g_autoptr(CjLdapMods) mods = NULL;
   g_autofree char *dn = NULL;
 
-  if (contains (overlays, "syncprov"))
+  if (cj_slapd_contains (overlays, "syncprov"))
     return TRUE;
   mods = cj_ldap_mods_new ();
   dn = g_strdup_printf ("olcOverlay=syncprov,%s", database);
   cj_ldap_mods_add (mods, LDAP_MOD_ADD, "objectClass", classes);
   cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcOverlay", "syncprov");
-  /* No session log: with one, a replica that was down missed changes for good. */
+  /* No in-memory session log (olcSpSessionlog): with one, a replica that was down missed
+   * changes for good. The accesslog database is its session log source instead
+   * (cj-slapd-accesslog.c). */
   cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcSpCheckpoint", "100 10");
   rc = cj_directory_add (directory, ld, dn, cj_ldap_mods_get (mods));
   if (rc != LDAP_SUCCESS)
@@ -353,11 +350,11 @@ ensure_unique (CjDirectory *directory, LDAP *ld, const char *database, GPtrArray
   g_autofree char *dn = NULL;
   int rc;
 
-  uris = search_values (ld, database, LDAP_SCOPE_ONELEVEL, "(objectClass=olcUniqueConfig)",
+  uris = cj_slapd_search_values (ld, database, LDAP_SCOPE_ONELEVEL, "(objectClass=olcUniqueConfig)",
                         "olcUniqueURI", &rc);
-  if (contains (uris, uri))
+  if (cj_slapd_contains (uris, uri))
     return TRUE;
-  overlays = search_values (ld, database, LDAP_SCOPE_ONELEVEL, "(objectClass=olcUniqueConfig)",
+  overlays = cj_slapd_search_values (ld, database, LDAP_SCOPE_ONELEVEL, "(objectClass=olcUniqueConfig)",
                             "olcOverlay", &rc);
   if (overlays->len > 0)
     {
@@ -384,7 +381,7 @@ static gboolean
 ensure_indexes (CjDirectory *directory, LDAP *ld, const char *database, GPtrArray *report, GError **error)
 {
   int rc;
-  g_autoptr(GPtrArray) present = search_values (ld, database, LDAP_SCOPE_BASE, "(objectClass=*)",
+  g_autoptr(GPtrArray) present = cj_slapd_search_values (ld, database, LDAP_SCOPE_BASE, "(objectClass=*)",
                                                 "olcDbIndex", &rc);
   g_autoptr(GPtrArray) attributes = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(CjLdapMods) mods = cj_ldap_mods_new ();
@@ -401,7 +398,7 @@ ensure_indexes (CjDirectory *directory, LDAP *ld, const char *database, GPtrArra
   for (const char *const *index = wanted_indexes; *index != NULL; index++)
     {
       g_autofree char *attribute = g_strndup (*index, strcspn (*index, " "));
-      if (!contains (attributes, attribute))
+      if (!cj_slapd_contains (attributes, attribute))
         g_ptr_array_add (missing, (gpointer) *index);
     }
   if (missing->len == 0)
@@ -463,7 +460,7 @@ cj_slapd_ensure_database (CjDirectory *directory, LDAP *ld, const char *database
                           const char *ejabberd_dn, GPtrArray *report, GError **error)
 {
   int rc;
-  g_autofree char *database = find_database (ld, cj_directory_get_base_dn (directory), &rc);
+  g_autofree char *database = cj_slapd_find_database (ld, cj_directory_get_base_dn (directory), &rc);
 
   if (rc != LDAP_SUCCESS && rc != LDAP_NO_SUCH_OBJECT)
     return cj_directory_set_error (directory, error, rc, ld, _("looking for the database"));
@@ -471,7 +468,7 @@ cj_slapd_ensure_database (CjDirectory *directory, LDAP *ld, const char *database
     {
       if (!add_database (directory, ld, database_dir, ejabberd_dn, report, error))
         return FALSE;
-      database = find_database (ld, cj_directory_get_base_dn (directory), &rc);
+      database = cj_slapd_find_database (ld, cj_directory_get_base_dn (directory), &rc);
       if (database == NULL)
         return cj_directory_set_error (directory, error, rc != LDAP_SUCCESS ? rc : LDAP_OTHER, ld,
                                        _("looking for the new database"));
@@ -483,5 +480,6 @@ cj_slapd_ensure_database (CjDirectory *directory, LDAP *ld, const char *database
          ensure_indexes (directory, ld, database, report, error) &&
          ensure_syncprov (directory, ld, database, report, error) &&
          ensure_unique (directory, ld, database, report, error) &&
+         cj_slapd_ensure_session_log (directory, ld, database, database_dir, report, error) &&
          add_base_entry (directory, ld, report, error);
 }

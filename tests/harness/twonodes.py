@@ -66,6 +66,14 @@ def database_dn(slapd):
     return m.group(1) if m else None
 
 
+def overlay_dn(slapd, database, object_class):
+    """The DN of the overlay of `database` of that class (no-accesslog.ldif's @SYNCPROV@,
+    @ACCESSLOG@)."""
+    r = slapd.search_external(database, "-s", "one", f"(objectClass={object_class})", "1.1")
+    m = re.search(r"^dn: (.*)$", r.stdout, re.MULTILINE)
+    return m.group(1)
+
+
 def next_database(slapd):
     """The DN a new mdb database gets: the next free number (what the steps tell to look
     up with `ldapsearch ... -s one '(olcDatabase=*)' olcDatabase`)."""
@@ -136,6 +144,17 @@ class TwoNodes:
                             REPLICATOR_HASH=ldap.ssha(self.replicator_password)), add=True)
         apply_ldif(s1, fill(self.sourcedir, "provider.ldif", SERVER_ID=1, DATABASE=db1,
                             BASE_DN=base))
+        #    and no accesslog session log any more (what cl-setup ldap gave a single
+        #    provider), taken away with slapd stopped: removing the overlay live crashed it
+        sp1 = overlay_dn(s1, db1, "olcSyncProvConfig")
+        al1 = overlay_dn(s1, db1, "olcAccessLogConfig")
+        s1.stop()
+        r = subprocess.run(["slapmodify", "-F", os.path.join(s1.top, "slapd.d"), "-n0"],
+                           input=fill(self.sourcedir, "no-accesslog.ldif", SYNCPROV=sp1,
+                                      ACCESSLOG=al1), capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"slapmodify failed ({r.returncode}): {r.stderr}")
+        s1.start()
         # 2. Joining node: the database as cl-setup ldap makes it, its server id, and
         #    replication from the first node; wait until it has caught up.
         db2 = next_database(s2)

@@ -7,11 +7,12 @@ again.
 
 Real slapd (the "empty" world: cn=config only, `cl-setup ldap` makes the database)."""
 
+import os
 import subprocess
 
 import pytest
 
-from harness import e2e
+from harness import client, e2e
 
 USERS = "ou=Users,ou=Jabber,ou=Services,{base}"
 OLD_RULE = "to attrs=userPassword by self write by anonymous auth by * none"
@@ -117,3 +118,39 @@ def test_setup_again_fixes_an_older_database(world):
     out = world.cli.setup_ldap()
     assert access_rules(world) == after
     assert "password" not in out.lower(), out
+
+
+# The accesslog database (syncprov's session log source): every write is logged there with
+# its values, password hashes among them. Only root reads it.
+
+ACCESSLOG = "cn=accesslog"
+
+
+def logged_password_changes(output):
+    return [line for line in output.replace("\n ", "").splitlines()
+            if line.lower().startswith("reqmod: userpassword")]
+
+
+def test_the_accesslog_holds_the_writes_for_root_only(world):
+    world.cli.passwd("alice", "Alice-pw-4")
+    r = world.slapd.search_external(ACCESSLOG, "(reqDN=" + user_dn(world, "alice") + ")", "reqMod")
+    assert r.returncode == 0, r.stderr
+    # What makes it secret: the hashes written are in it.
+    assert logged_password_changes(r.stdout), r.stdout[-2000:]
+
+    def as_bind(*bind):
+        return subprocess.run(["ldapsearch", "-LLL", "-H", world.slapd.uri, *bind, "-b", ACCESSLOG,
+                               "(objectClass=*)", "reqMod"], capture_output=True, text=True)
+    secret = os.path.join(world.daemon_config()["Ejabberd"]["StateDirectory"], "ejabberd-ldap.secret")
+    ejabberd_dn = "cn=ejabberd,ou=Jabber,ou=Services," + world.slapd.base_dn
+    readers = {"anonymous": as_bind("-x"),
+               "a user": as_bind("-x", "-D", user_dn(world, "alice"), "-w", "Alice-pw-4"),
+               "ejabberd's identity": as_bind("-x", "-D", ejabberd_dn, "-y", secret),
+               "another local user over ldapi":
+                   client.run(["ldapsearch", "-LLL", "-Q", "-Y", "EXTERNAL", "-H", world.slapd.ldapi_uri,
+                               "-b", ACCESSLOG, "(objectClass=*)", "reqMod"], user="nobody")}
+    # The binds themselves work (so "nothing" below is the access rule, not a failed bind).
+    assert readers["a user"].returncode in (0, 32), readers["a user"].stderr
+    assert readers["ejabberd's identity"].returncode in (0, 32), readers["ejabberd's identity"].stderr
+    for who, r in readers.items():
+        assert "dn:" not in r.stdout and not logged_password_changes(r.stdout), (who, r.stdout[-2000:])

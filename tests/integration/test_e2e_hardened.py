@@ -73,6 +73,8 @@ def test_the_daemon_runs_confined(world):
 def test_setup_ldap(world):
     out = world.cli.setup_ldap()
     assert "Created an LDAP database" in out, out
+    # The accesslog database beside it (the unit makes and allows DatabaseDirectory-accesslog).
+    assert "Created the accesslog database" in out, out
     secret = os.path.join(world.top, "state", "ejabberd-ldap.secret")
     assert stat.S_IMODE(os.stat(secret).st_mode) == 0o600
 
