@@ -21,7 +21,12 @@ def reloads(env):
 
 def away_from_daemon(env, changes):
     """Runs changes(env) while slapd listens only on its ldapi socket: the daemon (which
-    talks TCP) has lost its connection and cannot come back until slapd is restarted."""
+    talks TCP) has lost its connection and cannot come back until slapd is restarted.
+    A full reload still on its way (SetupLdap asks for one) is let finish first: cut in the
+    middle, the next connection is a reload again, not the resume the tests measure."""
+    log = env.world.daemon.log
+    poll(lambda: log().count("loading the directory in full") == log().count("full reload:"),
+         "no full reload in flight", timeout=60)
     slapd = env.world.slapd
     slapd.stop()
     proc = slapd.processes.start(
