@@ -39,7 +39,6 @@ static gboolean
 ensure_log_database (CjDirectory *directory, LDAP *ld, const char *database_dir, GPtrArray *report,
                      GError **error)
 {
-  static const char *const classes[] = { "olcDatabaseConfig", "olcMdbConfig", NULL };
   /* What syncprov and the purge task search by. */
   static const char *const indexes[] = { "entryCSN eq", "objectClass eq", "reqEnd eq", "reqResult eq",
                                          "reqStart eq", "reqDN eq", NULL };
@@ -56,19 +55,12 @@ ensure_log_database (CjDirectory *directory, LDAP *ld, const char *database_dir,
     return TRUE;
   if (!cj_slapd_make_database_directory (path, error))
     return FALSE;
-  mods = cj_ldap_mods_new ();
-  cj_ldap_mods_add (mods, LDAP_MOD_ADD, "objectClass", classes);
-  cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcDatabase", "mdb");
-  cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcSuffix", ACCESSLOG_SUFFIX);
-  cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcDbDirectory", path);
   /* Root over ldapi, as for the Jabber database; slapd's own writes and syncprov's reads
    * are internal and pass no access rule. Nobody else reads it, not even ejabberd's
-   * identity: it holds password hashes. The rootdn has no size limit. */
-  cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcRootDN", CJ_SLAPD_PEERCRED_ROOT);
-  /* A week of writes, photos (32 KiB each) included; a full map would lose log entries,
-   * so it is as large as the Jabber database's (mapped lazily). */
-  cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcDbMaxSize", "4294967296");
-  cj_ldap_mods_add (mods, LDAP_MOD_ADD, "olcDbIndex", indexes);
+   * identity: it holds password hashes. The rootdn has no size limit. The map is as large
+   * as the Jabber database's: a week of writes, photos (32 KiB each) included, and a full
+   * map would lose log entries. */
+  mods = cj_slapd_mdb_database_mods (ACCESSLOG_SUFFIX, path, indexes);
   cj_ldap_mods_add (mods, LDAP_MOD_ADD, "olcAccess", access);
   rc = cj_directory_add (directory, ld, "olcDatabase=mdb,cn=config", cj_ldap_mods_get (mods));
   if (rc != LDAP_SUCCESS)

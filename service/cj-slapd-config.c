@@ -253,13 +253,31 @@ cj_slapd_find_database (LDAP *ld, const char *base, int *rc)
   return copy;
 }
 
+CjLdapMods *
+cj_slapd_mdb_database_mods (const char *suffix, const char *database_dir, const char *const *indexes)
+{
+  static const char *const classes[] = { "olcDatabaseConfig", "olcMdbConfig", NULL };
+  CjLdapMods *mods = cj_ldap_mods_new ();
+
+  cj_ldap_mods_add (mods, LDAP_MOD_ADD, "objectClass", classes);
+  cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcDatabase", "mdb");
+  cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcSuffix", suffix);
+  cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcDbDirectory", database_dir);
+  /* Root over ldapi: the daemon and cl-setup; slapd's own writes pass no access rule. */
+  cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcRootDN", CJ_SLAPD_PEERCRED_ROOT);
+  /* The default map of 10 MiB holds a few thousand users with photos (or a few days of
+   * their writes in the accesslog); mdb maps lazily, so a large map costs nothing. */
+  cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcDbMaxSize", "4294967296");
+  cj_ldap_mods_add (mods, LDAP_MOD_ADD, "olcDbIndex", indexes);
+  return mods;
+}
+
 static gboolean
 add_database (CjDirectory *directory, LDAP *ld, const char *database_dir, const char *ejabberd_dn,
               GPtrArray *report, GError **error)
 {
-  static const char *const classes[] = { "olcDatabaseConfig", "olcMdbConfig", NULL };
   const char *base = cj_directory_get_base_dn (directory);
-  g_autoptr(CjLdapMods) mods = cj_ldap_mods_new ();
+  g_autoptr(CjLdapMods) mods = NULL;
   g_autofree char *limits = g_strdup_printf ("dn.exact=\"%s\" size=unlimited time=unlimited", ejabberd_dn);
   /* Passwords: bind only; nobody but the rootdn (root over ldapi: the daemon) writes them,
    * so every change goes through the daemon's rules (length, hashing, polkit, audit).
@@ -273,14 +291,7 @@ add_database (CjDirectory *directory, LDAP *ld, const char *database_dir, const 
 
   if (!cj_slapd_make_database_directory (database_dir, error))
     return FALSE;
-  cj_ldap_mods_add (mods, LDAP_MOD_ADD, "objectClass", classes);
-  cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcDatabase", "mdb");
-  cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcSuffix", base);
-  cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcDbDirectory", database_dir);
-  cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcRootDN", CJ_SLAPD_PEERCRED_ROOT);
-  /* The default map of 10 MiB holds a few thousand users with photos; mdb maps lazily. */
-  cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcDbMaxSize", "4294967296");
-  cj_ldap_mods_add (mods, LDAP_MOD_ADD, "olcDbIndex", wanted_indexes);
+  mods = cj_slapd_mdb_database_mods (base, database_dir, wanted_indexes);
   cj_ldap_mods_add1 (mods, LDAP_MOD_ADD, "olcLimits", limits);
   cj_ldap_mods_add (mods, LDAP_MOD_ADD, "olcAccess", access);
   rc = cj_directory_add (directory, ld, "olcDatabase=mdb,cn=config", cj_ldap_mods_get (mods));

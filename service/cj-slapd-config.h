@@ -5,6 +5,7 @@
 #include <ldap.h>
 
 #include "cj-directory.h"
+#include "cj-ldap-util.h"
 
 G_BEGIN_DECLS
 
@@ -37,5 +38,9 @@ GPtrArray *cj_slapd_search_values (LDAP *ld, const char *base, int scope, const 
 gboolean   cj_slapd_contains      (GPtrArray *values, const char *value);
 char      *cj_slapd_find_database (LDAP *ld, const char *base, int *rc);
 gboolean   cj_slapd_make_database_directory (const char *path, GError **error);
+/* The add request's first attributes for an mdb database of @suffix in @database_dir, root
+ * over ldapi its rootdn, with @indexes; the caller adds its limits and access rules. */
+CjLdapMods *cj_slapd_mdb_database_mods (const char *suffix, const char *database_dir,
+                                        const char *const *indexes);
 
 G_END_DECLS
