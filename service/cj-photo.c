@@ -240,7 +240,9 @@ bmp_header_fits (const guint8 *data, gsize size)
     return FALSE;
   pixels = le32 (data + 10);
   header = le32 (data + 14);
-  if (header < 12 || header > 124 || 14 + (gsize) header > size || pixels > size)
+  /* 12 (OS/2 1.x) or 16 and more: the bits a pixel below are read at 28, inside any such
+   * header that fits in the file; a 13-byte header in a 27-byte file put them past its end. */
+  if ((header < 16 && header != 12) || header > 124 || 14 + (gsize) header > size || pixels > size)
     return FALSE;
   /* The pixels come after the headers, and a pixel has one of the format's sizes: a file
    * with its pixels inside its header, or 299 bits a pixel, made the loader ask for
