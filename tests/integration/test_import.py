@@ -408,21 +408,28 @@ def test_admin_row_needs_the_setup_authorization(world, cli):
         world.polkit.set_rules("")
 
 
-def test_one_import_at_a_time(world, cli, tmp_path):
-    """While an import waits for its file (a pipe held open), another is Busy; the first,
-    whose caller goes away before the end of its file, imports nothing."""
+def held_import(world, name, what):
+    """An import from a pipe kept open (cl-jabber user import -), its first row @name sent,
+    once the daemon logged its start: the job waits for the rest of its file."""
     exe = os.path.join(world.cli_dir, "cl-jabber")
     env = dict(os.environ, PATH=world.cli_dir + os.pathsep + os.environ.get("PATH", ""))
     log = os.path.join(world.top, "calculate-jabberd.log")
-    first = subprocess.Popen([exe, "user", "import", "-"], env=env, text=True,
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    first.stdin.write("name\nheld1\n")
-    first.stdin.flush()
+    process = subprocess.Popen([exe, "user", "import", "-"], env=env, text=True,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdin.write(f"name\n{name}\n")
+    process.stdin.flush()
 
     def started():
         with open(log, errors="replace") as f:
-            return f"pid={first.pid}: " in f.read()
-    e2e.poll(started, "the first import started")
+            return f"pid={process.pid}: " in f.read()
+    e2e.poll(started, what)
+    return process
+
+
+def test_one_import_at_a_time(world, cli, tmp_path):
+    """While an import waits for its file (a pipe held open), another is Busy; the first,
+    whose caller goes away before the end of its file, imports nothing."""
+    first = held_import(world, "held1", "the first import started")
     r = cli.run("cl-jabber", "user", "import", write(tmp_path, "b.csv", "name\nheld2\n"))
     assert r.returncode != 0 and "Another import is running" in r.stderr, (r.stdout, r.stderr)
     # The caller goes away (its end of the pipe stays open here): the job is cancelled.
@@ -452,19 +459,9 @@ def test_only_the_owner_root_or_an_administrator_cancels(world, cli, tmp_path):
     (and root), the setup authorization: manage-users alone does not stop somebody else's
     import."""
     from harness import client, polkit
-    exe = os.path.join(world.cli_dir, "cl-jabber")
-    env = dict(os.environ, PATH=world.cli_dir + os.pathsep + os.environ.get("PATH", ""))
     log = os.path.join(world.top, "calculate-jabberd.log")
     # Root's import, held open while its file is still being sent.
-    first = subprocess.Popen([exe, "user", "import", "-"], env=env, text=True,
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    first.stdin.write("name\nheldc1\n")
-    first.stdin.flush()
-
-    def started():
-        with open(log, errors="replace") as f:
-            return f"pid={first.pid}: " in f.read()
-    e2e.poll(started, "root's import started")
+    first = held_import(world, "heldc1", "root's import started")
     path = newest_job()
     job = "org.calculate.Jabber.Job"
     try:
