@@ -2,7 +2,8 @@
  * the directory one read, so calls made while one runs share it — at most one check is in
  * flight whoever asks, and checks start at least MIN_SPACING apart (a caller in between
  * waits for the next one). No older result is ever answered: a status must tell a server
- * that stopped a moment ago. At most MAX_WAITERS callers wait; more are told Busy. */
+ * that stopped a moment ago. At most MAX_WAITERS callers wait for the next check (and as
+ * many for the one in flight); more are told Busy. */
 #include "config.h"
 #include "cj-health.h"
 
@@ -20,7 +21,8 @@ typedef struct {
   guint      pending;     /* of the two round trips */
   gint64     finished_at; /* monotonic; 0: never */
   guint      timer;       /* the next check, waiting for its spacing */
-  GPtrArray *waiters;     /* GDBusMethodInvocation */
+  GPtrArray *waiters;     /* GDBusMethodInvocation: for the next check */
+  GPtrArray *answering;   /* GDBusMethodInvocation: asked before the check in flight began */
 } Health;
 
 static void
@@ -28,6 +30,7 @@ health_free (Health *health)
 {
   g_clear_handle_id (&health->timer, g_source_remove);
   g_ptr_array_unref (health->waiters);
+  g_ptr_array_unref (health->answering);
   g_free (health);
 }
 
@@ -37,10 +40,13 @@ get_health (CjDaemon *daemon)
   return g_object_get_data (G_OBJECT (daemon->server), "cj-health");
 }
 
+static void start (Health *health);
+static void start_soon (Health *health);
+
 static void
 one_done (Health *health)
 {
-  g_autoptr(GPtrArray) waiters = NULL;
+  g_autoptr(GPtrArray) answering = NULL;
 
   if (--health->pending > 0)
     return;
@@ -48,13 +54,14 @@ one_done (Health *health)
   health->finished_at = g_get_monotonic_time ();
   /* The properties reach the bus before the answers. */
   g_dbus_interface_skeleton_flush (G_DBUS_INTERFACE_SKELETON (health->daemon->server));
-  waiters = g_steal_pointer (&health->waiters);
-  health->waiters = g_ptr_array_new ();
-  for (guint i = 0; i < waiters->len; i++)
-    g_dbus_method_invocation_return_value (waiters->pdata[i], NULL);
+  answering = g_steal_pointer (&health->answering);
+  health->answering = g_ptr_array_new ();
+  for (guint i = 0; i < answering->len; i++)
+    g_dbus_method_invocation_return_value (answering->pdata[i], NULL);
+  /* Who asked while it ran is answered by the next one: this one began before they asked. */
+  if (health->waiters->len > 0)
+    start_soon (health);
 }
-
-static void start (Health *health);
 
 static void
 on_spaced (gpointer data)
@@ -139,6 +146,8 @@ start (Health *health)
 
   health->running = TRUE;
   health->pending = 2;
+  g_ptr_array_extend_and_steal (health->answering, g_steal_pointer (&health->waiters));
+  health->waiters = g_ptr_array_new ();
   /* Before Setup there is no ejabberd of ours to ask (nor an API socket). */
   if (cj_server_get_configured (server))
     cj_ejabberd_probe_async (health->daemon->ejabberd, on_ejabberd_probed, health);
@@ -183,6 +192,7 @@ cj_health_init (CjDaemon *daemon)
 
   health->daemon = daemon;
   health->waiters = g_ptr_array_new ();
+  health->answering = g_ptr_array_new ();
   g_object_set_data_full (G_OBJECT (daemon->server), "cj-health", health, (GDestroyNotify) health_free);
   g_signal_connect (daemon->server, "handle-check", G_CALLBACK (handle_check), daemon);
 }
