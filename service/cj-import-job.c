@@ -29,6 +29,9 @@
 /* Sessions of accounts the import locked are ended one ejabberdctl call each (~0.25 s);
  * past this many, the lock alone (logins refused at once) has to do. */
 #define MAX_KICKS       100
+/* Cancel's own polkit checks (somebody else's cancel) in flight on one job: past this, Busy.
+ * The gate's bound ends with its check; these come after it, one per call otherwise. */
+#define MAX_CANCEL_ASKS 4
 
 typedef struct {
   CjDaemon              *daemon;
@@ -745,6 +748,7 @@ typedef struct {
   GDBusMethodInvocation *invocation;
   GCancellable          *cancellable;
   guint                  timeout_id;
+  gboolean               unanswered;   /* polkit gave no answer: say so, not "not allowed" */
 } CancelAsk;
 
 static gboolean
@@ -753,6 +757,7 @@ on_cancel_ask_timeout (gpointer data)
   CancelAsk *ask = data;
 
   ask->timeout_id = 0;
+  ask->unanswered = TRUE;
   g_cancellable_cancel (ask->cancellable);
   return G_SOURCE_REMOVE;
 }
@@ -767,6 +772,15 @@ cancel_asked (CancelAsk *ask, gboolean authorized)
   job->asking--;
   if (authorized)
     cancel_now (job, ask->invocation);
+  else if (ask->unanswered)
+    {
+      g_autoptr(GError) error =
+        g_error_new_literal (CJ_ERROR, CJ_ERROR_PERMISSION_DENIED,
+                             _("The authorization service (polkit) did not answer; the job was not cancelled"));
+
+      cj_audit_finish (ask->invocation, job->path, error);
+      g_dbus_method_invocation_return_gerror (ask->invocation, error);
+    }
   else
     {
       g_autoptr(GError) error =
@@ -788,6 +802,8 @@ on_cancel_checked (GObject *source, GAsyncResult *result, gpointer data)
   g_autoptr(PolkitAuthorizationResult) answer =
     polkit_authority_check_authorization_finish (POLKIT_AUTHORITY (source), result, &error);
 
+  if (answer == NULL)
+    ((CancelAsk *) data)->unanswered = TRUE;
   cancel_asked (data, answer != NULL && polkit_authorization_result_get_is_authorized (answer));
 }
 
@@ -804,6 +820,7 @@ on_cancel_authority (GObject *source, GAsyncResult *result, gpointer data)
 
   if (authority == NULL)
     {
+      ask->unanswered = TRUE;
       cancel_asked (ask, FALSE);
       return;
     }
@@ -827,6 +844,15 @@ handle_cancel (CjJob *skeleton, GDBusMethodInvocation *invocation, Job *job)
       return TRUE;
     }
   /* Somebody else: an administrator may (polkit's answer, fail closed on no answer). */
+  if (job->asking >= MAX_CANCEL_ASKS)
+    {
+      g_autoptr(GError) error =
+        g_error_new_literal (CJ_ERROR, CJ_ERROR_BUSY,
+                             _("Too many cancels of this job are waiting for authorization; try again later"));
+
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return TRUE;
+    }
   ask = g_new0 (CancelAsk, 1);
   ask->job = job;
   ask->invocation = invocation;
