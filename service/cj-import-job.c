@@ -26,6 +26,9 @@
 #define ERRORS_PAGE     1000
 /* Ended jobs stay this long for their caller (or a desktop tool) to read. */
 #define KEEP_SECONDS    300
+/* ...and at most this many of them: imports that end at once (an empty or unreadable file)
+ * would otherwise leave a Job and its errors per call for KEEP_SECONDS. */
+#define MAX_KEPT        16
 /* Sessions of accounts the import locked are ended one ejabberdctl call each (~0.25 s);
  * past this many, the lock alone (logins refused at once) has to do. */
 #define MAX_KICKS       100
@@ -71,6 +74,7 @@ typedef struct {
 } Job;
 
 static Job *running;          /* the import in progress, if any */
+static GQueue kept = G_QUEUE_INIT;   /* ended jobs, oldest first */
 static guint job_counter;
 
 static void next_batch (Job *job);
@@ -140,6 +144,7 @@ remove_job (gpointer data)
   if (job->asking > 0)
     return G_SOURCE_CONTINUE;
   job->remove_id = 0;
+  g_queue_remove (&kept, job);
   job_free (job);
   return G_SOURCE_REMOVE;
 }
@@ -190,6 +195,19 @@ finish_ending (Ending *ending)
   publish_counts (job);
   cj_job_emit_ended (job->skeleton, ending->state);
   job->remove_id = g_timeout_add_seconds (KEEP_SECONDS, remove_job, job);
+  /* What the ended job answers (its properties, GetErrors) does not need the file's rows. */
+  g_clear_pointer (&job->parsed, cj_import_parsed_free);
+  g_queue_push_tail (&kept, job);
+  /* The oldest goes first; one that a Cancel still asks polkit about goes at its own timer. */
+  for (GList *link = kept.head; link != NULL && g_queue_get_length (&kept) > MAX_KEPT; link = link->next)
+    if (((Job *) link->data)->asking == 0)
+      {
+        Job *oldest = link->data;
+
+        g_queue_delete_link (&kept, link);
+        job_free (oldest);
+        break;
+      }
   if (running == job)
     running = NULL;
   g_ptr_array_unref (ending->commands);
