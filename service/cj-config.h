@@ -29,7 +29,7 @@
  *                                   0700 ejabberd (root and ejabberd only). Empty: none.
  *
  *   [Authorization]
- *   Timeout=25                      seconds to wait for polkitd (interactive: 5 minutes)
+ *   Timeout=25                      seconds to wait for polkitd (interactive: 2 minutes)
  *
  * Hidden (not in the shipped file; for the tests):
  *

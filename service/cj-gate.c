@@ -12,10 +12,9 @@
 #include "cj-peers.h"
 #include "cj-quota.h"
 
-/* An interactive check waits for a person typing a password: root at the console gets
- * five minutes; anybody else's wait is shorter, as it is a wait they impose on the daemon. */
-#define INTERACTIVE_TIMEOUT_ROOT   300
-#define INTERACTIVE_TIMEOUT_OTHERS 120
+/* An interactive check waits for a person typing a password, a wait the caller imposes on
+ * the daemon (root is never asked about: on_peer). */
+#define INTERACTIVE_TIMEOUT        120
 
 /* polkit checks in flight. Each holds one call of ours to polkitd (on the shared system
  * bus connection, not the one callers use) and the caller's message: these bounds keep
@@ -130,9 +129,7 @@ dispatch_to_skeleton (GDBusMethodInvocation *invocation, gpointer data)
 static guint
 check_timeout (Check *check)
 {
-  if (!check->interactive)
-    return check->gate->timeout_seconds;
-  return check->uid == 0 ? INTERACTIVE_TIMEOUT_ROOT : INTERACTIVE_TIMEOUT_OTHERS;
+  return check->interactive ? INTERACTIVE_TIMEOUT : check->gate->timeout_seconds;
 }
 
 static gboolean

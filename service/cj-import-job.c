@@ -26,9 +26,15 @@
 #define ERRORS_PAGE     1000
 /* Ended jobs stay this long for their caller (or a desktop tool) to read. */
 #define KEEP_SECONDS    300
+/* ...and at most this many of them: imports that end at once (an empty or unreadable file)
+ * would otherwise leave a Job and its errors per call for KEEP_SECONDS. */
+#define MAX_KEPT        16
 /* Sessions of accounts the import locked are ended one ejabberdctl call each (~0.25 s);
  * past this many, the lock alone (logins refused at once) has to do. */
 #define MAX_KICKS       100
+/* Cancel's own polkit checks (somebody else's cancel) in flight on one job: past this, Busy.
+ * The gate's bound ends with its check; these come after it, one per call otherwise. */
+#define MAX_CANCEL_ASKS 4
 
 typedef struct {
   CjDaemon              *daemon;
@@ -68,6 +74,7 @@ typedef struct {
 } Job;
 
 static Job *running;          /* the import in progress, if any */
+static GQueue kept = G_QUEUE_INIT;   /* ended jobs, oldest first */
 static guint job_counter;
 
 static void next_batch (Job *job);
@@ -137,6 +144,7 @@ remove_job (gpointer data)
   if (job->asking > 0)
     return G_SOURCE_CONTINUE;
   job->remove_id = 0;
+  g_queue_remove (&kept, job);
   job_free (job);
   return G_SOURCE_REMOVE;
 }
@@ -187,6 +195,19 @@ finish_ending (Ending *ending)
   publish_counts (job);
   cj_job_emit_ended (job->skeleton, ending->state);
   job->remove_id = g_timeout_add_seconds (KEEP_SECONDS, remove_job, job);
+  /* What the ended job answers (its properties, GetErrors) does not need the file's rows. */
+  g_clear_pointer (&job->parsed, cj_import_parsed_free);
+  g_queue_push_tail (&kept, job);
+  /* The oldest goes first; one that a Cancel still asks polkit about goes at its own timer. */
+  for (GList *link = kept.head; link != NULL && g_queue_get_length (&kept) > MAX_KEPT; link = link->next)
+    if (((Job *) link->data)->asking == 0)
+      {
+        Job *oldest = link->data;
+
+        g_queue_delete_link (&kept, link);
+        job_free (oldest);
+        break;
+      }
   if (running == job)
     running = NULL;
   g_ptr_array_unref (ending->commands);
@@ -745,6 +766,7 @@ typedef struct {
   GDBusMethodInvocation *invocation;
   GCancellable          *cancellable;
   guint                  timeout_id;
+  gboolean               unanswered;   /* polkit gave no answer: say so, not "not allowed" */
 } CancelAsk;
 
 static gboolean
@@ -753,6 +775,7 @@ on_cancel_ask_timeout (gpointer data)
   CancelAsk *ask = data;
 
   ask->timeout_id = 0;
+  ask->unanswered = TRUE;
   g_cancellable_cancel (ask->cancellable);
   return G_SOURCE_REMOVE;
 }
@@ -767,6 +790,15 @@ cancel_asked (CancelAsk *ask, gboolean authorized)
   job->asking--;
   if (authorized)
     cancel_now (job, ask->invocation);
+  else if (ask->unanswered)
+    {
+      g_autoptr(GError) error =
+        g_error_new_literal (CJ_ERROR, CJ_ERROR_PERMISSION_DENIED,
+                             _("The authorization service (polkit) did not answer; the job was not cancelled"));
+
+      cj_audit_finish (ask->invocation, job->path, error);
+      g_dbus_method_invocation_return_gerror (ask->invocation, error);
+    }
   else
     {
       g_autoptr(GError) error =
@@ -788,6 +820,8 @@ on_cancel_checked (GObject *source, GAsyncResult *result, gpointer data)
   g_autoptr(PolkitAuthorizationResult) answer =
     polkit_authority_check_authorization_finish (POLKIT_AUTHORITY (source), result, &error);
 
+  if (answer == NULL)
+    ((CancelAsk *) data)->unanswered = TRUE;
   cancel_asked (data, answer != NULL && polkit_authorization_result_get_is_authorized (answer));
 }
 
@@ -804,6 +838,7 @@ on_cancel_authority (GObject *source, GAsyncResult *result, gpointer data)
 
   if (authority == NULL)
     {
+      ask->unanswered = TRUE;
       cancel_asked (ask, FALSE);
       return;
     }
@@ -827,6 +862,15 @@ handle_cancel (CjJob *skeleton, GDBusMethodInvocation *invocation, Job *job)
       return TRUE;
     }
   /* Somebody else: an administrator may (polkit's answer, fail closed on no answer). */
+  if (job->asking >= MAX_CANCEL_ASKS)
+    {
+      g_autoptr(GError) error =
+        g_error_new_literal (CJ_ERROR, CJ_ERROR_BUSY,
+                             _("Too many cancels of this job are waiting for authorization; try again later"));
+
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return TRUE;
+    }
   ask = g_new0 (CancelAsk, 1);
   ask->job = job;
   ask->invocation = invocation;
