@@ -242,10 +242,7 @@ def run(args):
         raise
     finally:
         world.stop()
-    path = os.path.join(HERE, "resume-" + datetime.datetime.now().strftime("%Y%m%d-%H%M%S") + ".txt")
-    with open(path, "w") as f:
-        f.write("\n".join(out) + "\n")
-    print(f"bench: results written to {path}")
+    bench.write_results("resume", out)
 
 
 def main():
