@@ -635,6 +635,15 @@ def bench_import(args, world, env, runner, row, note):
         f"1.5 x ldapadd + {m} x {parallel * 1000:.1f} ms = {fmt_s(1.5 * ldapadd_m + m * parallel)}")
 
 
+def write_results(name, lines, suffix=""):
+    """Writes @lines to bench/NAME-DATE-TIME[SUFFIX].txt, the file every bench/* leaves."""
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = os.path.join(HERE, f"{name}-{stamp}{suffix}.txt")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print(f"bench: results written to {path}")
+
+
 def report(args, rows, notes):
     head = ("calculate-jabberd benchmark, "
             + datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
@@ -649,11 +658,7 @@ def report(args, rows, notes):
     lines += ["", "details:"] + [f"  {n}" for n in notes]
     text = "\n".join(lines) + "\n"
     print("\n" + text)
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = os.path.join(HERE, f"results-{stamp}-{args.users}.txt")
-    with open(path, "w") as f:
-        f.write(text)
-    print(f"bench: results written to {path}")
+    write_results("results", lines, f"-{args.users}")
     return all(r[3] != "FAIL" for r in rows)
 
 

@@ -157,11 +157,7 @@ def main():
     args = p.parse_args()
     namespace.reexec()
     namespace.setup()
-    lines = run(args)
-    path = os.path.join(bench.HERE, f"floods-{time.strftime('%Y%m%d-%H%M%S')}-{args.users}.txt")
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    print(f"bench: written to {path}")
+    bench.write_results("floods", run(args), f"-{args.users}")
 
 
 if __name__ == "__main__":

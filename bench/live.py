@@ -229,11 +229,7 @@ def main():
     args = p.parse_args()
     namespace.reexec()
     namespace.setup()
-    lines = run(args)
-    path = os.path.join(bench.HERE, f"live-{time.strftime('%Y%m%d-%H%M%S')}.txt")
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    print(f"written to {path}")
+    bench.write_results("live", run(args))
     return 0
 
 

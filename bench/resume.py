@@ -124,51 +124,6 @@ def ldapi_only(slapd, changes):
     return now_of_day()
 
 
-# An accesslog database as syncprov's session log source (tests/integration/
-# test_resume_directory.py has the same): a resume then lists deletions instead of every
-# unchanged entry.
-ACCESSLOG = """dn: cn=module{{0}},cn=config
-changetype: modify
-add: olcModuleLoad
-olcModuleLoad: accesslog
-
-dn: olcDatabase={{2}}mdb,cn=config
-changetype: add
-objectClass: olcDatabaseConfig
-objectClass: olcMdbConfig
-olcDatabase: {{2}}mdb
-olcDbDirectory: {directory}
-olcSuffix: cn=accesslog
-olcRootDN: cn=accesslog
-olcDbIndex: entryCSN,objectClass,reqEnd,reqResult,reqStart,reqDN eq
-olcAccess: {{0}}to * by dn.exact="{reader}" read by * none
-
-dn: olcOverlay={{1}}accesslog,olcDatabase={{1}}mdb,cn=config
-changetype: add
-objectClass: olcOverlayConfig
-objectClass: olcAccessLogConfig
-olcOverlay: {{1}}accesslog
-olcAccessLogDB: cn=accesslog
-olcAccessLogOps: writes
-olcAccessLogSuccess: TRUE
-olcAccessLogPurge: 07+00:00 01+00:00
-
-dn: olcOverlay={{0}}syncprov,olcDatabase={{1}}mdb,cn=config
-changetype: modify
-add: olcSpSessionlogSource
-olcSpSessionlogSource: cn=accesslog
-"""
-
-
-def add_session_log_source(slapd):
-    directory = os.path.join(slapd.top, "accesslog")
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    r = subprocess.run(["ldapmodify", "-Q", "-Y", "EXTERNAL", "-H", slapd.ldapi_uri],
-                       input=ACCESSLOG.format(directory=directory, reader=slapd.admin_dn), text=True, capture_output=True)
-    if r.returncode != 0:
-        raise RuntimeError(r.stderr)
-
-
 def run(args):
     out = []
 
@@ -185,7 +140,7 @@ def run(args):
             f"load average {' '.join(open('/proc/loadavg').read().split()[:3])}")
         bench.load_directory(world, args.users, groups, 100)
         if args.session_log_source:
-            add_session_log_source(world.slapd)
+            world.slapd.add_session_log_source()
             say("syncprov's session log source: an accesslog database (olcSpSessionlogSource)")
         client = bench.Client()
         runner = bench.DaemonRunner(world, client, debug=True)
@@ -242,10 +197,7 @@ def run(args):
         raise
     finally:
         world.stop()
-    path = os.path.join(HERE, "resume-" + datetime.datetime.now().strftime("%Y%m%d-%H%M%S") + ".txt")
-    with open(path, "w") as f:
-        f.write("\n".join(out) + "\n")
-    print(f"bench: results written to {path}")
+    bench.write_results("resume", out)
 
 
 def main():

@@ -396,6 +396,30 @@ cli_pages (Cli *cli, const char *method, const char *array_type, GError **error)
   return g_steal_pointer (&pages);
 }
 
+gboolean
+cli_user_table_next (CliUserTable *table, CjUserRow *row, GError **error)
+{
+  for (;;)
+    {
+      GError *local = NULL;
+      gsize size;
+      const guint8 *data;
+
+      if (cj_user_table_iter_next (&table->iter, row, &local))
+        return TRUE;
+      if (local != NULL)
+        {
+          g_propagate_error (error, local);
+          return FALSE;
+        }
+      if (table->page >= table->pages->len)
+        return FALSE;
+      data = g_variant_get_fixed_array (table->pages->pdata[table->page++], &size, 1);
+      if (!cj_user_table_iter_init (&table->iter, data, size, error))
+        return FALSE;
+    }
+}
+
 GHashTable *
 cli_names_by_path (GPtrArray *pages)
 {

@@ -261,6 +261,8 @@ cli_user_export (Cli *cli, const char *format)
   g_autoptr(GPtrArray) users = cli_pages (cli, "GetUserTable", "ay", &error);
   g_autoptr(GString) out = g_string_new (NULL);
   gboolean json = g_strcmp0 (format, "json") == 0 || (format == NULL && cli->json);
+  CliUserTable rows = { users, 0, { 0 } };
+  CjUserRow row;
   gboolean first = TRUE;
 
   if (format != NULL && !g_str_equal (format, "csv") && !g_str_equal (format, "json"))
@@ -268,59 +270,49 @@ cli_user_export (Cli *cli, const char *format)
   if (users == NULL)
     return cli_fail (error);
   g_string_append (out, json ? "{\"users\":[" : "name,nickname,group,locked\n");
-  for (guint p = 0; p < users->len; p++)
+  while (cli_user_table_next (&rows, &row, &error))
     {
-      CjUserTableIter iter;
-      CjUserRow row;
-      gsize size;
-      const guint8 *data = g_variant_get_fixed_array (users->pdata[p], &size, 1);
+      const char *name = row.name, *nickname = row.nickname, *group;
+      gboolean locked = row.locked;
 
-      if (!cj_user_table_iter_init (&iter, data, size, &error))
-        return cli_fail (error);
-      while (cj_user_table_iter_next (&iter, &row, &error))
+      /* No nickname of its own shows as the name: exported as none, so that importing
+       * the file again changes nothing. */
+      if (g_str_equal (nickname, name))
+        nickname = "";
+      group = g_strcmp0 (row.group_path, CJ_NO_OBJECT) != 0 ? row.group_name : NULL;
+      if (json)
         {
-          const char *name = row.name, *nickname = row.nickname, *group;
-          gboolean locked = row.locked;
-
-          /* No nickname of its own shows as the name: exported as none, so that importing
-           * the file again changes nothing. */
-          if (g_str_equal (nickname, name))
-            nickname = "";
-          group = g_strcmp0 (row.group_path, CJ_NO_OBJECT) != 0 ? row.group_name : NULL;
-          if (json)
-            {
-              if (!first)
-                g_string_append_c (out, ',');
-              g_string_append (out, "\n{\"name\":");
-              cli_json_string (out, name);
-              g_string_append (out, ",\"nickname\":");
-              cli_json_string (out, nickname);
-              g_string_append (out, ",\"group\":");
-              if (group != NULL)
-                cli_json_string (out, group);
-              else
-                g_string_append (out, "null");
-              g_string_append_printf (out, ",\"locked\":%s}", locked ? "true" : "false");
-            }
+          if (!first)
+            g_string_append_c (out, ',');
+          g_string_append (out, "\n{\"name\":");
+          cli_json_string (out, name);
+          g_string_append (out, ",\"nickname\":");
+          cli_json_string (out, nickname);
+          g_string_append (out, ",\"group\":");
+          if (group != NULL)
+            cli_json_string (out, group);
           else
-            {
-              csv_field (out, name);
-              g_string_append_c (out, ',');
-              csv_field (out, nickname);
-              g_string_append_c (out, ',');
-              csv_field (out, group != NULL ? group : "");
-              g_string_append (out, locked ? ",yes\n" : ",no\n");
-            }
-          first = FALSE;
-          if (out->len > 65536)
-            {
-              fwrite (out->str, 1, out->len, stdout);
-              g_string_truncate (out, 0);
-            }
+            g_string_append (out, "null");
+          g_string_append_printf (out, ",\"locked\":%s}", locked ? "true" : "false");
         }
-      if (error != NULL)
-        return cli_fail (error);
+      else
+        {
+          csv_field (out, name);
+          g_string_append_c (out, ',');
+          csv_field (out, nickname);
+          g_string_append_c (out, ',');
+          csv_field (out, group != NULL ? group : "");
+          g_string_append (out, locked ? ",yes\n" : ",no\n");
+        }
+      first = FALSE;
+      if (out->len > 65536)
+        {
+          fwrite (out->str, 1, out->len, stdout);
+          g_string_truncate (out, 0);
+        }
     }
+  if (error != NULL)
+    return cli_fail (error);
   if (json)
     g_string_append (out, "\n]}\n");
   fwrite (out->str, 1, out->len, stdout);

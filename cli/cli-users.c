@@ -313,6 +313,8 @@ cli_user_list (Cli *cli)
     C_("column", "LOCKED"), C_("column", "PASSWORD"), C_("column", "PHOTO"),
   };
   const Words words = { _("yes"), _("no"), _("set"), _("none") };
+  CliUserTable rows = { pages, 0, { 0 } };
+  CjUserRow user;
   gboolean first = TRUE;
 
   if (pages == NULL)
@@ -321,39 +323,29 @@ cli_user_list (Cli *cli)
     g_string_append_c (out, '[');
   else if (!cli->no_legend)
     table = cli_table_new (G_N_ELEMENTS (header));
-  for (guint p = 0; p < pages->len; p++)
+  while (cli_user_table_next (&rows, &user, &error))
     {
-      CjUserTableIter iter;
-      CjUserRow user;
-      gsize size;
-      const guint8 *data = g_variant_get_fixed_array (pages->pdata[p], &size, 1);
+      Row row = { user.name, user.jid, user.nickname, user.locked, user.has_password,
+                  user.has_photo,
+                  g_strcmp0 (user.group_path, CJ_NO_OBJECT) != 0 ? user.group_name : NULL };
 
-      if (!cj_user_table_iter_init (&iter, data, size, &error))
-        return cli_fail (error);
-      while (cj_user_table_iter_next (&iter, &user, &error))
+      if (!cli->json)
+        add_user_row (table, out, &row, &words);
+      else
         {
-          Row row = { user.name, user.jid, user.nickname, user.locked, user.has_password,
-                      user.has_photo,
-                      g_strcmp0 (user.group_path, CJ_NO_OBJECT) != 0 ? user.group_name : NULL };
-
-          if (!cli->json)
-            add_user_row (table, out, &row, &words);
-          else
-            {
-              if (!first)
-                g_string_append_c (out, ',');
-              print_user_json (out, &row);
-              first = FALSE;
-            }
-          if (out->len > 65536)
-            {
-              fwrite (out->str, 1, out->len, stdout);
-              g_string_truncate (out, 0);
-            }
+          if (!first)
+            g_string_append_c (out, ',');
+          print_user_json (out, &row);
+          first = FALSE;
         }
-      if (error != NULL)
-        return cli_fail (error);
+      if (out->len > 65536)
+        {
+          fwrite (out->str, 1, out->len, stdout);
+          g_string_truncate (out, 0);
+        }
     }
+  if (error != NULL)
+    return cli_fail (error);
   if (table != NULL)
     {
       cli_table_print (table, header, FALSE);

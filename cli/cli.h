@@ -47,6 +47,15 @@ GVariant  *cli_call         (Cli *cli, const char *path, const char *interface, 
 GPtrArray *cli_pages        (Cli *cli, const char *method, const char *array_type, GError **error);
 /* Object paths to names, from GetUsers, GetUserTable or GetGroups pages (borrowed from them). */
 GHashTable *cli_names_by_path (GPtrArray *pages);
+/* The rows of GetUserTable @pages, one after another, walked in place (cj-user-table.h):
+ * zero-initialize, set .pages, call cli_user_table_next until FALSE (@error set when a page
+ * is malformed). The rows' strings are borrowed from @pages. */
+typedef struct {
+  GPtrArray       *pages;
+  guint            page;
+  CjUserTableIter  iter;
+} CliUserTable;
+gboolean   cli_user_table_next (CliUserTable *table, CjUserRow *row, GError **error);
 GVariant  *cli_get_all      (Cli *cli, const char *path, const char *interface, GError **error);
 /* Prints "cl-xxx: message" and returns the exit code for @error. */
 int        cli_fail         (const GError *error);

@@ -99,6 +99,15 @@ def configured_world(make_world, *setup_options, primary_host=namespace.HOSTNAME
     return world, cli
 
 
+def cli_world(make_world, *setup_options, **kwargs):
+    """configured_world for a test file's module-scope `world` fixture: the XMPP client's
+    logging quiet, and the Cli kept as world.cli (the file's `cli` fixture returns it)."""
+    xmpp.quiet()
+    world, cli = configured_world(make_world, *setup_options, **kwargs)
+    world.cli = cli
+    return world
+
+
 # What a client sees ---------------------------------------------------------------------
 
 def port(world):

@@ -99,6 +99,42 @@ dc: example
 """
 
 
+# An accesslog database as syncprov's session log source, for a "database" world (cl-setup
+# ldap makes its own: service/cj-slapd-accesslog.c): a resume then lists deletions instead
+# of every unchanged entry.
+_ACCESSLOG = """dn: cn=module{{0}},cn=config
+changetype: modify
+add: olcModuleLoad
+olcModuleLoad: accesslog
+
+dn: olcDatabase={{2}}mdb,cn=config
+changetype: add
+objectClass: olcDatabaseConfig
+objectClass: olcMdbConfig
+olcDatabase: {{2}}mdb
+olcDbDirectory: {directory}
+olcSuffix: cn=accesslog
+olcRootDN: cn=accesslog
+olcDbIndex: entryCSN,objectClass,reqEnd,reqResult,reqStart,reqDN eq
+olcAccess: {{0}}to * by dn.exact="{reader}" read by * none
+
+dn: olcOverlay={{1}}accesslog,olcDatabase={{1}}mdb,cn=config
+changetype: add
+objectClass: olcOverlayConfig
+objectClass: olcAccessLogConfig
+olcOverlay: {{1}}accesslog
+olcAccessLogDB: cn=accesslog
+olcAccessLogOps: writes
+olcAccessLogSuccess: TRUE
+olcAccessLogPurge: 07+00:00 01+00:00
+
+dn: olcOverlay={{0}}syncprov,olcDatabase={{1}}mdb,cn=config
+changetype: modify
+add: olcSpSessionlogSource
+olcSpSessionlogSource: cn=accesslog
+"""
+
+
 class Slapd:
     def __init__(self, processes, top, shape="database"):
         if shape not in SHAPES:
@@ -166,6 +202,16 @@ class Slapd:
             self.proc.stop()
             self.processes.forget(self.proc)
             self.proc = None
+
+    def add_session_log_source(self):
+        """Adds _ACCESSLOG live over ldapi; raises RuntimeError if slapd refuses it."""
+        directory = os.path.join(self.top, "accesslog")
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        r = subprocess.run(["ldapmodify", "-Q", "-Y", "EXTERNAL", "-H", self.ldapi_uri],
+                           input=_ACCESSLOG.format(directory=directory, reader=self.admin_dn),
+                           text=True, capture_output=True)
+        if r.returncode != 0:
+            raise RuntimeError(r.stderr)
 
     def search_external(self, base, *args):
         """ldapsearch as root over ldapi (SASL EXTERNAL), e.g. to look at cn=config."""

@@ -10,17 +10,14 @@ import os
 
 import pytest
 
-from harness import e2e, namespace, xmpp
+from harness import e2e, namespace
 
 HOST = namespace.HOSTNAME
 
 
 @pytest.fixture(scope="module")
 def world(make_world):
-    xmpp.quiet()
-    w, cli = e2e.configured_world(make_world)
-    w.cli = cli
-    return w
+    return e2e.cli_world(make_world)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ ejabberd as before."""
 
 import pytest
 
-from harness import client, e2e, xmpp
+from harness import client, e2e
 
 USER = "org.calculate.Jabber.User"
 DENIED = client.ERROR + "PermissionDenied"
@@ -26,9 +26,7 @@ polkit.addRule(function (action, subject) {
 
 @pytest.fixture(scope="module")
 def world(make_world):
-    xmpp.quiet()
-    w, cli = e2e.configured_world(make_world)
-    w.cli = cli
+    w = e2e.cli_world(make_world)
     w.polkit.set_rules(RULE)
     return w
 

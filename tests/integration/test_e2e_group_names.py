@@ -17,7 +17,7 @@ import subprocess
 
 import pytest
 
-from harness import e2e, xmpp
+from harness import e2e
 from helpers_directory import Directory, old_group_ldif, user_ldif
 from helpers_directory import _escape_dn_value as escape_dn
 
@@ -32,9 +32,8 @@ def member(i):
 
 @pytest.fixture(scope="module")
 def world(make_world):
-    xmpp.quiet()
-    w, cli = e2e.configured_world(make_world)
-    w.cli = cli
+    w = e2e.cli_world(make_world)
+    cli = w.cli
     w.groups = {}
     for i, name in enumerate(NAMES):
         cli.groupadd(name)

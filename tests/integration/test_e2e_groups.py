@@ -9,7 +9,7 @@ What a user sees: every group with its members, except the user itself
 
 import pytest
 
-from harness import e2e, xmpp
+from harness import e2e
 
 PASSWORDS = {"anna": "Anna-pw-1", "boris": "Boris-pw-1", "vera": "Vera-pw-1",
              "gleb": "Gleb-pw-1"}
@@ -20,9 +20,8 @@ PURCHASES = "Отдел закупок"
 
 @pytest.fixture(scope="module")
 def world(make_world):
-    xmpp.quiet()
-    w, cli = e2e.configured_world(make_world)
-    w.cli = cli
+    w = e2e.cli_world(make_world)
+    cli = w.cli
     cli.groupadd(SALES)
     cli.groupadd(BOOKS)
     cli.useradd("anna", PASSWORDS["anna"], "-g", SALES, "-c", "Анна")

@@ -16,15 +16,12 @@ import tempfile
 
 import pytest
 
-from harness import e2e, ldap, xmpp
+from harness import e2e, ldap
 
 
 @pytest.fixture(scope="module")
 def world(make_world):
-    xmpp.quiet()
-    w, cli = e2e.configured_world(make_world)
-    w.cli = cli
-    return w
+    return e2e.cli_world(make_world)
 
 
 @pytest.fixture(scope="module")

@@ -144,46 +144,13 @@ def _found_user(env, name):
         return None
 
 
-ACCESSLOG = """dn: cn=module{{0}},cn=config
-changetype: modify
-add: olcModuleLoad
-olcModuleLoad: accesslog
-
-dn: olcDatabase={{2}}mdb,cn=config
-changetype: add
-objectClass: olcDatabaseConfig
-objectClass: olcMdbConfig
-olcDatabase: {{2}}mdb
-olcDbDirectory: {directory}
-olcSuffix: cn=accesslog
-olcRootDN: cn=accesslog
-olcDbIndex: entryCSN,objectClass,reqEnd,reqResult,reqStart,reqDN eq
-olcAccess: {{0}}to * by dn.exact="{reader}" read by * none
-
-dn: olcOverlay={{1}}accesslog,olcDatabase={{1}}mdb,cn=config
-changetype: add
-objectClass: olcOverlayConfig
-objectClass: olcAccessLogConfig
-olcOverlay: {{1}}accesslog
-olcAccessLogDB: cn=accesslog
-olcAccessLogOps: writes
-olcAccessLogSuccess: TRUE
-olcAccessLogPurge: 07+00:00 01+00:00
-
-dn: olcOverlay={{0}}syncprov,olcDatabase={{1}}mdb,cn=config
-changetype: modify
-add: olcSpSessionlogSource
-olcSpSessionlogSource: cn=accesslog
-"""
 
 
 def test_deletions_listed_by_a_session_log_source(env):
     """With an accesslog database as syncprov's session log source (not the in-memory
     olcSpSessionLog, which loses writes) the server lists the deletions instead of every
     unchanged entry (syncIdSet with refreshDeletes): they are applied all the same."""
-    directory = os.path.join(env.world.slapd.top, "accesslog")
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    env.ldap.modify(ACCESSLOG.format(directory=directory, reader=env.world.slapd.admin_dn))
+    env.world.slapd.add_session_log_source()
     # A reconnect with the session log in place, from which the next one resumes.
     before = len(resumed_lines(env))
     away_from_daemon(env, lambda e: None)

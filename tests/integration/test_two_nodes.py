@@ -369,10 +369,6 @@ def test_concurrent_moves_converge(nodes):
     once: both directories and both daemons end with the user in exactly one group, the
     one whose entry got the newer entryCSN from its move, and exactly one audit line of a
     repair per round (the rule and [Directory] ServerId of issue 14 item 2)."""
-    for w in nodes.worlds:
-        if "unknown key [Directory] ServerId" in w.daemon.log():
-            pytest.skip("this daemon has no [Directory] ServerId yet (issue 14 item 2): "
-                        "the repair of concurrent moves is not built in")
     name = "mover"
     nodes.cli[0].useradd(name, "Mover-pass-1")
     rounds = 3

@@ -9,17 +9,14 @@ import subprocess
 
 import pytest
 
-from harness import e2e, xmpp
+from harness import e2e
 
 
 @pytest.fixture(scope="module")
 def world(make_world):
-    xmpp.quiet()
     # What verify finds must still be there when it looks: the daemon's own repair of a user
     # in several groups (cj-converge.c) is off here; test_converge.py tests it.
-    w, cli = e2e.configured_world(make_world, config={"Directory": {"AutoRepair": "false"}})
-    w.cli = cli
-    return w
+    return e2e.cli_world(make_world, config={"Directory": {"AutoRepair": "false"}})
 
 
 @pytest.fixture(scope="module")
