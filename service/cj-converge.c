@@ -8,6 +8,7 @@
 #include "cj-audit.h"
 #include "cj-csn.h"
 #include "cj-error.h"
+#include "cj-group-layout.h"
 #include "cj-ldap-util.h"
 #include "cj-store.h"
 #include "cj-validate.h"
@@ -231,8 +232,7 @@ static GPtrArray *
 read_listings (CjStoreContext *ctx, const char *user, GError **error)
 {
   const char *attrs[] = { "cn", "description", "memberUid", "entryCSN", NULL };
-  g_autofree char *escaped = cj_ldap_escape_filter (user);
-  g_autofree char *filter = g_strdup_printf ("(&(objectClass=posixGroup)(memberUid=%s))", escaped);
+  g_autofree char *filter = cj_group_member_filter (user);
   g_autoptr(LDAPMessage) result = NULL;
   GPtrArray *listings = g_ptr_array_new_with_free_func ((GDestroyNotify) listing_free);
   int rc = ldap_search_ext_s (ctx->ld, cj_directory_get_groups_dn (ctx->directory), LDAP_SCOPE_ONELEVEL,

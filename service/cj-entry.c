@@ -235,7 +235,9 @@ cj_entry_new_from_postread (LDAPControl **controls, const char *users_dn, const 
   struct berval bv;
   BerElement *ber;
 
-  if (control == NULL || (ber = ber_init (&control->ldctl_value)) == NULL)
+  /* liblber reads through a NULL buffer when given an empty value: refused first. */
+  if (control == NULL || control->ldctl_value.bv_val == NULL || control->ldctl_value.bv_len == 0 ||
+      (ber = ber_init (&control->ldctl_value)) == NULL)
     return NULL;
   if (ber_scanf (ber, "{m{" /*}}*/, &bv) == LBER_ERROR || bv.bv_len == 0)
     {

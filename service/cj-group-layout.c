@@ -35,6 +35,14 @@ cj_group_name_filter (const char *name)
                           escaped, escaped);
 }
 
+char *
+cj_group_member_filter (const char *name)
+{
+  g_autofree char *escaped = cj_ldap_escape_filter (name);
+
+  return g_strdup_printf ("(&(objectClass=posixGroup)(memberUid=%s))", escaped);
+}
+
 /* The value of @dn's RDN when it is a single cn=..., else NULL. */
 static char *
 rdn_cn_value (const char *dn)

@@ -21,6 +21,8 @@ gboolean  cj_group_id_is_valid (const char *id);
  * entry in the first layout (no description), as the daemon reads names. The equality
  * rules are the attributes' own (caseIgnoreMatch for both). */
 char     *cj_group_name_filter (const char *name);
+/* A filter matching the posixGroups that list @name as a memberUid (escaped). */
+char     *cj_group_member_filter (const char *name);
 
 /* Converts every group of the first layout under ou=Groups to this one, keeping each
  * entry's entryUUID and members (a modify and a modrdn). Idempotent; a group that cannot be

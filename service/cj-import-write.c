@@ -559,77 +559,6 @@ postread_init (Ctx *ctx)
   ber_free (ber, 1);
 }
 
-static gboolean
-bv_is (const struct berval *bv, const char *text)
-{
-  return bv->bv_len == strlen (text) && g_ascii_strncasecmp (bv->bv_val, text, bv->bv_len) == 0;
-}
-
-static char *
-bv_first (BerVarray values)
-{
-  return values != NULL && values[0].bv_val != NULL ? g_strndup (values[0].bv_val, values[0].bv_len) : NULL;
-}
-
-/* The account as the control describes it, read the way cj-entry.c reads a user. */
-static CjEntry *
-postread_entry (LDAPControl **controls)
-{
-  LDAPControl *control = ldap_control_find (LDAP_CONTROL_POST_READ, controls, NULL);
-  g_autoptr(CjEntry) entry = NULL;
-  g_autofree char *display = NULL, *sn = NULL, *uuid = NULL;
-  gboolean person = FALSE;
-  struct berval bv;
-  BerElement *ber;
-
-  /* liblber reads through a NULL buffer when given an empty value: refused first. */
-  if (control == NULL || control->ldctl_value.bv_val == NULL || control->ldctl_value.bv_len == 0 ||
-      (ber = ber_init (&control->ldctl_value)) == NULL)
-    return NULL;
-  entry = g_new0 (CjEntry, 1);
-  g_atomic_ref_count_init (&entry->ref);
-  entry->kind = CJ_ENTRY_USER;
-  if (ber_scanf (ber, "{m{" /*}}*/, &bv) != LBER_ERROR)
-    {
-      entry->dn = g_strndup (bv.bv_val, bv.bv_len);
-      while (ber_scanf (ber, "{m" /*}*/, &bv) != LBER_ERROR)
-        {
-          BerVarray values = NULL;
-          struct berval attr = bv;
-
-          if (ber_scanf (ber, "[W]", &values) == LBER_ERROR)
-            break;
-          if (bv_is (&attr, "objectClass"))
-            for (gsize i = 0; values != NULL && values[i].bv_val != NULL; i++)
-              person |= bv_is (&values[i], "inetOrgPerson");
-          else if (bv_is (&attr, "entryUUID") && uuid == NULL)
-            uuid = bv_first (values);
-          else if (bv_is (&attr, "entryCSN") && entry->csn == NULL)
-            entry->csn = bv_first (values);
-          else if (bv_is (&attr, "uid") && entry->name == NULL)
-            entry->name = bv_first (values);
-          else if (bv_is (&attr, "sn") && sn == NULL)
-            sn = bv_first (values);
-          else if (bv_is (&attr, "displayName") && display == NULL)
-            display = bv_first (values);
-          else if (bv_is (&attr, "shadowExpire"))
-            entry->locked |= values != NULL && values[0].bv_val != NULL;
-          else if (bv_is (&attr, "userPassword"))
-            entry->has_password |= values != NULL && values[0].bv_val != NULL;
-          else if (bv_is (&attr, "jpegPhoto"))
-            entry->has_photo |= values != NULL && values[0].bv_val != NULL;
-          ber_bvarray_free (values);
-        }
-    }
-  ber_free (ber, 1);
-  if (uuid != NULL)
-    entry->uuid = cj_ldap_uuid_from_text (uuid);
-  entry->nickname = g_strdup (display != NULL ? display : sn != NULL ? sn : "");
-  if (!person || entry->dn == NULL || entry->uuid == NULL || entry->name == NULL)
-    return NULL;
-  return g_steal_pointer (&entry);
-}
-
 static void
 complete (Ctx *ctx, Pending *op, int rc, const char *diagnostic, LDAPControl **controls)
 {
@@ -639,8 +568,14 @@ complete (Ctx *ctx, Pending *op, int rc, const char *diagnostic, LDAPControl **c
       {
         CjImportItem *item = op->subject;
 
+        /* The account as the control describes it (cj-entry.c reads it as the follower does). */
         if (rc == LDAP_SUCCESS && controls != NULL)
-          item->entry = postread_entry (controls);
+          {
+            item->entry = cj_entry_new_from_postread (controls, cj_directory_get_users_dn (ctx->directory),
+                                                      cj_directory_get_groups_dn (ctx->directory));
+            if (item->entry != NULL && item->entry->kind != CJ_ENTRY_USER)
+              g_clear_pointer (&item->entry, cj_entry_unref);
+          }
         if (rc == LDAP_ALREADY_EXISTS)
           fail_item (item, _("an account of that name was added meanwhile; run the import again"));
         else if (rc == LDAP_NO_SUCH_OBJECT && item->outcome == CJ_IMPORT_UPDATED)

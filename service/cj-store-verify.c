@@ -58,8 +58,7 @@ GPtrArray *
 cj_store_groups_of (CjStoreContext *ctx, const char *name, GError **error)
 {
   const char *attrs[] = { "1.1", NULL };
-  g_autofree char *escaped = cj_ldap_escape_filter (name);
-  g_autofree char *filter = g_strdup_printf ("(&(objectClass=posixGroup)(memberUid=%s))", escaped);
+  g_autofree char *filter = cj_group_member_filter (name);
   g_autoptr(LDAPMessage) result = NULL;
   GPtrArray *dns = g_ptr_array_new_with_free_func (g_free);
   int rc;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cj-error.h"
+#include "cj-group-layout.h"
 #include "cj-ldap-util.h"
 
 CjStoreRequest *
@@ -241,8 +242,7 @@ int
 cj_store_memberships_send (CjStoreContext *ctx, const char *name, int *msgid)
 {
   const char *attrs[] = { "1.1", NULL };
-  g_autofree char *escaped = cj_ldap_escape_filter (name);
-  g_autofree char *filter = g_strdup_printf ("(&(objectClass=posixGroup)(memberUid=%s))", escaped);
+  g_autofree char *filter = cj_group_member_filter (name);
 
   return ldap_search_ext (ctx->ld, cj_directory_get_groups_dn (ctx->directory), LDAP_SCOPE_ONELEVEL,
                           filter, (char **) attrs, 0, NULL, NULL, NULL, 0, msgid);

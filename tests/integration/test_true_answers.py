@@ -186,6 +186,8 @@ def test_add_user_with_group(env, mode):
             pytest.fail(f"step {nth} ({mode}): repeating AddUser failed: {e}")
         assert holds(), f"step {nth} ({mode})"
         poll(lambda: env.bus.prop(path, USER, "Group") == group, "the Group property")
+    else:
+        pytest.fail(f"still a request to break after {MAX_STEPS - 1} ({mode})")
 
 
 @pytest.mark.parametrize("mode", ["hold", "lose"])
@@ -209,6 +211,8 @@ def test_move_between_groups(env, mode):
         assert answer(move) == "ok", f"step {nth} ({mode})"
         assert holds(), env.ldap.memberships()
         poll(lambda: env.bus.prop(path, USER, "Group") == new, "the Group property")
+    else:
+        pytest.fail(f"still a request to break after {MAX_STEPS - 1} ({mode})")
 
 
 @pytest.mark.parametrize("mode", ["hold", "lose"])
@@ -230,6 +234,8 @@ def test_add_group_with_members(env, mode):
         check_truth(env, r, group_name, holds)
         assert answer(add) == "ok", f"step {nth} ({mode})"
         assert holds()
+    else:
+        pytest.fail(f"still a request to break after {MAX_STEPS - 1} ({mode})")
 
 
 def test_an_existing_group_is_still_refused(env):

@@ -141,6 +141,11 @@ test_not_ours (void)
   controls[0] = other;
   g_assert_null (cj_entry_new_from_postread (controls, USERS, GROUPS));
   ldap_control_free (other);
+  /* A post-read control with no value at all. */
+  g_assert_cmpint (ldap_control_create (LDAP_CONTROL_POST_READ, 0, NULL, 1, &other), ==, LDAP_SUCCESS);
+  controls[0] = other;
+  g_assert_null (cj_entry_new_from_postread (controls, USERS, GROUPS));
+  ldap_control_free (other);
   g_assert_cmpint (ldap_control_create (LDAP_CONTROL_POST_READ, 0, &junk, 1, &other), ==, LDAP_SUCCESS);
   controls[0] = other;
   g_assert_null (cj_entry_new_from_postread (controls, USERS, GROUPS));
