@@ -294,8 +294,11 @@ delete_group (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
 static gboolean
 modify_group (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
 {
-  g_auto(GStrv) added = g_steal_pointer (&request->members);
-  g_autofree char *new_name = g_steal_pointer (&request->name);
+  /* Each part reads request->members / request->name: they are lent to it in turn, and the
+   * request is left as it came — the outcome check (cj-store-verify.c) reads it when an
+   * answer was lost. */
+  char **added = g_steal_pointer (&request->members);
+  char *new_name = g_steal_pointer (&request->name);
   gboolean ok = TRUE;
 
   if (added != NULL && added[0] != NULL)
@@ -316,6 +319,8 @@ modify_group (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
       ok = rename_group (ctx, request, error);
       request->name = NULL;
     }
+  request->members = added;
+  request->name = new_name;
   if (ok && ctx->changes->subject == NULL)
     ok = cj_store_reread (ctx, request->dn, TRUE, error);
   return ok;

@@ -385,6 +385,18 @@ verify_group (CjStoreContext *ctx, CjStoreRequest *request, GError **error)
     case CJ_STORE_REMOVE_MEMBERS:
       return verdict (ctx, found == 0 ? CJ_OUTCOME_APPLIED
                            : found == wanted ? CJ_OUTCOME_NOT_APPLIED : CJ_OUTCOME_PARTIAL, NULL);
+    case CJ_STORE_MODIFY_GROUP:
+      {
+        /* Its parts, each counted: members added that are there, members removed that are
+         * gone, the name as asked. */
+        guint removing = request->remove_members != NULL ? g_strv_length (request->remove_members) : 0;
+        guint parts = wanted + removing + (request->name != NULL ? 1 : 0);
+        guint done = found + removing - count_members (ctx->ld, entry, request->remove_members) +
+                     (request->name != NULL && g_strcmp0 (ctx->changes->subject->name, request->name) == 0 ? 1 : 0);
+
+        return verdict (ctx, done == parts ? CJ_OUTCOME_APPLIED
+                             : done == 0 ? CJ_OUTCOME_NOT_APPLIED : CJ_OUTCOME_PARTIAL, NULL);
+      }
     case CJ_STORE_ADD_MEMBERS:
       return verdict (ctx, found == wanted ? CJ_OUTCOME_APPLIED
                            : found == 0 ? CJ_OUTCOME_NOT_APPLIED : CJ_OUTCOME_PARTIAL,

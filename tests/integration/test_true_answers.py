@@ -13,9 +13,10 @@ import signal
 import time
 
 import pytest
+from gi.repository import GLib
 from harness import ldap_proxy
-from helpers_directory import (Bus, DBusError, Directory, ERROR, SERVER, SERVER_PATH, USER,
-                               poll)
+from helpers_directory import (Bus, DBusError, Directory, ERROR, GROUP, SERVER, SERVER_PATH,
+                               USER, poll)
 
 UNKNOWN = ERROR + "OutcomeUnknown"
 TIMEOUT = 2                  # [Directory] Timeout: the daemon gives up on slapd after it
@@ -234,6 +235,35 @@ def test_add_group_with_members(env, mode):
         check_truth(env, r, group_name, holds)
         assert answer(add) == "ok", f"step {nth} ({mode})"
         assert holds()
+    else:
+        pytest.fail(f"still a request to break after {MAX_STEPS - 1} ({mode})")
+
+
+@pytest.mark.parametrize("mode", ["hold", "lose"])
+def test_group_modify(env, mode):
+    """Group.Modify (cl-groupmod -a -d -n) is several writes: an answer lost at any of them
+    is found applied, not applied or partly applied as the directory has it."""
+    for nth in range(1, MAX_STEPS):
+        old_name, new_name = unique(env, f"Mod {mode} "), unique(env, f"Renamed {mode} ")
+        a, b = unique(env, "ga"), unique(env, "gb")
+        pa, pb = env.bus.add_user(a, "", "pw"), env.bus.add_user(b, "", "pw")
+        group = env.bus.add_group(old_name, [pb])
+
+        def modify():
+            return env.bus.call(group, GROUP, "Modify", "a{sv}", {
+                "add-members": GLib.Variant("ao", [pa]),
+                "remove-members": GLib.Variant("ao", [pb]),
+                "name": GLib.Variant("s", new_name)})
+
+        def holds():
+            return env.ldap.members(new_name) == [a]
+        r = faulted(env, nth, mode, modify)
+        if r is None:
+            assert holds() and nth > 3
+            break
+        outcome = check_truth(env, r, old_name, holds)
+        if outcome == "not applied":
+            assert env.ldap.members(old_name) == [b], env.ldap.memberships()
     else:
         pytest.fail(f"still a request to break after {MAX_STEPS - 1} ({mode})")
 
